@@ -1,0 +1,90 @@
+"""``config.toml``: one typed model, validated, unknown keys refused.
+
+Example::
+
+    [reader]
+    refresh_after_minutes = 30   # background refresh when the cache is older (0: never)
+    theme = "textual-dark"
+    comments = true              # show the comments pane at start
+
+    [reply]
+    author = "Ada Reader"        # for sites where you are not logged in
+    email = "ada@example.com"
+
+    [keys]                       # binding id = keys (comma-separated), see `?` in the reader
+    next_post = "n,J"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import ConfigError
+
+
+@dataclass
+class ReaderConfig:
+    refresh_after_minutes: int = 30
+    theme: str = "textual-dark"
+    comments: bool = True
+
+
+@dataclass
+class ReplyConfig:
+    author: str = ""
+    email: str = ""
+
+
+@dataclass
+class Config:
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    reply: ReplyConfig = field(default_factory=ReplyConfig)
+    keys: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def config_path(directory: str | os.PathLike[str] | None = None) -> Path:
+    """Where ``config.toml`` lives."""
+    return paths.config_dir(directory) / "config.toml"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the config; a missing file gives the defaults."""
+    file = Path(path) if path else config_path()
+    try:
+        raw = tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        return Config(path=file)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: {error}") from None
+    config = Config(path=file)
+    for key, value in raw.items():
+        if key == "keys":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(f"{file}: [keys] maps binding ids to key names (strings)")
+            config.keys = dict(value)
+        elif key in ("reader", "reply"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: [{key}] must be a table")
+            _fill(getattr(config, key), value, f"{file}: [{key}]")
+        else:
+            raise ConfigError(f"{file}: unknown section or key {key!r}")
+    return config
+
+
+def _fill(target: Any, values: dict[str, Any], where: str) -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where} unknown key {key!r}")
+        expected = type(getattr(target, key))
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{where} {key} must be a {expected.__name__}")
+        setattr(target, key, value)

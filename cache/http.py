@@ -1,0 +1,131 @@
+"""One place for HTTP: client construction, time-outs, retries, and error mapping.
+
+Every request a source makes goes through :func:`send`, which
+
+- retries transport failures, 5xx and 429 with exponential back-off, honouring
+  ``Retry-After`` (capped at ``MAX_WAIT`` seconds),
+- maps what is left to one-line ``SourceError``\\s: ``Unreachable`` for transient failures,
+  and never includes request headers (credentials) in a message,
+- counts requests (``RequestCounter``), so benchmarks and tests can check how many a
+  sync costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .errors import Unreachable
+
+USER_AGENT = "Broadsheet/0.1 (terminal newsreader)"
+TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+MAX_WAIT = 30.0
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how patiently to retry (tests set ``backoff=0``)."""
+
+    retries: int = 3
+    backoff: float = 0.5
+
+
+def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> httpx.AsyncClient:
+    """An ``AsyncClient`` with Broadsheet's time-outs, redirects and user agent."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=kwargs.pop("timeout", TIMEOUT),
+        follow_redirects=kwargs.pop("follow_redirects", True),
+        headers={"User-Agent": USER_AGENT, **kwargs.pop("headers", {})},
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+        **kwargs,
+    )
+
+
+def host_of(url: str | httpx.URL) -> str:
+    """The host[:port] of ``url``, for messages."""
+    parsed = httpx.URL(str(url))
+    return parsed.host + (f":{parsed.port}" if parsed.port else "")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    policy: RetryPolicy | None = None,
+    counter: list[int] | None = None,
+    retry: bool = True,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send a request, retrying transient failures; raise ``Unreachable`` when they persist.
+
+    Responses with other error statuses are returned for the caller to interpret.
+    """
+    policy = policy or RetryPolicy()
+    attempts = policy.retries + 1 if retry else 1
+    host = host_of(url)
+    problem = ""
+    for attempt in range(attempts):
+        if counter is not None:
+            counter[0] += 1
+        wait = policy.backoff * (2**attempt)
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            problem = f"{host} did not answer in time"
+        except httpx.TransportError as error:
+            problem = f"cannot reach {host}: {_reason(error)}"
+            if problem.endswith("unknown host"):
+                attempts = attempt + 1  # a name that does not resolve will not start to
+                break
+        except httpx.InvalidURL as error:
+            raise Unreachable(f"invalid URL {url!r}: {error}") from None
+        else:
+            if response.status_code not in RETRY_STATUS:
+                return response
+            problem = f"{host} answered {response.status_code} {response.reason_phrase}".rstrip()
+            hint = retry_after(response)
+            if hint is not None:
+                wait = min(hint, MAX_WAIT)
+            await response.aclose()
+        if attempt + 1 < attempts:
+            await asyncio.sleep(wait)
+    tries = f" (after {attempts} tries)" if attempts > 1 else ""
+    raise Unreachable(problem + tries)
+
+
+def _reason(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    text = text.splitlines()[0]
+    for marker, short in (
+        ("Connection refused", "connection refused"),
+        ("All connection attempts failed", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("Temporary failure in name resolution", "unknown host (offline?)"),
+        ("No address associated", "unknown host"),
+        ("Network is unreachable", "network is unreachable"),
+    ):
+        if marker in text:
+            return short
+    return text[:120]

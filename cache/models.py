@@ -1,0 +1,199 @@
+"""Plain data models, each able to build itself from WordPress REST JSON.
+
+Every string field of a model is already *safe* (see ``cache.safe``): models are built
+only through ``from_wp``/``from_row``, and ``from_wp`` cleans what the site sent. Rows are
+the JSON-able dicts the store keeps; ``from_row`` ignores unknown keys so an older
+Broadsheet can read a newer cache.
+
+Dates are kept as WordPress gives them: ``date`` is site-local, ``date_gmt`` is UTC, both
+``YYYY-MM-DDTHH:MM:SS`` — so they sort as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Self
+
+from .errors import BadResponse
+from .safe import clean_line, html_to_line, html_to_markdown
+
+
+class _Row:
+    """Conversion to and from the store's JSON rows."""
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+def _rendered(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, dict):
+        value = value.get("rendered")
+    return value if isinstance(value, str) else ""
+
+
+def _int(data: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        if default is not None and value is None:
+            return default
+        raise BadResponse(f"the site sent an invalid {key!r}: {str(value)[:40]!r}")
+    return value
+
+
+def _date(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or len(value) < 10:
+        return ""
+    return clean_line(value)[:19]
+
+
+@dataclass(slots=True)
+class Site(_Row):
+    """A subscribed site."""
+
+    name: str
+    url: str
+    api_root: str = ""
+    title: str = ""
+    description: str = ""
+    kind: str = "wordpress"
+    added: str = ""
+    last_sync: str | None = None
+    last_error: str | None = None
+    demo: bool = False
+    #: Incremental-sync cursors (``posts_modified``, ``comments_date``, ...).
+    cursors: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Category(_Row):
+    """A category of a site; ``parent`` is 0 at the top of the tree."""
+
+    id: int
+    site: str
+    name: str
+    slug: str = ""
+    parent: int = 0
+    count: int = 0
+    link: str = ""
+
+    @classmethod
+    def from_wp(cls, site: str, data: dict[str, Any]) -> Self:
+        return cls(
+            id=_int(data, "id"),
+            site=site,
+            name=html_to_line(data.get("name") if isinstance(data.get("name"), str) else ""),
+            slug=clean_line(str(data.get("slug") or "")),
+            parent=_int(data, "parent", 0),
+            count=_int(data, "count", 0),
+            link=clean_line(str(data.get("link") or "")),
+        )
+
+
+@dataclass(slots=True)
+class Post(_Row):
+    """A post's index entry: everything but the body. Read state lives apart."""
+
+    id: int
+    site: str
+    title: str
+    date: str = ""
+    date_gmt: str = ""
+    modified: str = ""
+    modified_gmt: str = ""
+    link: str = ""
+    slug: str = ""
+    author: str = ""
+    categories: list[int] = field(default_factory=list)
+    sticky: bool = False
+    protected: bool = False
+    comment_status: str = "open"
+    comment_count: int = 0
+    excerpt: str = ""
+
+    @classmethod
+    def from_wp(cls, site: str, data: dict[str, Any], authors: dict[int, str] | None = None) -> Self:
+        """Build from a ``/wp/v2/posts`` item (``authors`` maps user id → name)."""
+        if not isinstance(data, dict):
+            raise BadResponse("the site sent a post that is not an object")
+        categories = data.get("categories") or []
+        if not isinstance(categories, list):
+            categories = []
+        author_id = data.get("author")
+        author = ""
+        if authors and isinstance(author_id, int):
+            author = authors.get(author_id, "")
+        content = data.get("content")
+        protected = bool(isinstance(content, dict) and content.get("protected"))
+        excerpt = "" if protected else html_to_line(_rendered(data, "excerpt"))
+        return cls(
+            id=_int(data, "id"),
+            site=site,
+            title=html_to_line(_rendered(data, "title")) or "(no title)",
+            date=_date(data, "date"),
+            date_gmt=_date(data, "date_gmt") or _date(data, "date"),
+            modified=_date(data, "modified") or _date(data, "date"),
+            modified_gmt=_date(data, "modified_gmt") or _date(data, "date_gmt"),
+            link=clean_line(str(data.get("link") or "")),
+            slug=clean_line(str(data.get("slug") or "")),
+            author=clean_line(author),
+            categories=[c for c in categories if isinstance(c, int) and not isinstance(c, bool)],
+            sticky=bool(data.get("sticky")),
+            protected=protected,
+            comment_status=clean_line(str(data.get("comment_status") or "open")),
+            excerpt=excerpt[:300],
+        )
+
+
+@dataclass(slots=True)
+class Comment(_Row):
+    """A comment; ``parent`` is 0 for a top-level comment.
+
+    ``status`` is ``approved`` for comments from the site; replies of ours that the site
+    has not confirmed yet are ``pending`` (in the outbox) or ``hold`` (awaiting moderation).
+    """
+
+    id: int
+    site: str
+    post: int
+    parent: int = 0
+    author: str = ""
+    date: str = ""
+    date_gmt: str = ""
+    text: str = ""
+    link: str = ""
+    status: str = "approved"
+
+    @classmethod
+    def from_wp(cls, site: str, data: dict[str, Any]) -> Self:
+        """Build from a ``/wp/v2/comments`` item."""
+        if not isinstance(data, dict):
+            raise BadResponse("the site sent a comment that is not an object")
+        return cls(
+            id=_int(data, "id"),
+            site=site,
+            post=_int(data, "post", 0),
+            parent=_int(data, "parent", 0),
+            author=html_to_line(str(data.get("author_name") or "")) or "Anonymous",
+            date=_date(data, "date"),
+            date_gmt=_date(data, "date_gmt") or _date(data, "date"),
+            text=html_to_markdown(_rendered(data, "content")),
+            link=clean_line(str(data.get("link") or "")),
+            status=clean_line(str(data.get("status") or "approved")),
+        )
+
+
+@dataclass(slots=True)
+class Article:
+    """A post with its body (Markdown) and its place in the category tree."""
+
+    post: Post
+    body: str
+    unread: bool
+    breadcrumb: list[str] = field(default_factory=list)

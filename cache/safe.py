@@ -1,0 +1,98 @@
+"""Safe text: everything that can reach a terminal passes through here.
+
+Remote sites are untrusted. Titles, names, category names, bodies and comments may carry
+terminal escape sequences (which could retitle the window, move the cursor or hide text),
+raw control characters, bidirectional overrides, or HTML with scripts. The invariants:
+
+- ``clean_text`` output contains no C0/C1 control character except ``\\n`` and ``\\t``,
+  no ESC-introduced sequence, and no bidi override/isolate characters.
+- ``html_to_markdown`` drops the *content* of ``script``, ``style``, ``iframe`` and other
+  active elements (sanitised with nh3 first), converts the rest with html-to-markdown, and
+  then applies ``clean_text``.
+- ``html_to_line`` is for one-line strings such as titles: tags stripped, entities decoded,
+  whitespace folded.
+
+Markup-like text (``[bold]``) is left as is here; the UI shows it literally by never
+parsing remote strings as Rich/Textual markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] ... BEL or ST),
+# and two-character escapes. The 8-bit forms (0x9b CSI, 0x9d OSC, ...) are C1 controls and
+# are removed with the other control characters below.
+_ESCAPES = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]             # CSI
+  | \x1b[\]PX^_].*?(?:\x07|\x1b\\|$)    # OSC, DCS, SOS, PM, APC up to BEL/ST/end
+  | \x1b[ -/]*[0-~]                     # other escapes (charset, keypad, ...)
+  | \x1b                                # a lone ESC
+  | \x9b[0-?]*[ -/]*[@-~]               # 8-bit CSI
+  | [\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x9c|$)  # 8-bit OSC/DCS/... strings
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"\s+")
+
+# Elements whose content must never be shown (nh3 drops them with their content).
+_DROP_CONTENT = {"script", "style", "iframe", "object", "embed", "noscript", "template",
+                 "svg", "math", "frameset", "frame", "applet", "form", "select", "textarea"}
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
+    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp",
+    "small", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "time", "tr", "u", "ul", "var",
+}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"},
+                       "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+
+
+def clean_text(text: str | None) -> str:
+    """Remove escape sequences, control characters and bidi overrides from ``text``."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text)
+
+
+def clean_line(text: str | None) -> str:
+    """Like ``clean_text`` but folded to one line (for names, titles, labels)."""
+    return _SPACES.sub(" ", clean_text(text)).strip()
+
+
+def html_to_line(fragment: str | None) -> str:
+    """Render a short HTML fragment (a WordPress title) as one safe line of text."""
+    if not fragment:
+        return ""
+    import nh3
+
+    stripped = nh3.clean(clean_text(fragment), tags=set(), clean_content_tags=_DROP_CONTENT)
+    return clean_line(html.unescape(stripped))
+
+
+def html_to_markdown(fragment: str | None) -> str:
+    """Convert an HTML body (post or comment) to safe Markdown."""
+    if not fragment:
+        return ""
+    import nh3
+    from html_to_markdown import convert
+
+    sanitized = nh3.clean(
+        clean_text(fragment),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        clean_content_tags=_DROP_CONTENT,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+    try:
+        markdown = convert(sanitized).content
+    except Exception:  # the converter is native code: never let a body break a sync
+        markdown = html.unescape(nh3.clean(sanitized, tags=set()))
+    return clean_text(markdown).strip() + "\n" if markdown.strip() else ""

@@ -1,0 +1,223 @@
+"""A TinyDB storage that is atomic, shared between processes, and cheap to re-read.
+
+TinyDB's own ``JSONStorage`` re-parses the whole file on every query and rewrites it in
+place on every write, so a crash mid-write corrupts it and two processes lose each other's
+changes. ``AtomicJSONStorage`` keeps TinyDB's data model and fixes those three things:
+
+- **Atomic writes**: a temporary file in the same directory, ``fsync``, ``os.replace``,
+  then an fsync of the directory. A reader sees the old file or the new one, never half.
+- **Cross-process safety**: every write happens under ``<file>.lock`` (filelock), and a
+  read-modify-write is done inside :meth:`AtomicJSONStorage.batch`, which holds the lock,
+  re-reads the file from disk, and writes once at the end. Nothing is written when the
+  block raises (so an interrupted sync leaves the previous file intact).
+- **Cheap re-reads**: the parsed file is kept and reused while the file's identity
+  (inode, size, mtime) is unchanged and its mtime is not so recent that a same-tick write by
+  another process could hide behind it ("racy" files are always re-read).
+
+A file that does not parse is moved aside to ``<file>.corrupt-<time>`` (its bytes are kept
+for the user) and treated as empty; a warning is logged. The next sync rebuilds it.
+
+Tables must be opened with ``cache_size=0``: TinyDB's per-table query cache would serve
+results another process has since changed. See ``open_db``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from .errors import StoreError
+
+log = logging.getLogger(__name__)
+
+#: A file modified less than this many ns ago is re-read even if its stat looks unchanged.
+_RACY_NS = 2_000_000_000
+LOCK_TIMEOUT = 30.0
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: orjson, atomic replace, a lock file, and a stat-checked cache."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
+        self._data: dict[str, Any] | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._depth = 0
+        self._pending: dict[str, Any] | None = None
+
+    # -- TinyDB's Storage contract -------------------------------------------------------
+
+    def read(self) -> dict[str, Any] | None:
+        if self._depth and self._pending is not None:
+            return self._pending
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            self._data = self._stamp = None
+            return None
+        except OSError as error:
+            raise StoreError(f"cannot read {self.path}: {error.strerror}") from None
+        stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        racy = time.time_ns() - stat.st_mtime_ns < _RACY_NS
+        if stamp == self._stamp and self._data is not None and not racy:
+            return self._data
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StoreError(f"cannot read {self.path}: {error.strerror}") from None
+        data = self._parse(raw)
+        self._data, self._stamp = data, (stamp if data is not None else None)
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self._depth:
+            self._pending = data
+            return
+        with self._locked():
+            self._write(data)
+
+    def close(self) -> None:
+        self._data = self._stamp = None
+
+    # -- batching --------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the lock, read fresh, and write once when the block ends without error."""
+        with self._locked():
+            outer = self._depth == 0
+            if outer:
+                self._pending = None
+                self._stamp = None  # re-read from disk under the lock
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._pending = None
+                    self._data = self._stamp = None  # TinyDB may have mutated our copy
+                raise
+            self._depth -= 1
+            if outer and self._pending is not None:
+                pending, self._pending = self._pending, None
+                self._write(pending)
+
+    # -- internals -------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                yield
+        except Timeout:
+            raise StoreError(
+                f"the cache is locked by another Broadsheet process ({self.path.name}.lock)"
+            ) from None
+
+    def _parse(self, raw: bytes) -> dict[str, Any] | None:
+        if not raw.strip():
+            return None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+            return data
+        self._quarantine()
+        return None
+
+    def _quarantine(self) -> None:
+        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, target)
+        except OSError:
+            return
+        log.warning("cache file %s was corrupt; moved it to %s (sync to rebuild)", self.path, target)
+        warn = _corruption_listeners
+        for listener in list(warn):
+            listener(self.path, target)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        try:
+            payload = orjson.dumps(data)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+            _fsync_dir(self.path.parent)
+        except OSError as error:
+            self._data = self._stamp = None
+            raise StoreError(f"cannot write {self.path}: {error.strerror}") from None
+        except TypeError as error:  # not JSON-able: a bug, but never a half-written file
+            self._data = self._stamp = None
+            raise StoreError(f"cannot encode {self.path.name}: {error}") from None
+        stat = os.stat(self.path)
+        self._data, self._stamp = data, (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+#: Callables ``(path, moved_to)`` told when a corrupt file is moved aside (the CLI prints
+#: a one-line warning; the TUI notifies).
+_corruption_listeners: list[Any] = []
+
+
+def on_corruption(listener: Any) -> None:
+    """Register ``listener(path, moved_to)`` to be told about quarantined cache files."""
+    _corruption_listeners.append(listener)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def open_db(path: str | os.PathLike[str]) -> TinyDB:
+    """Open a TinyDB file with ``AtomicJSONStorage``; tables must use ``table(name)``."""
+    db = TinyDB(path, storage=AtomicJSONStorage)
+    return db
+
+
+def table(db: TinyDB, name: str):  # noqa: ANN201 - tinydb.Table
+    """A table with TinyDB's query cache off (another process may change the file)."""
+    tbl = db.table(name, cache_size=0)
+    tbl._next_id = None  # derived again from the file: another process may have inserted
+    return tbl
+
+
+def storage(db: TinyDB) -> AtomicJSONStorage:
+    """The ``AtomicJSONStorage`` behind ``db``."""
+    store = db.storage
+    assert isinstance(store, AtomicJSONStorage)
+    return store

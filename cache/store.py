@@ -1,0 +1,462 @@
+"""The local cache: the only thing the reader reads.
+
+Layout under the cache directory (every file a TinyDB database on
+``AtomicJSONStorage``)::
+
+    sites.json                      sites                 (tiny, hot)
+    sites/<name>/index.json         posts, categories, meta  (no bodies: small, hot)
+    sites/<name>/state.json         read                  (read state: tiny, hot)
+    sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
+    sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
+    outbox.json                     replies               (see ``cache.outbox``)
+
+Post, category and comment documents use the WordPress id as TinyDB's ``doc_id``.
+
+Invariants:
+- ``index.json`` is the commit point of a sync. ``save_sync`` writes bodies and comments
+  first and the index (posts, categories, cursors, comment counts) last, each file
+  atomically; a sync killed half-way leaves the old index and cursors in force, and the
+  next sync simply fetches the same things again.
+- Read state lives apart from the index so marking a post read rewrites a tiny file and
+  never races a sync writing the index.
+- A post is unread unless its id is in ``state.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from . import paths
+from .errors import NotFound, StoreError
+from .models import Article, Category, Comment, Post, Site
+from .storage import open_db, storage, table
+
+SHARDS = 32
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+def now_iso() -> str:
+    """The current UTC time as ``YYYY-MM-DDTHH:MM:SS``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def valid_name(name: str) -> bool:
+    """Site names are short slugs: they name a directory."""
+    return bool(_NAME.match(name))
+
+
+class Store:
+    """The cache in ``directory`` (default: the user cache dir)."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = paths.cache_dir(directory)
+        self._dbs: dict[Path, TinyDB] = {}
+
+    # -- files -----------------------------------------------------------------------
+
+    def _db(self, path: Path) -> TinyDB:
+        db = self._dbs.get(path)
+        if db is None:
+            db = self._dbs[path] = open_db(path)
+        return db
+
+    def _site_dir(self, site: str) -> Path:
+        if not valid_name(site):
+            raise NotFound(f"invalid site name {site!r}")
+        return self.directory / "sites" / site
+
+    def _index(self, site: str) -> TinyDB:
+        return self._db(self._site_dir(site) / "index.json")
+
+    def _state(self, site: str) -> TinyDB:
+        return self._db(self._site_dir(site) / "state.json")
+
+    def _bodies(self, site: str, post_id: int) -> TinyDB:
+        return self._db(self._site_dir(site) / "bodies" / f"{post_id % SHARDS:02d}.json")
+
+    def _comments(self, site: str, post_id: int) -> TinyDB:
+        return self._db(self._site_dir(site) / "comments" / f"{post_id % SHARDS:02d}.json")
+
+    @property
+    def _sites(self) -> TinyDB:
+        return self._db(self.directory / "sites.json")
+
+    def close(self) -> None:
+        """Forget every open file (the next call re-opens them)."""
+        for db in self._dbs.values():
+            db.close()
+        self._dbs.clear()
+
+    # -- sites -----------------------------------------------------------------------
+
+    def sites(self) -> list[Site]:
+        """Every subscribed site, in the order they were added."""
+        raw = storage(self._sites).read() or {}
+        rows = raw.get("sites", {})
+        return [Site.from_row(rows[k]) for k in sorted(rows, key=int)]
+
+    def site(self, name: str | None = None) -> Site:
+        """The site called ``name``; with ``None``, the only subscribed site."""
+        sites = self.sites()
+        if name is None:
+            if len(sites) == 1:
+                return sites[0]
+            if not sites:
+                raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
+            names = ", ".join(s.name for s in sites)
+            raise NotFound(f"several sites are subscribed ({names}); choose one with --site")
+        for site in sites:
+            if site.name == name:
+                return site
+        raise NotFound(f"no site called {name!r}; `broadsheet sites` lists them")
+
+    def add_site(self, site: Site) -> Site:
+        """Subscribe to ``site`` (its name must be new)."""
+        if not valid_name(site.name):
+            raise StoreError(f"invalid site name {site.name!r}: use letters, digits, '.', '_' or '-'")
+        db = self._sites
+        with storage(db).batch():
+            sites = table(db, "sites")
+            if any(row.get("name") == site.name for row in sites.all()):
+                raise StoreError(f"a site called {site.name!r} is already subscribed")
+            site.added = site.added or now_iso()
+            sites.insert(site.to_row())
+        return site
+
+    def update_site(self, site: Site) -> None:
+        """Save ``site``'s fields (looked up by name)."""
+        db = self._sites
+        with storage(db).batch():
+            sites = table(db, "sites")
+            ids = [doc.doc_id for doc in sites.all() if doc.get("name") == site.name]
+            if not ids:
+                raise NotFound(f"no site called {site.name!r}")
+            sites.update(site.to_row(), doc_ids=ids)
+
+    def remove_site(self, name: str) -> None:
+        """Unsubscribe and delete everything cached for ``name``."""
+        db = self._sites
+        with storage(db).batch():
+            sites = table(db, "sites")
+            ids = [doc.doc_id for doc in sites.all() if doc.get("name") == name]
+            if not ids:
+                raise NotFound(f"no site called {name!r}")
+            sites.remove(doc_ids=ids)
+        directory = self._site_dir(name)
+        for path in list(self._dbs):
+            if directory in path.parents:
+                self._dbs.pop(path).close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    # -- categories ------------------------------------------------------------------
+
+    def categories(self, site: str) -> list[Category]:
+        """The site's categories, by name."""
+        rows = self._raw(self._index(site), "categories")
+        cats = [Category.from_row(row) for row in rows.values()]
+        return sorted(cats, key=lambda c: c.name.casefold())
+
+    def find_category(self, site: str, name_or_id: str | int) -> Category:
+        """A category by id, slug or (case-insensitive) name."""
+        cats = self.categories(site)
+        key = str(name_or_id).strip()
+        for cat in cats:
+            if str(cat.id) == key:
+                return cat
+        for cat in cats:
+            if cat.slug == key or cat.name.casefold() == key.casefold():
+                return cat
+        raise NotFound(f"no category {key!r} in {site}; `broadsheet categories` lists them")
+
+    def category_path(self, site: str, category_id: int, cats: dict[int, Category] | None = None) -> list[str]:
+        """Names from the top of the tree down to ``category_id``."""
+        if cats is None:
+            cats = {c.id: c for c in self.categories(site)}
+        path: list[str] = []
+        seen: set[int] = set()
+        current = cats.get(category_id)
+        while current is not None and current.id not in seen:
+            seen.add(current.id)
+            path.append(current.name)
+            current = cats.get(current.parent)
+        return path[::-1]
+
+    @staticmethod
+    def descendants(cats: Iterable[Category], category_id: int) -> set[int]:
+        """``category_id`` and every category below it."""
+        children: dict[int, list[int]] = {}
+        for cat in cats:
+            children.setdefault(cat.parent, []).append(cat.id)
+        found, todo = set(), [category_id]
+        while todo:
+            current = todo.pop()
+            if current not in found:
+                found.add(current)
+                todo.extend(children.get(current, ()))
+        return found
+
+    # -- posts -----------------------------------------------------------------------
+
+    def posts(
+        self,
+        site: str,
+        *,
+        category: int | None = None,
+        unread_only: bool = False,
+        limit: int | None = None,
+    ) -> list[Post]:
+        """Posts of ``site`` newest first, optionally in a category (and below it)."""
+        rows = self._raw(self._index(site), "posts")
+        posts: Iterable[dict[str, Any]] = rows.values()
+        if category is not None:
+            wanted = self.descendants(self.categories(site), category)
+            posts = (row for row in posts if wanted.intersection(row.get("categories", ())))
+        if unread_only:
+            read = self.read_ids(site)
+            posts = (row for row in posts if row["id"] not in read)
+        ordered = sorted(posts, key=lambda row: (row.get("date_gmt", ""), row["id"]), reverse=True)
+        if limit is not None:
+            ordered = ordered[: max(limit, 0)]
+        return [Post.from_row(row) for row in ordered]
+
+    def post(self, site: str, post_id: int) -> Post:
+        """One post's index entry."""
+        row = self._raw(self._index(site), "posts").get(str(post_id))
+        if row is None:
+            raise NotFound(f"no post {post_id} in {site}")
+        return Post.from_row(row)
+
+    def find_post(self, site: str, id_or_url: str | int) -> Post:
+        """A post by id, by its link, or by a ``?p=ID`` URL."""
+        key = str(id_or_url).strip()
+        if key.isdigit():
+            return self.post(site, int(key))
+        parts = urlsplit(key)
+        if not parts.scheme or not parts.netloc:
+            raise NotFound(f"{key!r} is neither a post id nor a post URL")
+        query = parse_qs(parts.query)
+        if query.get("p", [""])[0].isdigit():
+            return self.post(site, int(query["p"][0]))
+        wanted = _normal_url(key)
+        for row in self._raw(self._index(site), "posts").values():
+            if _normal_url(row.get("link", "")) == wanted:
+                return Post.from_row(row)
+        raise NotFound(f"no cached post at {key} in {site}; try `broadsheet sync`")
+
+    def article(self, site: str, post_id: int) -> Article:
+        """A post with its body, read state and breadcrumb."""
+        post = self.post(site, post_id)
+        body_row = self._raw(self._bodies(site, post_id), "bodies").get(str(post_id), {})
+        cats = {c.id: c for c in self.categories(site)}
+        paths_ = [self.category_path(site, cid, cats) for cid in post.categories if cid in cats]
+        crumbs = max(paths_, key=len, default=[])  # the deepest of the post's categories
+        return Article(
+            post=post,
+            body=body_row.get("body", ""),
+            unread=post_id not in self.read_ids(site),
+            breadcrumb=["Home", *crumbs],
+        )
+
+    # -- comments --------------------------------------------------------------------
+
+    def comments(self, site: str, post_id: int) -> list[Comment]:
+        """The post's comments in thread order (see ``thread``)."""
+        rows = self._raw(self._comments(site, post_id), "comments")
+        return [c for _, c in thread(Comment.from_row(r) for r in rows.values() if r.get("post") == post_id)]
+
+    def add_comment(self, comment: Comment) -> None:
+        """Store one comment (a reply of ours, or one confirmed by the site)."""
+        self._save_comments(comment.site, [comment])
+
+    def remove_comment(self, site: str, post_id: int, comment_id: int) -> None:
+        """Forget one comment (e.g. a pending placeholder once the real one is known)."""
+        db = self._comments(site, post_id)
+        with storage(db).batch():
+            tbl = table(db, "comments")
+            if tbl.contains(doc_id=comment_id):
+                tbl.remove(doc_ids=[comment_id])
+
+    # -- read state ------------------------------------------------------------------
+
+    def read_ids(self, site: str) -> set[int]:
+        """Ids of the posts marked read."""
+        return {int(k) for k in self._raw(self._state(site), "read")}
+
+    def mark_read(self, site: str, post_ids: Iterable[int], read: bool = True) -> None:
+        """Mark posts read (or unread again) in one write."""
+        ids = list(post_ids)
+        if not ids:
+            return
+        db = self._state(site)
+        with storage(db).batch():
+            tbl = table(db, "read")
+            present = [i for i in ids if tbl.contains(doc_id=i)]
+            if read:
+                stamp = now_iso()
+                new = [Document({"at": stamp}, doc_id=i) for i in dict.fromkeys(ids) if i not in present]
+                if new:
+                    tbl.insert_multiple(new)
+            elif present:
+                tbl.remove(doc_ids=present)
+
+    def unread_counts(self) -> dict[str, int]:
+        """Unread posts per site: the status-bar figure, kept cheap."""
+        counts: dict[str, int] = {}
+        for site in self.sites():
+            posts = self._raw(self._index(site.name), "posts")
+            read = self._raw(self._state(site.name), "read")
+            counts[site.name] = sum(1 for k in posts if k not in read)
+        return counts
+
+    def category_unread(self, site: str) -> dict[int, int]:
+        """Unread posts per category id (each post counts in its own categories)."""
+        read = self._raw(self._state(site), "read")
+        counts: dict[int, int] = {}
+        for key, row in self._raw(self._index(site), "posts").items():
+            if key not in read:
+                for cat in row.get("categories", ()):
+                    counts[cat] = counts.get(cat, 0) + 1
+        return counts
+
+    # -- sync ------------------------------------------------------------------------
+
+    def cursors(self, site: str) -> dict[str, Any]:
+        """The incremental-sync cursors committed with the index."""
+        return dict(self._raw(self._index(site), "meta").get("1", {}))
+
+    def post_ids(self, site: str) -> set[int]:
+        """Ids of every cached post."""
+        return {int(k) for k in self._raw(self._index(site), "posts")}
+
+    def save_sync(
+        self,
+        site: str,
+        *,
+        posts: list[Post],
+        bodies: dict[int, str],
+        comments: list[Comment],
+        categories: list[Category] | None = None,
+        removed: Iterable[int] = (),
+        cursors: dict[str, Any] | None = None,
+    ) -> tuple[int, int, int]:
+        """Commit a sync's results; returns (new posts, updated posts, new comments).
+
+        Bodies and comments first, the index last (the commit point).
+        """
+        for shard, items in _by_shard(bodies.items(), key=lambda kv: kv[0]).items():
+            db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
+            with storage(db).batch():
+                tbl = table(db, "bodies")
+                _upsert(tbl, {pid: {"body": body} for pid, body in items})
+        new_comments, counts = self._save_comments(site, comments)
+
+        db = self._index(site)
+        with storage(db).batch():
+            posts_tbl = table(db, "posts")
+            existing = {int(k) for k in (storage(db).read() or {}).get("posts", {})}
+            rows = {p.id: p.to_row() for p in posts}
+            new = sum(1 for pid in rows if pid not in existing)
+            for pid, row in rows.items():
+                if pid in counts:
+                    row["comment_count"] = counts[pid]
+                else:
+                    old = posts_tbl.get(doc_id=pid)
+                    row["comment_count"] = old.get("comment_count", 0) if old else 0
+            _upsert(posts_tbl, rows)
+            for pid, count in counts.items():
+                if pid not in rows and posts_tbl.contains(doc_id=pid):
+                    posts_tbl.update({"comment_count": count}, doc_ids=[pid])
+            gone = [pid for pid in removed if posts_tbl.contains(doc_id=pid)]
+            if gone:
+                posts_tbl.remove(doc_ids=gone)
+            if categories is not None:
+                cats = table(db, "categories")
+                cats.truncate()
+                cats.insert_multiple(Document(c.to_row(), doc_id=c.id) for c in categories)
+            if cursors is not None:
+                meta = table(db, "meta")
+                _upsert(meta, {1: cursors})
+        return new, len(rows) - new, new_comments
+
+    def _save_comments(self, site: str, comments: list[Comment]) -> tuple[int, dict[int, int]]:
+        """Upsert comments; returns (how many were new, approved count per touched post)."""
+        new = 0
+        counts: dict[int, int] = {}
+        for shard, items in _by_shard(comments, key=lambda c: c.post).items():
+            db = self._db(self._site_dir(site) / "comments" / f"{shard:02d}.json")
+            with storage(db).batch():
+                tbl = table(db, "comments")
+                existing = (storage(db).read() or {}).get("comments", {})
+                new += sum(1 for c in items if str(c.id) not in existing)
+                _upsert(tbl, {c.id: c.to_row() for c in items})
+                touched = {c.post for c in items}
+                for row in (storage(db).read() or {}).get("comments", {}).values():
+                    if row.get("post") in touched:
+                        counts.setdefault(row["post"], 0)
+                        if row.get("status") == "approved":
+                            counts[row["post"]] += 1
+        return new, counts
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _raw(db: TinyDB, name: str) -> dict[str, Any]:
+        """A table's raw ``{doc_id: row}`` mapping (read-only; no Document copies)."""
+        return (storage(db).read() or {}).get(name, {})
+
+
+def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
+    """Depth-first ``(depth, comment)`` pairs, oldest first at every level.
+
+    A comment whose parent is missing (held, deleted, or not yet synced) is shown at the
+    top level rather than lost; cycles cannot loop.
+    """
+    items = sorted(comments, key=lambda c: (c.date_gmt, c.id))
+    ids = {c.id for c in items}
+    children: dict[int, list[Comment]] = {}
+    for comment in items:
+        parent = comment.parent if comment.parent in ids and comment.parent != comment.id else 0
+        children.setdefault(parent, []).append(comment)
+    seen: set[int] = set()
+    stack = [(0, c) for c in reversed(children.get(0, []))]
+    while stack:
+        depth, comment = stack.pop()
+        if comment.id in seen:
+            continue
+        seen.add(comment.id)
+        yield depth, comment
+        stack.extend((depth + 1, c) for c in reversed(children.get(comment.id, [])))
+    for comment in items:  # anything left is part of a cycle: show it flat
+        if comment.id not in seen:
+            seen.add(comment.id)
+            yield 0, comment
+
+
+def _normal_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.netloc.lower()}{parts.path.rstrip('/')}?{parts.query}"
+
+
+def _by_shard(items: Iterable[Any], key: Any) -> dict[int, list[Any]]:
+    shards: dict[int, list[Any]] = {}
+    for item in items:
+        shards.setdefault(key(item) % SHARDS, []).append(item)
+    return shards
+
+
+def _upsert(tbl: Any, rows: dict[int, dict[str, Any]]) -> None:
+    """Insert or replace documents by doc_id (one write inside a batch)."""
+    present = [pid for pid in rows if tbl.contains(doc_id=pid)]
+    if present:
+        tbl.remove(doc_ids=present)
+    tbl.insert_multiple(Document(row, doc_id=pid) for pid, row in rows.items())
