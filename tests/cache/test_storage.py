@@ -1,0 +1,105 @@
+import json
+import multiprocessing
+import os
+
+import pytest
+
+from cache.errors import StoreError
+from cache.storage import AtomicJSONStorage, open_db, storage, table
+
+
+def test_write_is_atomic_and_readable(tmp_path):
+    db = open_db(tmp_path / "x.json")
+    table(db, "t").insert({"a": 1})
+    assert json.loads((tmp_path / "x.json").read_text())["t"]["1"] == {"a": 1}
+    # no temporary files left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "x.json.lock"]
+
+
+def test_batch_writes_once_and_nothing_on_error(tmp_path):
+    path = tmp_path / "x.json"
+    db = open_db(path)
+    table(db, "t").insert({"n": 0})
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError):
+        with storage(db).batch():
+            table(db, "t").insert({"n": 1})
+            table(db, "t").insert({"n": 2})
+            raise RuntimeError("interrupted")
+    assert path.read_bytes() == before
+    assert [d["n"] for d in table(db, "t").all()] == [0]
+    with storage(db).batch():
+        table(db, "t").insert({"n": 1})
+        table(db, "t").insert({"n": 2})
+    assert [d["n"] for d in table(open_db(path), "t").all()] == [0, 1, 2]
+
+
+def test_sees_changes_made_by_another_handle(tmp_path):
+    first, second = open_db(tmp_path / "x.json"), open_db(tmp_path / "x.json")
+    table(first, "t").insert({"n": 1})
+    assert len(table(second, "t")) == 1
+    table(second, "t").insert({"n": 2})
+    assert sorted(d["n"] for d in table(first, "t").all()) == [1, 2]
+
+
+def test_corrupt_file_is_moved_aside_not_lost(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes(b'{"t": {"1": {"a": ')
+    seen = []
+    from cache import storage as storage_module
+
+    storage_module.on_corruption(lambda p, moved: seen.append(moved))
+    try:
+        db = open_db(path)
+        assert table(db, "t").all() == []
+    finally:
+        storage_module._corruption_listeners.clear()
+    moved = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert len(moved) == 1 and moved[0].read_bytes() == b'{"t": {"1": {"a": '
+    assert seen == moved
+    table(db, "t").insert({"a": 2})  # and the store works again
+    assert table(open_db(path), "t").all() == [{"a": 2}]
+
+
+def test_non_object_json_counts_as_corrupt(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[1, 2, 3]")
+    assert AtomicJSONStorage(path).read() is None
+    assert any(".corrupt-" in p.name for p in tmp_path.iterdir())
+
+
+def test_failed_write_is_a_store_error_and_leaves_no_temp_file(tmp_path):
+    path = tmp_path / "x.json"
+    db = open_db(path)
+    table(db, "t").insert({"a": 1})
+    with pytest.raises(StoreError, match="cannot write"):
+        with storage(db).batch():
+            table(db, "t").insert({"a": 2})
+            os.unlink(path)
+            path.mkdir()  # the replace will fail: a directory is in the way
+    path.rmdir()
+    assert not any(p.name.startswith(".x.json.") for p in tmp_path.iterdir())
+
+
+def _bump(path: str, start: int, count: int) -> None:
+    db = open_db(path)
+    for i in range(start, start + count):
+        with storage(db).batch():
+            tbl = table(db, "t")
+            row = tbl.get(doc_id=1)
+            tbl.update({"n": row["n"] + 1, f"k{i}": True}, doc_ids=[1])
+
+
+def test_two_processes_never_lose_each_others_writes(tmp_path):
+    path = str(tmp_path / "x.json")
+    table(open_db(path), "t").insert({"n": 0})
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_bump, args=(path, i * 100, 40)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    row = table(open_db(path), "t").get(doc_id=1)
+    assert row["n"] == 80
+    assert sum(1 for k in row if k.startswith("k")) == 80

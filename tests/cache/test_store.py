@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+
+from cache.errors import NotFound, StoreError
+from cache.models import Category, Comment, Post, Site
+from cache.store import Store, thread
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "cache")
+    store.add_site(Site(name="news", url="https://n.test"))
+    cats = [Category(2, "news", "News"), Category(3, "news", "Local", parent=2), Category(4, "news", "Harbour", parent=3),
+            Category(5, "news", "Sport")]
+    posts = [
+        Post(1, "news", "Oldest", date_gmt="2026-01-01T00:00:00", categories=[5], link="https://n.test/2026/01/oldest/"),
+        Post(2, "news", "Middle", date_gmt="2026-01-02T00:00:00", categories=[2, 3, 4], link="https://n.test/2026/01/middle/"),
+        Post(3, "news", "Newest", date_gmt="2026-01-03T00:00:00", categories=[3], link="https://n.test/2026/01/newest/"),
+    ]
+    store.save_sync("news", posts=posts, bodies={1: "one", 2: "two", 3: "three"}, comments=[], categories=cats)
+    return store
+
+
+def test_posts_newest_first_and_by_category_including_children(store):
+    assert [p.id for p in store.posts("news")] == [3, 2, 1]
+    assert [p.id for p in store.posts("news", category=2)] == [3, 2]
+    assert [p.id for p in store.posts("news", category=4)] == [2]
+    assert [p.id for p in store.posts("news", limit=1)] == [3]
+
+
+def test_unread_by_default_and_toggle(store):
+    assert store.unread_counts() == {"news": 3}
+    store.mark_read("news", [1, 3])
+    assert [p.id for p in store.posts("news", unread_only=True)] == [2]
+    store.mark_read("news", [3], read=False)
+    assert store.read_ids("news") == {1}
+    assert store.category_unread("news") == {2: 1, 3: 2, 4: 1}
+
+
+def test_article_breadcrumb_follows_the_deepest_category(store):
+    article = store.article("news", 2)
+    assert article.breadcrumb == ["Home", "News", "Local", "Harbour"]
+    assert article.body == "two" and article.unread
+
+
+def test_find_post_by_id_link_and_query(store):
+    assert store.find_post("news", "2").id == 2
+    assert store.find_post("news", "https://n.test/2026/01/newest").id == 3
+    assert store.find_post("news", "https://n.test/?p=1").id == 1
+    with pytest.raises(NotFound):
+        store.find_post("news", "https://n.test/nope/")
+    with pytest.raises(NotFound):
+        store.find_post("news", "not a post")
+
+
+def test_find_category_by_id_slug_or_name(store):
+    assert store.find_category("news", "3").name == "Local"
+    assert store.find_category("news", "harbour").id == 4
+    with pytest.raises(NotFound):
+        store.find_category("news", "Weather")
+
+
+def test_site_lookup_errors_are_one_line(store):
+    with pytest.raises(NotFound, match="no site called"):
+        store.site("other")
+    store.add_site(Site(name="other", url="https://o.test"))
+    with pytest.raises(NotFound, match="several sites"):
+        store.site()
+    with pytest.raises(StoreError, match="already subscribed"):
+        store.add_site(Site(name="other", url="https://o.test"))
+    with pytest.raises(StoreError, match="invalid site name"):
+        store.add_site(Site(name="../evil", url="https://o.test"))
+
+
+def test_remove_site_deletes_its_files(store):
+    directory = store.directory / "sites" / "news"
+    assert directory.exists()
+    store.remove_site("news")
+    assert not directory.exists() and store.sites() == []
+
+
+def test_comments_threaded_depth_first_with_orphans_kept(store):
+    comments = [
+        Comment(10, "news", 2, 0, date_gmt="1"), Comment(11, "news", 2, 10, date_gmt="2"),
+        Comment(12, "news", 2, 11, date_gmt="3"), Comment(13, "news", 2, 0, date_gmt="4"),
+        Comment(14, "news", 2, 99, date_gmt="5"),  # parent held or missing
+        Comment(15, "news", 2, 10, date_gmt="6"),
+    ]
+    store.save_sync("news", posts=[], bodies={}, comments=comments)
+    pairs = [(d, c.id) for d, c in thread(store.comments("news", 2))]
+    assert pairs == [(0, 10), (1, 11), (2, 12), (1, 15), (0, 13), (0, 14)]
+    assert store.post("news", 2).comment_count == 6
+
+
+def test_thread_survives_cycles():
+    comments = [Comment(1, "s", 1, 2), Comment(2, "s", 1, 1)]
+    assert sorted(c.id for _, c in thread(comments)) == [1, 2]
+
+
+def test_a_second_store_instance_sees_changes(store):
+    other = Store(store.directory)
+    other.mark_read("news", [2])
+    assert store.read_ids("news") == {2}

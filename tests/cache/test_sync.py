@@ -1,0 +1,149 @@
+"""Sync into a real store (tmp dir) from FakeWordPress: first, incremental, failures."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from cache.demo import FakeWordPress
+from cache.http import RetryPolicy
+from cache.models import Site
+from cache.store import Store
+from cache.sync import sync_site, sync_sites
+from tests.factories import BASE, stamp, wp_comment, wp_post, wp_site
+
+FAST = RetryPolicy(retries=1, backoff=0)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "cache")
+
+
+def subscribe(store: Store, name: str = "news") -> Site:
+    return store.add_site(Site(name=name, url=BASE, api_root=BASE + "/wp-json/"))
+
+
+async def run(store, site, handler, **kw):
+    return await sync_site(store, site, transport=httpx.MockTransport(handler), policy=FAST, **kw)
+
+
+async def test_first_sync_then_nothing_new_costs_four_requests(store):
+    fake = FakeWordPress(wp_site(posts=230, comments_per_post=2))
+    site = subscribe(store)
+    first = await run(store, site, fake)
+    assert first.ok, first.error
+    assert (first.new_posts, first.updated_posts, first.new_comments) == (230, 0, 460)
+    assert len(store.posts("news")) == 230
+    assert store.post("news", 7).comment_count == 2
+
+    fake.requests.clear()
+    again = await run(store, store.site("news"), fake)
+    assert (again.new_posts, again.updated_posts, again.new_comments) == (0, 0, 0)
+    assert again.requests == len(fake.requests) <= 5
+
+
+async def test_incremental_sync_picks_up_new_and_modified_posts_and_comments(store):
+    data = wp_site(posts=5, comments_per_post=1)
+    fake = FakeWordPress(data)
+    site = subscribe(store)
+    await run(store, site, fake)
+    data["posts"].append(wp_post(6, minutes=500, title="Fresh news"))
+    data["posts"][0].update(modified=stamp(600), modified_gmt=stamp(600), title={"rendered": "Corrected title"})
+    data["comments"].append(wp_comment(2000, 3, parent=1003, minutes=5000, text="a reply"))
+    fake.requests.clear()
+    result = await run(store, store.site("news"), fake)
+    assert (result.new_posts, result.updated_posts, result.new_comments) == (1, 1, 1)
+    assert store.post("news", 1).title == "Corrected title"
+    assert store.post("news", 6).title == "Fresh news"
+    assert store.post("news", 3).comment_count == 2
+    posts_query = next(r for r in fake.requests if r.url.path.endswith("/posts") and "modified_after" in r.url.params)
+    assert posts_query.url.params["modified_after"] < stamp(5)  # from the cursor, minus a second
+
+
+async def test_deleted_posts_are_removed(store):
+    data = wp_site(posts=4)
+    fake = FakeWordPress(data)
+    site = subscribe(store)
+    await run(store, site, fake)
+    del data["posts"][1]
+    result = await run(store, store.site("news"), fake)
+    assert result.removed_posts == 1
+    assert sorted(store.post_ids("news")) == [1, 3, 4]
+
+
+async def test_read_state_survives_syncs(store):
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    await run(store, site, fake)
+    store.mark_read("news", [2])
+    await run(store, store.site("news"), fake, full=True)
+    assert store.read_ids("news") == {2}
+    assert store.unread_counts() == {"news": 2}
+
+
+async def test_failed_sync_keeps_everything_and_records_the_error(store):
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    await run(store, site, fake)
+    before = store.posts("news")
+
+    result = await run(store, store.site("news"), lambda request: httpx.Response(500))
+    assert not result.ok and "500" in result.error
+    assert store.posts("news") == before
+    assert store.site("news").last_error == result.error
+
+
+async def test_malformed_page_mid_sync_commits_nothing(store):
+    data = wp_site(posts=150)
+    fake = FakeWordPress(data)
+
+    def handler(request):
+        if request.url.params.get("page") == "2" and request.url.path.endswith("/posts"):
+            return httpx.Response(200, text="[{broken", headers={"X-WP-TotalPages": "2"})
+        return fake(request)
+
+    site = subscribe(store)
+    result = await run(store, site, handler)
+    assert not result.ok and "malformed JSON" in result.error
+    assert store.posts("news") == [] and store.cursors("news") == {}
+
+
+async def test_one_failing_site_does_not_stop_the_others(store):
+    good = subscribe(store, "good")
+    bad = store.add_site(Site(name="bad", url="https://bad.test", api_root="https://bad.test/wp-json/"))
+    fake = FakeWordPress(wp_site(posts=2))
+
+    def handler(request):
+        if request.url.host == "bad.test":
+            raise httpx.ConnectError("Connection refused", request=request)
+        return fake(request)
+
+    results = await sync_sites(store, [good, bad], transport=httpx.MockTransport(handler), policy=FAST)
+    by_name = {r.site: r for r in results}
+    assert by_name["good"].ok and by_name["good"].new_posts == 2
+    assert not by_name["bad"].ok and "connection refused" in by_name["bad"].error
+
+
+async def test_hostile_content_is_stored_safe(store):
+    data = wp_site(posts=1)
+    data["posts"][0]["title"] = {"rendered": "Hi\x1b]0;pwned\x07 [bold]there[/bold]"}
+    data["posts"][0]["content"]["rendered"] = "<p>ok</p><script>steal()</script>\x1b[2J"
+    data["comments"] = [wp_comment(5, 1, author="Eve\x1b[31m", text="evil \x9b31m text")]
+    data["categories"][0]["name"] = "News\x07"
+    await run(store, subscribe(store), FakeWordPress(data))
+    post = store.post("news", 1)
+    assert post.title == "Hi [bold]there[/bold]"
+    body = store.article("news", 1).body
+    assert "steal" not in body and "\x1b" not in body
+    comment = store.comments("news", 1)[0]
+    assert comment.author == "Eve" and "\x9b" not in comment.text
+    assert store.find_category("news", "2").name == "News"
+
+
+async def test_demo_site_syncs_offline(store):
+    from cache.demo import add_demo_site
+
+    site = add_demo_site(store)
+    result = await sync_site(store, site)
+    assert result.ok and result.new_posts >= 10 and result.new_comments >= 30

@@ -1,0 +1,194 @@
+"""The WordPress source against httpx.MockTransport fakes (paging, errors, discovery)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from cache.demo import FakeWordPress
+from cache.errors import BadResponse, NotASite, Unreachable
+from cache.http import RetryPolicy, make_client, send
+from cache.sources import WordPressSource, discover
+from cache.sources.wordpress import normalise_url, route_url
+from tests.factories import BASE, wp_comment, wp_site
+
+FAST = RetryPolicy(retries=2, backoff=0)
+
+
+def source_for(handler, api_root=BASE + "/wp-json/") -> WordPressSource:
+    return WordPressSource("news", api_root, make_client(httpx.MockTransport(handler)), policy=FAST)
+
+
+async def test_discovery_from_link_header():
+    fake = FakeWordPress(wp_site())
+    async with make_client(httpx.MockTransport(fake)) as client:
+        info = await discover(client, BASE + "/2026/01/some-post/")
+    assert info["api_root"] == BASE + "/wp-json/"
+    assert info["title"] == "Example News"
+
+
+async def test_discovery_from_html_link_when_no_header():
+    fake = FakeWordPress(wp_site())
+
+    def handler(request):
+        response = fake(request)
+        if "wp-json" not in request.url.path:
+            return httpx.Response(200, headers={"Content-Type": "text/html"}, text=response.text)
+        return response
+
+    async with make_client(httpx.MockTransport(handler)) as client:
+        info = await discover(client, BASE)
+    assert info["api_root"] == BASE + "/wp-json/"
+
+
+async def test_discovery_falls_back_to_rest_route():
+    fake = FakeWordPress(wp_site(), pretty=False)
+
+    def handler(request):
+        if "rest_route" in request.url.params:
+            return fake(request)
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, text="<html>no hints</html>")
+
+    async with make_client(httpx.MockTransport(handler)) as client:
+        info = await discover(client, BASE)
+    assert info["api_root"] == BASE + "/?rest_route=/"
+    assert route_url(info["api_root"], "/wp/v2/posts") == BASE + "/?rest_route=%2Fwp%2Fv2%2Fposts"
+
+
+async def test_a_site_that_is_not_wordpress():
+    def handler(request):
+        if request.url.path == "/":
+            return httpx.Response(200, headers={"Content-Type": "text/html"}, text="<h1>Just a page</h1>")
+        return httpx.Response(404, text="not found")
+
+    async with make_client(httpx.MockTransport(handler)) as client:
+        with pytest.raises(NotASite, match="is not a WordPress site"):
+            await discover(client, BASE)
+
+
+def test_url_normalisation():
+    assert normalise_url("example.com") == "https://example.com"
+    assert normalise_url("127.0.0.1:8080/x") == "http://127.0.0.1:8080/x"
+    with pytest.raises(NotASite):
+        normalise_url("ftp://example.com")
+
+
+async def test_posts_are_paged_100_at_a_time_concurrently():
+    fake = FakeWordPress(wp_site(posts=250))
+    source = source_for(fake)
+    batch = await source.posts()
+    assert len(batch.posts) == 250 and len({p.id for p in batch.posts}) == 250
+    pages = [r for r in fake.requests if r.url.path.endswith("/posts")]
+    assert sorted(r.url.params["page"] for r in pages) == ["1", "2", "3"]
+    assert all(r.url.params["per_page"] == "100" for r in pages)
+    assert batch.posts[0].author == "Ada Writer"
+    assert batch.bodies[1].startswith("Body of post 1.")
+
+
+async def test_incremental_posts_use_modified_after():
+    fake = FakeWordPress(wp_site(posts=5))
+    source = source_for(fake)
+    batch = await source.posts(modified_after="2026-01-01T00:03:00")
+    assert sorted(p.id for p in batch.posts) == [4, 5]
+    assert fake.requests[0].url.params["orderby"] == "modified"
+
+
+async def test_protected_posts_are_flagged_with_no_body():
+    data = wp_site(posts=1)
+    data["posts"][0]["content"] = {"rendered": "", "protected": True}
+    batch = await source_for(FakeWordPress(data)).posts()
+    assert batch.posts[0].protected and batch.bodies[1] == ""
+
+
+async def test_comments_of_the_whole_site_threaded_fields():
+    data = wp_site(posts=2)
+    data["comments"] = [wp_comment(10, 1), wp_comment(11, 1, parent=10), wp_comment(12, 2, status="hold")]
+    comments = await source_for(FakeWordPress(data)).comments()
+    assert [(c.id, c.parent) for c in comments] == [(10, 0), (11, 10)]  # held ones are never public
+
+
+async def test_retries_5xx_then_succeeds():
+    fake = FakeWordPress(wp_site(posts=3))
+    failures = {"left": 2}
+
+    def handler(request):
+        if failures["left"]:
+            failures["left"] -= 1
+            return httpx.Response(503)
+        return fake(request)
+
+    source = source_for(handler)
+    assert len((await source.posts()).posts) == 3
+    assert source.requests[0] >= 3
+
+
+async def test_persistent_5xx_is_unreachable_with_one_line():
+    source = source_for(lambda request: httpx.Response(502))
+    with pytest.raises(Unreachable) as caught:
+        await source.posts()
+    assert "502" in str(caught.value) and "\n" not in str(caught.value)
+    assert source.requests[0] == FAST.retries + 1
+
+
+async def test_429_honours_retry_after(monkeypatch):
+    waits = []
+
+    async def fake_sleep(seconds):
+        waits.append(seconds)
+
+    monkeypatch.setattr("cache.http.asyncio.sleep", fake_sleep)
+    calls = {"n": 0}
+
+    def handler(request):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, json=[])
+
+    async with make_client(httpx.MockTransport(handler)) as client:
+        response = await send(client, "GET", BASE, policy=RetryPolicy(retries=2, backoff=0.01))
+    assert response.status_code == 200 and waits == [7.0]
+
+
+async def test_timeout_is_unreachable():
+    def handler(request):
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(Unreachable, match="did not answer in time"):
+        await source_for(handler).categories()
+
+
+async def test_malformed_json_is_bad_response():
+    def handler(request):
+        return httpx.Response(200, text="{not json", headers={"X-WP-TotalPages": "1"})
+
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        await source_for(handler).categories()
+
+
+async def test_unexpected_shape_is_bad_response():
+    def handler(request):
+        return httpx.Response(200, json={"posts": []})
+
+    with pytest.raises(BadResponse, match="other than a list"):
+        await source_for(handler).posts()
+
+
+async def test_invalid_ids_are_bad_response():
+    def handler(request):
+        return httpx.Response(200, json=[{"id": "seven", "title": {"rendered": "x"}}])
+
+    with pytest.raises(BadResponse, match="invalid 'id'"):
+        await source_for(handler).posts()
+
+
+async def test_collection_shrinking_while_paging_is_not_an_error():
+    fake = FakeWordPress(wp_site(posts=150))
+
+    def handler(request):
+        if request.url.params.get("page") == "2":
+            return FakeWordPress.error(fake, 400, "rest_post_invalid_page_number", "too far")
+        return fake(request)
+
+    batch = await source_for(handler).posts()
+    assert len(batch.posts) == 100
