@@ -148,9 +148,8 @@ class AtomicJSONStorage(Storage):
             os.replace(self.path, target)
         except OSError:
             return
-        log.warning("cache file %s was corrupt; moved it to %s (sync to rebuild)", self.path, target)
-        warn = _corruption_listeners
-        for listener in list(warn):
+        log.info("cache file %s was corrupt; moved it to %s", self.path, target)
+        for listener in list(_corruption_listeners):
             listener(self.path, target)
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -187,7 +186,8 @@ _corruption_listeners: list[Any] = []
 
 def on_corruption(listener: Any) -> None:
     """Register ``listener(path, moved_to)`` to be told about quarantined cache files."""
-    _corruption_listeners.append(listener)
+    if listener not in _corruption_listeners:
+        _corruption_listeners.append(listener)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cache.errors import BroadsheetError, NotFound
+from cache.storage import on_corruption
 from cache.store import Store
 
 log = logging.getLogger("broadsheet")
@@ -416,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.debug:
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    on_corruption(_warn_corrupt)
     try:
         store = Store(args.cache_dir)
         if args.command is None:
@@ -449,6 +451,11 @@ def run_reader(store: Store, args: argparse.Namespace) -> int:
     from .app import run_reader as run
 
     return run(store, config, site=args.site, open_post=args.open_post)
+
+
+def _warn_corrupt(path: Any, moved: Any) -> None:
+    print(f"broadsheet: warning: {path} was corrupt; kept it as {moved.name} (run `broadsheet sync` to rebuild)",
+          file=sys.stderr)
 
 
 def _one_line(error: BaseException) -> str:
