@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
@@ -51,7 +50,7 @@ class AtomicJSONStorage(Storage):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
+        self._lock: Any = None  # a filelock.FileLock, made on first write (keeps reads light)
         self._data: dict[str, Any] | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._depth = 0
@@ -93,6 +92,14 @@ class AtomicJSONStorage(Storage):
     def close(self) -> None:
         self._data = self._stamp = None
 
+    def stamp(self) -> list[int] | None:
+        """The file's identity now (inode, size, mtime), to validate derived data."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
     # -- batching --------------------------------------------------------------------
 
     @contextmanager
@@ -121,6 +128,10 @@ class AtomicJSONStorage(Storage):
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        if self._lock is None:
+            self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._lock:

@@ -5,6 +5,7 @@ Layout under the cache directory (every file a TinyDB database on
 
     sites.json                      sites                 (tiny, hot)
     sites/<name>/index.json         posts, categories, meta  (no bodies: small, hot)
+    sites/<name>/ids.json           summary               (post ids + the index's stamp)
     sites/<name>/state.json         read                  (read state: tiny, hot)
     sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
     sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
@@ -77,6 +78,9 @@ class Store:
 
     def _index(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "index.json")
+
+    def _summary(self, site: str) -> TinyDB:
+        return self._db(self._site_dir(site) / "ids.json")
 
     def _state(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "state.json")
@@ -310,13 +314,33 @@ class Store:
                 tbl.remove(doc_ids=present)
 
     def unread_counts(self) -> dict[str, int]:
-        """Unread posts per site: the status-bar figure, kept cheap."""
+        """Unread posts per site: the status-bar figure, kept cheap.
+
+        Reads ``ids.json`` (the post ids, written after each index commit, with the index
+        file's stamp) instead of the whole index; when the stamp does not match the index
+        (a sync died between the two writes) it falls back to the index itself.
+        """
         counts: dict[str, int] = {}
         for site in self.sites():
-            posts = self._raw(self._index(site.name), "posts")
             read = self._raw(self._state(site.name), "read")
-            counts[site.name] = sum(1 for k in posts if k not in read)
+            counts[site.name] = sum(1 for k in self._post_keys(site.name) if k not in read)
         return counts
+
+    def _post_keys(self, site: str) -> list[str]:
+        index = self._index(site)
+        summary = self._raw(self._summary(site), "summary").get("1")
+        if summary and summary.get("index") == storage(index).stamp():
+            return summary["ids"]
+        return list(self._raw(index, "posts"))
+
+    def _write_summary(self, site: str) -> None:
+        index = self._index(site)
+        before = storage(index).stamp()
+        ids = list(self._raw(index, "posts"))
+        if before is None or storage(index).stamp() != before:
+            return  # another process is writing the index: the fallback stays correct
+        db = self._summary(site)
+        storage(db).write({"summary": {"1": {"index": storage(index).stamp(), "ids": ids}}})
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""
@@ -386,6 +410,7 @@ class Store:
             if cursors is not None:
                 meta = table(db, "meta")
                 _upsert(meta, {1: cursors})
+        self._write_summary(site)
         return new, len(rows) - new, new_comments
 
     def _save_comments(self, site: str, comments: list[Comment]) -> tuple[int, dict[int, int]]:

@@ -102,3 +102,15 @@ def test_a_second_store_instance_sees_changes(store):
     other = Store(store.directory)
     other.mark_read("news", [2])
     assert store.read_ids("news") == {2}
+
+
+def test_unread_counts_use_the_summary_only_while_it_matches_the_index(store):
+    from cache.storage import open_db, storage, table
+
+    assert (store.directory / "sites" / "news" / "ids.json").exists()
+    assert store.unread_counts() == {"news": 3}
+    # another writer changes the index without refreshing the summary (a crash between the two)
+    index = open_db(store.directory / "sites" / "news" / "index.json")
+    with storage(index).batch():
+        table(index, "posts").remove(doc_ids=[1])
+    assert Store(store.directory).unread_counts() == {"news": 2}
