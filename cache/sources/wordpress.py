@@ -64,10 +64,10 @@ class WordPressSource(Source):
 
     async def get(self, route: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
         """GET a route and decode its JSON; error statuses become ``SourceError``."""
+        # Merge, never replace: with a ``?rest_route=`` root the route itself is a query parameter.
+        url = httpx.URL(self.url(route)).copy_merge_params(params or {})
         async with self._limit:
-            response = await send(
-                self.client, "GET", self.url(route), params=params, policy=self.policy, counter=self.requests
-            )
+            response = await send(self.client, "GET", str(url), policy=self.policy, counter=self.requests)
         if response.status_code >= 400:
             code, message = error_of(response)
             raise BadResponse(

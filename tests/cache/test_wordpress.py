@@ -192,3 +192,12 @@ async def test_collection_shrinking_while_paging_is_not_an_error():
 
     batch = await source_for(handler).posts()
     assert len(batch.posts) == 100
+
+
+async def test_rest_route_roots_keep_the_route_when_adding_parameters():
+    fake = FakeWordPress(wp_site(posts=120), pretty=False)
+    source = source_for(fake, api_root=BASE + "/?rest_route=/")
+    batch = await source.posts()
+    assert len(batch.posts) == 120
+    routes = [r.url.params["rest_route"] for r in fake.requests if "page" in r.url.params]
+    assert routes.count("/wp/v2/posts") == 2 and set(routes) == {"/wp/v2/posts", "/wp/v2/users"}
