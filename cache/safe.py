@@ -36,6 +36,7 @@ _ESCAPES = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
 
 # Elements whose content must never be shown (nh3 drops them with their content).
@@ -56,6 +57,8 @@ def clean_text(text: str | None) -> str:
     """Remove escape sequences, control characters and bidi overrides from ``text``."""
     if not text:
         return ""
+    if _SUSPECT.search(text) is None:  # the common case: nothing to remove
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESCAPES.sub("", text)
     return _CONTROLS.sub("", text)
@@ -70,10 +73,12 @@ def html_to_line(fragment: str | None) -> str:
     """Render a short HTML fragment (a WordPress title) as one safe line of text."""
     if not fragment:
         return ""
-    import nh3
+    text = clean_text(fragment)
+    if "<" in text:
+        import nh3
 
-    stripped = nh3.clean(clean_text(fragment), tags=set(), clean_content_tags=_DROP_CONTENT)
-    return clean_line(html.unescape(stripped))
+        text = nh3.clean(text, tags=set(), clean_content_tags=_DROP_CONTENT)
+    return clean_line(html.unescape(text))
 
 
 def html_to_markdown(fragment: str | None) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from html.parser import HTMLParser
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from . import PostBatch, Source
 API_REL = "https://api.w.org/"
 PER_PAGE = 100
 POST_FIELDS = (
-    "id,date,date_gmt,modified,modified_gmt,slug,status,link,title,content,excerpt,"
+    "id,date,date_gmt,modified,modified_gmt,slug,status,link,title,content,"
     "author,categories,sticky,comment_status"
 )
 COMMENT_FIELDS = "id,post,parent,author_name,date,date_gmt,content,link,status"
@@ -77,27 +78,34 @@ class WordPressSource(Source):
             )
         return decode(response, route), response
 
-    async def paged(self, route: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every item of a collection: page 1, then the other pages concurrently."""
+    async def paged(
+        self, route: str, params: dict[str, Any], each: Callable[[list[dict[str, Any]]], None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a collection: page 1, then the other pages concurrently.
+
+        With ``each``, every page is handed to it as soon as it arrives (so converting one
+        page overlaps downloading the others) and nothing is returned.
+        """
         params = {**params, "per_page": PER_PAGE}
+        items: list[dict[str, Any]] = []
+        take = each or items.extend
         first, response = await self.get(route, {**params, "page": 1})
-        items = _as_list(first, route)
         try:
             pages = int(response.headers.get("x-wp-totalpages", "1"))
         except ValueError:
             raise BadResponse(f"{host_of(response.url)} sent an invalid X-WP-TotalPages header") from None
+        take(_as_list(first, route))
 
-        async def page(number: int) -> list[dict[str, Any]]:
+        async def page(number: int) -> None:
             try:
                 data, _ = await self.get(route, {**params, "page": number})
             except BadResponse as error:
                 if error.code == "rest_post_invalid_page_number":
-                    return []  # the collection shrank while we paged
+                    return  # the collection shrank while we paged
                 raise
-            return _as_list(data, route)
+            take(_as_list(data, route))
 
-        for chunk in await asyncio.gather(*(page(n) for n in range(2, pages + 1))):
-            items.extend(chunk)
+        await asyncio.gather(*(page(n) for n in range(2, pages + 1)))
         return items
 
     # -- the Source contract ---------------------------------------------------------
@@ -110,16 +118,25 @@ class WordPressSource(Source):
         params: dict[str, Any] = {"_fields": POST_FIELDS}
         if modified_after:
             params.update(modified_after=modified_after, orderby="modified", order="asc")
-        rows = await self.paged("/wp/v2/posts", params)
-        unknown = {r.get("author") for r in rows if isinstance(r, dict)} - set(self.authors) - {None, 0}
-        if unknown:
-            await self.load_authors()
         batch = PostBatch()
-        for row in rows:
-            post = Post.from_wp(self.site, row, self.authors)
-            batch.posts.append(post)
-            content = row.get("content") if isinstance(row.get("content"), dict) else {}
-            batch.bodies[post.id] = "" if post.protected else html_to_markdown(content.get("rendered"))
+        author_of: dict[int, Any] = {}
+
+        def convert(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                post = Post.from_wp(self.site, row)
+                author_of[post.id] = row.get("author")
+                batch.posts.append(post)
+                content = row.get("content") if isinstance(row.get("content"), dict) else {}
+                batch.bodies[post.id] = "" if post.protected else html_to_markdown(content.get("rendered"))
+
+        if self.authors:
+            await self.paged("/wp/v2/posts", params, convert)
+        else:  # a first sync: learn the authors' names meanwhile
+            await asyncio.gather(self.paged("/wp/v2/posts", params, convert), self.load_authors())
+        if set(author_of.values()) - set(self.authors) - {None, 0}:
+            await self.load_authors()
+        for post in batch.posts:
+            post.author = self.authors.get(author_of[post.id], "")
         return batch
 
     async def load_authors(self) -> None:
@@ -147,8 +164,11 @@ class WordPressSource(Source):
         params: dict[str, Any] = {"_fields": COMMENT_FIELDS, "orderby": "date", "order": "asc"}
         if after:
             params["after"] = after
-        rows = await self.paged("/wp/v2/comments", params)
-        return [Comment.from_wp(self.site, row) for row in rows]
+        comments: list[Comment] = []
+        await self.paged(
+            "/wp/v2/comments", params, lambda rows: comments.extend(Comment.from_wp(self.site, r) for r in rows)
+        )
+        return comments
 
 
 # -- discovery -----------------------------------------------------------------------

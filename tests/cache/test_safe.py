@@ -68,3 +68,9 @@ def test_html_to_markdown_removes_escapes_inside_bodies():
 
 def test_empty_inputs():
     assert html_to_markdown("") == "" and html_to_line(None) == "" and clean_text(None) == ""
+
+
+def test_entity_encoded_escapes_are_removed_after_decoding():
+    assert html_to_line("a&#27;]0;pwned&#7;b") == "a]0;pwnedb"
+    assert "\x9b" not in html_to_line("&#x9b;31m")  # HTML maps it to a printable '›' anyway
+    assert "\x1b" not in html_to_markdown("<p>x&#27;[2Jy</p>")

@@ -125,7 +125,7 @@ async def test_retries_5xx_then_succeeds():
 async def test_persistent_5xx_is_unreachable_with_one_line():
     source = source_for(lambda request: httpx.Response(502))
     with pytest.raises(Unreachable) as caught:
-        await source.posts()
+        await source.categories()
     assert "502" in str(caught.value) and "\n" not in str(caught.value)
     assert source.requests[0] == FAST.retries + 1
 
