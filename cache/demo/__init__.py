@@ -36,9 +36,20 @@ class FakeWordPress:
     with items shaped like the REST API's. ``requests`` records every request seen.
     """
 
-    def __init__(self, data: dict[str, Any], *, pretty: bool = True) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        pretty: bool = True,
+        app_passwords: dict[str, str] | None = None,
+        moderate: bool = False,
+    ) -> None:
         self.data = data
         self.pretty = pretty
+        #: user slug → Application Password accepted over HTTP Basic (REST writes).
+        self.app_passwords = dict(app_passwords or {})
+        #: Hold every new comment for moderation (status ``hold``).
+        self.moderate = moderate
         self.base = data.get("url", DEMO_URL).rstrip("/")
         self.requests: list[httpx.Request] = []
 
@@ -110,9 +121,21 @@ class FakeWordPress:
         return self.collection(items, query, past_end_ok=False)
 
     def route_comments(self, request: httpx.Request, query: dict[str, str]) -> httpx.Response:
-        items = [c for c in self.data.get("comments", []) if c.get("status", "approved") == "approved"]
+        if request.method == "POST":
+            return self.create_comment_rest(request)
+        user = self.user_of(request)
+        if isinstance(user, httpx.Response):
+            return user
+        wanted = {"approved"} if query.get("status", "approve") in ("approve", "approved") else None
+        if wanted is None and user is None:
+            return self.error(401, "rest_forbidden_param", "Query parameter not permitted: status")
+        items = [c for c in self.data.get("comments", []) if wanted is None or c.get("status", "approved") in wanted]
         if post := query.get("post"):
             items = [c for c in items if str(c.get("post")) == post]
+        if (parent := query.get("parent")) is not None:
+            items = [c for c in items if str(c.get("parent", 0)) == parent]
+        if search := query.get("search"):
+            items = [c for c in items if search.casefold() in c.get("_raw", c["content"]["rendered"]).casefold()]
         if after := query.get("after"):
             items = [c for c in items if c.get("date", "") > after[:19]]
         items.sort(key=lambda c: (c.get("date", ""), c["id"]), reverse=query.get("order", "desc") == "desc")
@@ -142,6 +165,80 @@ class FakeWordPress:
 
     # -- writing ------------------------------------------------------------------------
 
+    def user_of(self, request: httpx.Request) -> dict[str, Any] | httpx.Response | None:
+        """The user an HTTP Basic header names (None: anonymous; a 401 response: wrong)."""
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return None
+        import base64
+
+        try:
+            login, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return self.error(401, "invalid_username", "Unknown username.")
+        user = next((u for u in self.data.get("users", []) if u.get("slug") == login), None)
+        if user is None:
+            return self.error(401, "invalid_username", "Unknown username. Check again or try your email address.")
+        if self.app_passwords.get(login, None) != password.replace(" ", "") and \
+                self.app_passwords.get(login, None) != password:
+            return self.error(401, "incorrect_password", "The provided password is an invalid application password.")
+        return user
+
+    def route_users_me(self, request: httpx.Request, query: dict[str, str]) -> httpx.Response:
+        user = self.user_of(request)
+        if isinstance(user, httpx.Response):
+            return user
+        if user is None:
+            return self.error(401, "rest_not_logged_in", "You are not currently logged in.")
+        return self.json({"id": user["id"], "name": user.get("name", ""), "slug": user.get("slug", "")})
+
+    def create_comment_rest(self, request: httpx.Request) -> httpx.Response:
+        """``POST /wp/v2/comments`` as a logged-in user (HTTP Basic, Application Password)."""
+        user = self.user_of(request)
+        if isinstance(user, httpx.Response):
+            return user
+        if user is None:
+            return self.error(401, "rest_comment_login_required", "Sorry, you must be logged in to comment.")
+        try:
+            body = json.loads(request.content or b"{}")
+            post_id, parent = int(body.get("post", 0)), int(body.get("parent", 0) or 0)
+        except (ValueError, TypeError, AttributeError):
+            return self.error(400, "rest_invalid_param", "Invalid parameter(s): post")
+        post = next((p for p in self.data.get("posts", []) if p["id"] == post_id), None)
+        if post is None:
+            return self.error(403, "rest_comment_invalid_post_id", "Sorry, you are not allowed to create this comment without a post.")
+        if post.get("comment_status") == "closed":
+            return self.error(403, "rest_comment_closed", "Sorry, comments are closed for this item.")
+        text = str(body.get("content") or "").strip()
+        if not text:
+            return self.error(400, "rest_comment_content_invalid", "Invalid comment content.")
+        if self.is_duplicate(post_id, parent, text, user.get("name", "")):
+            return self.error(409, "comment_duplicate", "Duplicate comment detected; it looks as though you&#8217;ve already said that!")
+        comment = self.add_comment(post, parent, text, user.get("name", ""), user["id"])
+        return self.json(copy.deepcopy(comment), 201, headers={"Location": f"{self.api_root()}wp/v2/comments/{comment['id']}"})
+
+    def is_duplicate(self, post_id: int, parent: int, text: str, author: str) -> bool:
+        return any(
+            c["post"] == post_id and c.get("parent", 0) == parent and c.get("_raw") == text and c.get("author_name") == author
+            for c in self.data.get("comments", [])
+        )
+
+    def add_comment(self, post: dict[str, Any], parent: int, text: str, author: str, user_id: int = 0) -> dict[str, Any]:
+        from datetime import datetime, timezone
+
+        comments = self.data.setdefault("comments", [])
+        comment_id = max([c["id"] for c in comments] + [0]) + 1
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        comment = {
+            "id": comment_id, "post": post["id"], "parent": parent, "author": user_id,
+            "author_name": author, "author_url": "", "date": now, "date_gmt": now,
+            "content": {"rendered": "".join(f"<p>{line}</p>\n" for line in _escape(text).split("\n\n"))},
+            "link": f"{post['link']}#comment-{comment_id}",
+            "status": "hold" if self.moderate else "approved", "type": "comment", "_raw": text,
+        }
+        comments.append(comment)
+        return comment
+
     def comment_form(self, request: httpx.Request) -> httpx.Response:
         """``wp-comments-post.php``: anonymous comments, as the classic form posts them."""
         form = {k: v[-1] for k, v in parse_qs(request.content.decode(), keep_blank_values=True).items()}
@@ -164,19 +261,10 @@ class FakeWordPress:
         comments = self.data.setdefault("comments", [])
         if any(c["post"] == post_id and c.get("_raw") == text and c.get("author_name") == author for c in comments):
             return httpx.Response(409, text="<p>Duplicate comment detected; it looks as though you&#8217;ve already said that!</p>")
-        comment_id = max([c["id"] for c in comments] + [0]) + 1
-        from datetime import datetime, timezone
-
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        link = f"{post['link']}#comment-{comment_id}"
-        comments.append(
-            {
-                "id": comment_id, "post": post_id, "parent": parent, "author": 0,
-                "author_name": author, "author_url": "", "date": now, "date_gmt": now,
-                "content": {"rendered": "".join(f"<p>{line}</p>\n" for line in _escape(text).split("\n\n"))},
-                "link": link, "status": "approved", "type": "comment", "_raw": text,
-            }
-        )
+        comment = self.add_comment(post, parent, text, author)
+        link = comment["link"]
+        if comment["status"] == "hold":
+            link = f"{post['link']}?unapproved={comment['id']}&moderation-hash=0123abcd#comment-{comment['id']}"
         return httpx.Response(302, headers={"Location": link})
 
     # -- responses ---------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""WordPress Application Passwords, one per site, in ``credentials.toml``.
+
+The file lives in the config directory (``cache.paths.config_dir``) and holds::
+
+    [sites."example.com"]
+    user = "ada"
+    password = "abcd efgh ijkl mnop qrst uvwx"
+
+Invariants:
+
+- The file is created with mode 0600 from the start (``os.open(..., 0o600)`` on a temporary
+  file, then an atomic ``os.replace``) and its directory is 0700. A file that group or
+  others can read is tightened to 0600 (with a warning) before it is read.
+- A password never appears in a ``repr``, a log line or an exception message: ``Credentials``
+  hides it, and ``BasicAuth`` builds the ``Authorization`` header only while a request is
+  sent (httpx masks that header in its own reprs).
+- A password is never sent over plain http to a host that is not loopback:
+  ``check_transport`` raises ``InsecureTransport`` and every authenticated call uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import stat
+import tempfile
+import tomllib
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from filelock import FileLock
+
+from . import paths
+from .errors import ConfigError, InsecureTransport
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "credentials.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A WordPress user and an Application Password for one site."""
+
+    site: str
+    user: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(site={self.site!r}, user={self.user!r}, password='***')"
+
+    __str__ = __repr__
+
+
+class BasicAuth(httpx.Auth):
+    """HTTP Basic from ``Credentials``; the header exists only inside the request."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(user={self._credentials.user!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        check_transport(str(request.url))
+        token = f"{self._credentials.user}:{self._credentials.password}".encode()
+        request.headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        yield request
+
+
+def check_transport(url: str) -> None:
+    """Raise ``InsecureTransport`` unless ``url`` is https or goes to a loopback host."""
+    from .sources.wordpress import is_loopback
+
+    parsed = httpx.URL(url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
+        return
+    raise InsecureTransport(
+        f"refusing to send a password to {parsed.host} over plain {parsed.scheme or 'http'}: "
+        "the site must use https"
+    )
+
+
+def credentials_path(directory: str | os.PathLike[str] | None = None) -> Path:
+    """Where ``credentials.toml`` lives."""
+    return paths.config_dir(directory) / FILE_NAME
+
+
+def load(site: str, directory: str | os.PathLike[str] | None = None) -> Credentials | None:
+    """The credentials stored for ``site``, or None."""
+    entry = _read(credentials_path(directory)).get(site)
+    if not isinstance(entry, dict):
+        return None
+    user, password = entry.get("user"), entry.get("password")
+    if not isinstance(user, str) or not isinstance(password, str) or not user or not password:
+        return None
+    return Credentials(site, user, password)
+
+
+def save(credentials: Credentials, directory: str | os.PathLike[str] | None = None) -> Path:
+    """Store (or replace) ``credentials``; returns the file's path."""
+    path = credentials_path(directory)
+    with _locked(path):
+        sites = _read(path)
+        sites[credentials.site] = {"user": credentials.user, "password": credentials.password}
+        _write(path, sites)
+    return path
+
+
+def remove(site: str, directory: str | os.PathLike[str] | None = None) -> bool:
+    """Forget ``site``'s credentials; False when there were none."""
+    path = credentials_path(directory)
+    if not path.exists():
+        return False
+    with _locked(path):
+        sites = _read(path)
+        if site not in sites:
+            return False
+        del sites[site]
+        _write(path, sites)
+    return True
+
+
+# -- internals -------------------------------------------------------------------------
+
+
+def _locked(path: Path) -> FileLock:
+    _ensure_dir(path.parent)
+    return FileLock(str(path) + ".lock", timeout=30)
+
+
+def _ensure_dir(directory: Path) -> None:
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s was readable by other users; restricting it to you (mode 0600)", path)
+        try:
+            os.chmod(path, 0o600)
+        except OSError as error:
+            raise ConfigError(f"{path} is readable by other users and cannot be fixed: {error.strerror}") from None
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        # never echo the file's text: it holds passwords
+        raise ConfigError(f"{path} is not valid TOML (line {getattr(error, 'lineno', '?')})") from None
+    sites = raw.get("sites", {})
+    if not isinstance(sites, dict):
+        raise ConfigError(f"{path}: [sites] must be a table")
+    return {k: v for k, v in sites.items() if isinstance(v, dict)}
+
+
+def _quote(value: str) -> str:
+    # JSON string escapes (\" \\ \n \uXXXX) are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _write(path: Path, sites: dict[str, dict[str, str]]) -> None:
+    lines = ["# Broadsheet credentials (Application Passwords). Keep this file private.", ""]
+    for name in sorted(sites):
+        entry = sites[name]
+        lines += [f"[sites.{_quote(name)}]", f"user = {_quote(entry['user'])}",
+                  f"password = {_quote(entry['password'])}", ""]
+    payload = "\n".join(lines).encode("utf-8")
+    _ensure_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,81 @@
+"""Credentials: a private file, a hidden password, https only (or loopback)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+
+import pytest
+
+from cache import credentials
+from cache.credentials import Credentials
+from cache.errors import InsecureTransport
+
+SECRET = "abcd efgh ijkl mnop qrst uvwx"
+
+
+def test_save_load_remove_round_trip(tmp_path):
+    path = credentials.save(Credentials("news", "ada", SECRET), tmp_path / "conf")
+    credentials.save(Credentials("other.site", "bob", 'we"ird\\pass'), tmp_path / "conf")
+    assert credentials.load("news", tmp_path / "conf") == Credentials("news", "ada", SECRET)
+    assert credentials.load("other.site", tmp_path / "conf").password == 'we"ird\\pass'
+    assert credentials.load("nope", tmp_path / "conf") is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert credentials.remove("news", tmp_path / "conf") is True
+    assert credentials.remove("news", tmp_path / "conf") is False
+    assert credentials.load("news", tmp_path / "conf") is None
+    assert credentials.load("other.site", tmp_path / "conf") is not None
+
+
+def test_default_location_is_the_config_dir(tmp_path):
+    path = credentials.save(Credentials("news", "ada", SECRET))
+    assert path == tmp_path / "config" / "credentials.toml"
+
+
+def test_the_file_is_never_readable_by_others_even_under_a_lax_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        path = credentials.save(Credentials("news", "ada", SECRET), tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_group_readable_file_is_tightened_with_a_warning(tmp_path, caplog):
+    path = credentials.save(Credentials("news", "ada", SECRET), tmp_path)
+    os.chmod(path, 0o644)
+    with caplog.at_level(logging.WARNING):
+        assert credentials.load("news", tmp_path) is not None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "readable by other users" in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_repr_and_str_hide_the_password():
+    creds = Credentials("news", "ada", SECRET)
+    assert SECRET not in repr(creds) and SECRET not in str(creds) and SECRET not in f"{creds}"
+    assert "ada" in repr(creds)
+    assert SECRET not in repr(credentials.BasicAuth(creds))
+
+
+def test_a_broken_file_error_does_not_echo_its_contents(tmp_path):
+    path = tmp_path / "credentials.toml"
+    path.write_text(f'[sites.news]\nuser = "ada"\npassword = "{SECRET}\n')
+    os.chmod(path, 0o600)
+    with pytest.raises(Exception) as raised:
+        credentials.load("news", tmp_path)
+    assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize("url", ["https://news.example.test/wp-json/", "http://127.0.0.1:8080/wp-json/",
+                                 "http://localhost/wp-json/", "http://[::1]:8000/wp-json/"])
+def test_check_transport_allows_https_and_loopback(url):
+    credentials.check_transport(url)
+
+
+@pytest.mark.parametrize("url", ["http://news.example.test/wp-json/", "http://10.0.0.5/wp-json/"])
+def test_check_transport_refuses_plain_http_to_remote_hosts(url):
+    with pytest.raises(InsecureTransport):
+        credentials.check_transport(url)
