@@ -12,14 +12,8 @@ with the reader's compose screen.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +53,9 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_login(store: Store, args: argparse.Namespace) -> int:
+    import asyncio
+    import getpass
+
     from cache import credentials, replies
     from cache.http import make_client
     from cache.sources.wordpress import route_url
@@ -198,6 +195,8 @@ def cmd_outbox(store: Store, args: argparse.Namespace) -> int:
 
 
 def _outbox_send(store: Store, args: argparse.Namespace) -> int:
+    import asyncio
+
     from cache import outbox
     from cache.http import make_client
 
@@ -238,6 +237,8 @@ INSTRUCTIONS = "# Lines starting with '#' are removed. Save an empty reply to ca
 
 def template(title: str, comment: Any = None) -> str:
     """The editor's starting text: room to type, then what is answered, quoted as comments."""
+    import textwrap
+
     lines = ["", ""]
     if comment is not None:
         lines.append(f"# Replying to {comment.author}'s comment #{comment.id} on “{title}”:")
@@ -258,12 +259,17 @@ def strip_instructions(text: str) -> str:
 
 def editor_command() -> list[str]:
     """``$VISUAL``, else ``$EDITOR``, else ``vi``, split like a shell would."""
+    import shlex
+
     value = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     return shlex.split(value) or ["vi"]
 
 
 def edit_text(text: str, suffix: str = ".md") -> str:
     """Let the user edit ``text`` in their editor; returns what they saved."""
+    import subprocess
+    import tempfile
+
     fd, path = tempfile.mkstemp(prefix="broadsheet-reply-", suffix=suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

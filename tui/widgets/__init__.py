@@ -1,0 +1,8 @@
+"""The reader's widgets: nouns that show one thing each and talk through messages."""
+
+from .article import ArticleView
+from .comments import CommentThread
+from .listing import Listing, ListKey, SiteListing
+from .site_tree import SiteTree
+
+__all__ = ["ArticleView", "CommentThread", "ListKey", "Listing", "SiteListing", "SiteTree"]
