@@ -257,16 +257,19 @@ class Store:
                 return Post.from_row(row)
         raise NotFound(f"no cached post at {key} in {site}; try `broadsheet sync`")
 
+    def body(self, site: str, post_id: int) -> str:
+        """A post's body (safe Markdown) alone: reads one cold shard, not the index."""
+        return self._raw(self._bodies(site, post_id), "bodies").get(str(post_id), {}).get("body", "")
+
     def article(self, site: str, post_id: int) -> Article:
         """A post with its body, read state and breadcrumb."""
         post = self.post(site, post_id)
-        body_row = self._raw(self._bodies(site, post_id), "bodies").get(str(post_id), {})
         cats = {c.id: c for c in self.categories(site)}
         paths_ = [self.category_path(site, cid, cats) for cid in post.categories if cid in cats]
         crumbs = max(paths_, key=len, default=[])  # the deepest of the post's categories
         return Article(
             post=post,
-            body=body_row.get("body", ""),
+            body=self.body(site, post_id),
             unread=post_id not in self.read_ids(site),
             breadcrumb=["Home", *crumbs],
         )
@@ -289,6 +292,14 @@ class Store:
             tbl = table(db, "comments")
             if tbl.contains(doc_id=comment_id):
                 tbl.remove(doc_ids=[comment_id])
+
+    def stamps(self, site: str, post_id: int | None = None) -> tuple[Any, ...]:
+        """Identities (inode, size, mtime) of the site's index and of a post's comments
+        file: cheap stats a reader polls to notice what another process wrote."""
+        found: list[Any] = [storage(self._index(site)).stamp()]
+        if post_id is not None:
+            found.append(storage(self._comments(site, post_id)).stamp())
+        return tuple(tuple(s) if s else None for s in found)
 
     # -- read state ------------------------------------------------------------------
 

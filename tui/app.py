@@ -51,6 +51,9 @@ from .screens import HelpScreen
 from .screens.help import binding_rows
 from .widgets import ArticleView, CommentThread, Listing, ListKey, SiteTree
 
+WATCH_SECONDS = 2.0
+"""How often the reader looks for changes another process (a shell sync or reply) made."""
+
 NARROW = 120
 """Below this many columns the comments go under the article instead of beside it."""
 
@@ -68,6 +71,7 @@ class BroadsheetApp(App[int]):
         Binding("space", "page_down", "Page down, then next unread", show=False, id="page_down"),
         Binding("c", "toggle_comments", "Comments", id="toggle_comments"),
         Binding("C", "wide_comments", "Comments full width", show=False, id="wide_comments"),
+        Binding("r", "reply", "Reply", id="reply"),
         Binding("R", "refresh", "Refresh", id="refresh"),
         Binding("o", "open_browser", "Browser", id="open_browser"),
         Binding("m", "toggle_read", "Read/unread", id="toggle_read"),
@@ -91,6 +95,14 @@ class BroadsheetApp(App[int]):
         listing: Listing
         results: list[Any] = field(default_factory=list)  # cache.sync.SyncResult
         refreshed: bool = False
+
+    @dataclass
+    class ReplyFinished(Message):
+        """A reply's send attempt ended (``outcome``: a ``cache.outbox.SendOutcome``)."""
+
+        site: str
+        post_id: int
+        outcome: Any
 
     @dataclass
     class SyncProgressed(Message):
@@ -124,6 +136,8 @@ class BroadsheetApp(App[int]):
         self.loaded = False
         self._writes: queue.SimpleQueue[tuple[str, list[int], bool]] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
+        #: What ``_watch_cache`` saw last: (open post, file stamps).
+        self._seen: tuple[Any, ...] | None = None
         self.set_reactive(BroadsheetApp.show_comments, config.reader.comments)
 
     # -- widgets ---------------------------------------------------------------------
@@ -185,6 +199,7 @@ class BroadsheetApp(App[int]):
             self._open_start_post()
         # after the first paint: the thread would compete with it for the GIL
         self.call_after_refresh(self.load_listing)
+        self.set_interval(WATCH_SECONDS, self._watch_cache)
 
     def _apply_config(self) -> None:
         reader = self.config.reader
@@ -222,6 +237,7 @@ class BroadsheetApp(App[int]):
     @on(ListingLoaded)
     def _listing_loaded(self, event: ListingLoaded) -> None:
         first = not self.loaded
+        self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
         self.listing = event.listing
         self.site_tree.load(event.listing)
@@ -478,6 +494,138 @@ class BroadsheetApp(App[int]):
     def action_refresh(self) -> None:
         self.refresh_sites(None)
 
+    # -- replies -----------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        """Answer the open post, or the comment under the cursor when the comments have focus."""
+        from cache import outbox
+
+        from .screens.compose import ComposeScreen
+
+        if self.current is None:
+            self.notify("Open a post first, then press r to answer it.", timeout=3)
+            return
+        (key, post_id) = self.current
+        site_name = key[0]
+        listing = self.listing.sites.get(site_name)
+        try:
+            post = listing.by_id[post_id] if listing and post_id in listing.by_id else self.store.post(site_name, post_id)
+        except BroadsheetError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        if post.comment_status != "open":
+            self.notify("Comments are closed on this post.", severity="warning", timeout=3)
+            return
+        comment = self.comment_thread.cursor_comment if self.focused is self.comment_thread else None
+        if comment is not None and comment.id < 0:
+            comment = None  # a pending reply of ours has no id on the site yet: answer the post
+        parent = comment.id if comment is not None else 0
+        try:
+            draft = outbox.draft_for(self.store, site_name, post_id, parent)
+        except BroadsheetError:
+            draft = None
+        text = draft.text if draft else ""
+        if comment is not None:
+            screen = ComposeScreen.for_comment(post, comment, draft=text)
+        else:
+            quote = " ".join(self.store.body(site_name, post_id).split())[:300]
+            screen = ComposeScreen(f"Reply to “{post.title}”", quote, text=text)
+
+        def composed(result: Any) -> None:
+            self._reply_composed(site_name, post_id, parent, result, draft.id if draft else None)
+
+        self.push_screen(screen, composed)
+
+    def _reply_identity(self, site_name: str) -> tuple[str, str]:
+        """Name and email for the comment form: config.toml, else a label for the demo."""
+        reply = self.config.reply
+        author, email = reply.author, reply.email
+        listing = self.listing.sites.get(site_name)
+        if listing is not None and listing.site.demo:
+            author = author or "Demo reader"
+            email = email or "reader@demo.invalid"
+        return author, email
+
+    def _reply_composed(self, site_name: str, post_id: int, parent: int, result: Any, draft_id: int | None) -> None:
+        from cache import outbox
+
+        if result is None:
+            return
+        author, email = self._reply_identity(site_name)
+        try:
+            if result.action == "draft":
+                outbox.save_draft(self.store, site_name, post_id, parent, result.text, author, email, draft_id=draft_id)
+                self.notify("Draft kept: press r on the same post to continue it.", timeout=3)
+                return
+            entry, created = outbox.prepare(self.store, site_name, post_id, parent, result.text, author, email)
+        except BroadsheetError as error:
+            self.notify(f"{error} (your text is still in the compose box history)", severity="error", markup=False)
+            return
+        if not created:
+            self.notify("The same reply is already in the outbox: not sending it twice.", timeout=3)
+        self._reload_comments()
+        self.notify("Sending your reply…", timeout=2)
+        self._send_reply(site_name, post_id, entry.id)
+
+    @work(thread=True, group="reply")
+    def _send_reply(self, site_name: str, post_id: int, entry_id: int) -> None:
+        """Send one outbox entry in a thread with its own ``Store``."""
+        from cache import outbox
+
+        store = Store(self.store.directory)
+        try:
+            site = store.site(site_name)
+            outcome = asyncio.run(outbox.send_now(store, site, entry_id, transport=self.transport))
+        except BroadsheetError as error:
+            outcome = error
+        finally:
+            store.close()
+        self.post_message(self.ReplyFinished(site_name, post_id, outcome))
+
+    @on(ReplyFinished)
+    def _reply_finished(self, event: ReplyFinished) -> None:
+        outcome = event.outcome
+        if isinstance(outcome, BroadsheetError):
+            self.notify(f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False)
+        else:
+            severity = {"published": "information", "held": "information", "refused": "error"}.get(outcome.result, "warning")
+            title = {"published": "Reply published", "held": "Reply held for moderation",
+                     "refused": "Reply refused"}.get(outcome.result, "Reply queued")
+            self.notify(outcome.summary(), title=title, severity=severity, markup=False, timeout=6)
+        if self.current is not None and self.current[0][0] == event.site and self.current[1] == event.post_id:
+            self._reload_comments()
+
+    def _reload_comments(self) -> None:
+        """Redraw the open post's comments from the store (keeps the pane's scroll)."""
+        if self.current is None:
+            return
+        key, post_id = self.current
+        try:
+            post = self.store.post(key[0], post_id)
+            comments = list(thread(self.store.comments(key[0], post_id)))
+        except BroadsheetError:
+            return
+        scroll = self.comment_thread.scroll_y
+        self._show_comments(post, comments)
+        self.comment_thread.scroll_to(y=scroll, animate=False)
+
+    def _watch_cache(self) -> None:
+        """Notice what another process wrote: a shell sync (new posts) or reply (comments)."""
+        if self.current is None or not self.loaded:
+            return
+        key, post_id = self.current
+        try:
+            seen = (self.current, *self.store.stamps(key[0], post_id))
+        except BroadsheetError:
+            return
+        before, self._seen = self._seen, seen
+        if before is None or before[0] != seen[0] or before == seen or self.refreshing:
+            return
+        if before[2] != seen[2]:
+            self._reload_comments()
+        if before[1] != seen[1]:
+            self.load_listing()
+
     def action_open_browser(self) -> None:
         post = self._target_post()
         if post is None or not post.link:
@@ -556,6 +704,7 @@ class BroadsheetApp(App[int]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Refresh", "Sync every site now (R)", self.action_refresh)
         yield SystemCommand("Next unread post", "Open the next unread post (N)", self.action_next_unread)
+        yield SystemCommand("Reply", "Answer the open post or the selected comment (r)", self.action_reply)
         yield SystemCommand("Toggle comments", "Show or hide the comments pane (c)", self.action_toggle_comments)
         yield SystemCommand("Comments full width", "Give the comments the whole width (C)", self.action_wide_comments)
         yield SystemCommand("Toggle read", "Mark the post read or unread (m)", self.action_toggle_read)
