@@ -53,6 +53,15 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"},
                        "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 
 
+# Elements and attributes that send a body down the careful (nh3) path.
+_ACTIVE = re.compile(
+    r"<\s*/?\s*(?:" + "|".join(sorted(_DROP_CONTENT | {"link", "meta", "base", "style"})) + r")\b"
+    r"|\son[a-z]+\s*=|javascript|vbscript|data:",
+    re.IGNORECASE,
+)
+_BAD_LINK = re.compile(r"(?:\]\(|<)\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
+
+
 def clean_text(text: str | None) -> str:
     """Remove escape sequences, control characters and bidi overrides from ``text``."""
     if not text:
@@ -82,14 +91,28 @@ def html_to_line(fragment: str | None) -> str:
 
 
 def html_to_markdown(fragment: str | None) -> str:
-    """Convert an HTML body (post or comment) to safe Markdown."""
+    """Convert an HTML body (post or comment) to safe Markdown.
+
+    Most bodies hold no active element and no dangerous link: they go straight to the
+    converter (sync converts thousands of comments). Anything else — or any output that
+    still carries a ``javascript:``/``data:`` link — is sanitised with nh3 first.
+    """
     if not fragment:
         return ""
-    import nh3
     from html_to_markdown import convert
 
+    text = clean_text(fragment)
+    if _ACTIVE.search(text) is None:
+        try:
+            markdown = convert(text).content
+        except Exception:  # the converter is native code: take the careful path
+            markdown = ""
+        if markdown and _BAD_LINK.search(markdown) is None:
+            return clean_text(markdown).strip() + "\n" if markdown.strip() else ""
+    import nh3
+
     sanitized = nh3.clean(
-        clean_text(fragment),
+        text,
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         clean_content_tags=_DROP_CONTENT,

@@ -74,3 +74,15 @@ def test_entity_encoded_escapes_are_removed_after_decoding():
     assert html_to_line("a&#27;]0;pwned&#7;b") == "a]0;pwnedb"
     assert "\x9b" not in html_to_line("&#x9b;31m")  # HTML maps it to a printable '›' anyway
     assert "\x1b" not in html_to_markdown("<p>x&#27;[2Jy</p>")
+
+
+def test_links_with_dangerous_schemes_never_survive():
+    for html in (
+        "<p><a href='javascript:alert(1)'>a</a></p>",
+        "<p><a href='javascript&#58;alert(1)'>b</a></p>",
+        "<p><a href='JaVaScRiPt:alert(1)'>c</a></p>",
+        "<p><img src='data:image/png;base64,AAAA'></p>",
+        "<p><a href='vbscript:msgbox'>d</a></p>",
+    ):
+        md = html_to_markdown(html).lower()
+        assert "javascript:" not in md and "data:" not in md and "vbscript:" not in md, html
