@@ -20,12 +20,15 @@ from typing import Any
 
 import httpx
 
-from .errors import Unreachable
+from .errors import BadResponse, Unreachable
+from .safe import clean_line
 
 USER_AGENT = "Broadsheet/0.1 (terminal newsreader)"
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 MAX_WAIT = 30.0
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BODY = 32 * 2**20
+"""The largest response accepted (a page of 100 posts is ~0.5–2 MB)."""
 
 
 @dataclass
@@ -85,38 +88,65 @@ async def send(
     policy = policy or RetryPolicy()
     attempts = policy.retries + 1 if retry else 1
     host = host_of(url)
+    send_options = {k: kwargs.pop(k) for k in ("auth", "follow_redirects") if k in kwargs}
     problem = ""
     for attempt in range(attempts):
         if counter is not None:
             counter[0] += 1
         wait = policy.backoff * (2**attempt)
         try:
-            response = await client.request(method, url, **kwargs)
+            request = client.build_request(method, url, **kwargs)
+            response = await client.send(request, stream=True, **send_options)
+            try:
+                await _read_capped(response, host)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException:
             problem = f"{host} did not answer in time"
+        except httpx.TooManyRedirects:
+            raise BadResponse(f"{host} redirects in a loop") from None
+        except httpx.DecodingError:
+            raise BadResponse(f"{host} sent a body that cannot be decoded") from None
         except httpx.TransportError as error:
             problem = f"cannot reach {host}: {_reason(error)}"
             if problem.endswith("unknown host"):
                 attempts = attempt + 1  # a name that does not resolve will not start to
                 break
-        except httpx.InvalidURL as error:
-            raise Unreachable(f"invalid URL {url!r}: {error}") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            raise Unreachable(f"invalid URL {clean_line(url)[:200]!r}: {clean_line(str(error))[:120]}") from None
+        except httpx.HTTPError as error:  # anything else httpx raises: one line, never a traceback
+            raise BadResponse(f"{host}: {clean_line(str(error))[:160] or type(error).__name__}") from None
         else:
             if response.status_code not in RETRY_STATUS:
                 return response
-            problem = f"{host} answered {response.status_code} {response.reason_phrase}".rstrip()
+            problem = f"{host} answered {response.status_code} {clean_line(response.reason_phrase)[:60]}".rstrip()
             hint = retry_after(response)
             if hint is not None:
                 wait = min(hint, MAX_WAIT)
-            await response.aclose()
         if attempt + 1 < attempts:
             await asyncio.sleep(wait)
     tries = f" (after {attempts} tries)" if attempts > 1 else ""
     raise Unreachable(problem + tries)
 
 
+async def _read_capped(response: httpx.Response, host: str) -> None:
+    """Read the body, refusing more than ``MAX_BODY`` bytes (after decompression)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise BadResponse(f"{host} sent a response of {int(declared) // 2**20} MB; the limit is {MAX_BODY // 2**20} MB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BadResponse(f"{host} sent more than {MAX_BODY // 2**20} MB in one response")
+        chunks.append(chunk)
+    # httpx keeps a read body here; setting it lets .content/.json() work after the stream closed
+    response._content = b"".join(chunks)
+
+
 def _reason(error: Exception) -> str:
-    text = str(error) or type(error).__name__
+    text = clean_line(str(error)) or type(error).__name__
     text = text.splitlines()[0]
     for marker, short in (
         ("Connection refused", "connection refused"),

@@ -37,12 +37,23 @@ def _rendered(data: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+MAX_ID = 2**53 - 1
+"""WordPress ids are positive; ours (pending replies) are negative; JSON is safe to 2**53."""
+
+
+def valid_id(value: Any) -> bool:
+    """Whether ``value`` can be a WordPress id."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def _int(data: dict[str, Any], key: str, default: int | None = None) -> int:
+    """An id-like field: ``id`` must be a WordPress id; ``parent``/``post``/``count`` >= 0."""
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        if default is not None and value is None:
-            return default
-        raise BadResponse(f"the site sent an invalid {key!r}: {str(value)[:40]!r}")
+    if value is None and default is not None:
+        return default
+    low = 1 if key == "id" else 0
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
+        raise BadResponse(f"the site sent an invalid {key!r}: {clean_line(str(value))[:40]!r}")
     return value
 
 

@@ -62,6 +62,20 @@ _ACTIVE = re.compile(
 _BAD_LINK = re.compile(r"(?:\]\(|<)\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
 
 
+MAX_TAGS = 20_000
+"""Above this many tags a body is reduced to plain text: the sanitiser's cost grows with
+nesting depth, and a hostile page of 100,000 nested ``<div>``s would stall a sync."""
+_DROP_BLOCKS = re.compile(r"<(" + "|".join(sorted(_DROP_CONTENT)) + r")\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain(text: str) -> str:
+    """Linear-time fallback: drop active blocks and every tag, decode entities."""
+    text = _TAG.sub(" ", _DROP_BLOCKS.sub(" ", text))
+    lines = (" ".join(line.split()) for line in clean_text(html.unescape(text)).split("\n"))
+    return "\n".join(line for line in lines if line) + "\n"
+
+
 def clean_text(text: str | None) -> str:
     """Remove escape sequences, control characters and bidi overrides from ``text``."""
     if not text:
@@ -102,6 +116,8 @@ def html_to_markdown(fragment: str | None) -> str:
     from html_to_markdown import convert
 
     text = clean_text(fragment)
+    if text.count("<") > MAX_TAGS:
+        return _plain(text)
     if _ACTIVE.search(text) is None:
         try:
             markdown = convert(text).content

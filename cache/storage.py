@@ -40,8 +40,10 @@ from .errors import StoreError
 
 log = logging.getLogger(__name__)
 
-#: A file modified less than this many ns ago is re-read even if its stat looks unchanged.
-_RACY_NS = 2_000_000_000
+#: A file modified less than this many ns ago is re-read even if its stat looks unchanged:
+#: another process could have replaced it within one timestamp tick (Linux file systems
+#: tick in 1–10 ms) with a file of the same size that reused the old inode number.
+_RACY_NS = 250_000_000
 LOCK_TIMEOUT = 30.0
 
 
@@ -55,12 +57,17 @@ class AtomicJSONStorage(Storage):
         self._stamp: tuple[int, int, int] | None = None
         self._depth = 0
         self._pending: dict[str, Any] | None = None
+        self._batch_read = False
 
     # -- TinyDB's Storage contract -------------------------------------------------------
 
     def read(self) -> dict[str, Any] | None:
-        if self._depth and self._pending is not None:
-            return self._pending
+        if self._depth:
+            if self._pending is not None:
+                return self._pending
+            if self._batch_read:  # we hold the lock: nobody has written since our read
+                return self._data
+            self._batch_read = True
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
@@ -109,7 +116,7 @@ class AtomicJSONStorage(Storage):
             outer = self._depth == 0
             if outer:
                 self._pending = None
-                self._stamp = None  # re-read from disk under the lock
+                self._batch_read = False  # the first read in the batch goes to the disk
             self._depth += 1
             try:
                 yield
@@ -117,12 +124,15 @@ class AtomicJSONStorage(Storage):
                 self._depth -= 1
                 if outer:
                     self._pending = None
+                    self._batch_read = False
                     self._data = self._stamp = None  # TinyDB may have mutated our copy
                 raise
             self._depth -= 1
-            if outer and self._pending is not None:
-                pending, self._pending = self._pending, None
-                self._write(pending)
+            if outer:
+                self._batch_read = False
+                if self._pending is not None:
+                    pending, self._pending = self._pending, None
+                    self._write(pending)
 
     # -- internals -------------------------------------------------------------------
 
@@ -154,10 +164,20 @@ class AtomicJSONStorage(Storage):
         return None
 
     def _quarantine(self) -> None:
-        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        """Move a corrupt file aside — under the lock, and only if it is still corrupt (another
+        process may have replaced it with a good one since we read it)."""
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
-            os.replace(self.path, target)
-        except OSError:
+            with self._locked():
+                try:
+                    data = orjson.loads(self.path.read_bytes())
+                except orjson.JSONDecodeError:
+                    data = None
+                if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+                    return
+                os.replace(self.path, target)
+        except (OSError, StoreError):
             return
         log.info("cache file %s was corrupt; moved it to %s", self.path, target)
         for listener in list(_corruption_listeners):

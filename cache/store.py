@@ -43,7 +43,7 @@ from .models import Article, Category, Comment, Post, Site
 from .storage import open_db, storage, table
 
 SHARDS = 32
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 def now_iso() -> str:
@@ -53,7 +53,7 @@ def now_iso() -> str:
 
 def valid_name(name: str) -> bool:
     """Site names are short slugs: they name a directory."""
-    return bool(_NAME.match(name))
+    return bool(_NAME.fullmatch(name))
 
 
 class Store:
@@ -351,7 +351,7 @@ class Store:
         if before is None or storage(index).stamp() != before:
             return  # another process is writing the index: the fallback stays correct
         db = self._summary(site)
-        storage(db).write({"summary": {"1": {"index": storage(index).stamp(), "ids": ids}}})
+        storage(db).write({"summary": {"1": {"index": before, "ids": ids}}})
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""
@@ -433,8 +433,13 @@ class Store:
             with storage(db).batch():
                 tbl = table(db, "comments")
                 existing = (storage(db).read() or {}).get("comments", {})
-                new += sum(1 for c in items if str(c.id) not in existing)
-                _upsert(tbl, {c.id: c.to_row() for c in items})
+                rows = {c.id: c.to_row() for c in items}
+                rows = {cid: row for cid, row in rows.items() if existing.get(str(cid)) != row}
+                if not rows:
+                    continue  # nothing changed: no write
+                new += sum(1 for cid in rows if str(cid) not in existing)
+                items = [c for c in items if c.id in rows]
+                _upsert(tbl, rows)
                 touched = {c.post for c in items}
                 for row in (storage(db).read() or {}).get("comments", {}).values():
                     if row.get("post") in touched:

@@ -4,15 +4,17 @@ The flow is one way — source → models → ``Store.save_sync`` — and the st
 written last, so an interrupted sync changes nothing the reader relies on.
 
 A first sync reads everything (categories, posts, comments, all pages concurrently). Later
-syncs ask only for posts modified and comments dated after the newest seen (minus a second,
-because WordPress compares whole seconds and exclusively), keep only what actually changed,
-and check the site's post total to notice deletions: with nothing new that costs four
-requests (categories, posts, total, comments).
+syncs ask only for posts modified and comments dated after the newest seen (minus
+``OVERLAP``), keep only what actually changed, and compare the site's post total with the
+cache's to notice deletions and posts published without being modified (then the ids are
+listed and the missing ones fetched by id). With nothing new that costs four requests
+(categories, posts, total, comments).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +26,10 @@ from .errors import BroadsheetError
 from .http import RetryPolicy, make_client
 from .models import Site
 from .sources import WordPressSource
+from .safe import clean_line
 from .store import Store, now_iso
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
 """``progress(site_name, message)``: what a sync is doing now."""
@@ -40,6 +45,7 @@ class SyncResult:
     removed_posts: int = 0
     new_comments: int = 0
     sent_replies: int = 0
+    skipped: int = 0
     requests: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -61,6 +67,8 @@ class SyncResult:
         text = f"{self.site}: {', '.join(parts)} posts, {self.new_comments} new comments"
         if self.sent_replies:
             text += f", {self.sent_replies} replies sent"
+        if self.skipped:
+            text += f", {self.skipped} malformed items skipped"
         return text + f" ({self.seconds:.1f}s)"
 
 
@@ -71,6 +79,12 @@ def transport_for(site: Site) -> httpx.AsyncBaseTransport | None:
 
         return DemoTransport()
     return None
+
+
+OVERLAP = 3600
+"""Seconds re-read behind each cursor. WordPress compares site-local times, exclusively:
+the overlap covers the repeated hour when clocks go back, items modified while we paged,
+and same-second writes. What comes again unchanged is dropped before saving."""
 
 
 def _before(stamp: str | None, seconds: int = 1) -> str | None:
@@ -107,19 +121,26 @@ async def sync_site(
         say("fetching categories, posts and comments")
         categories, batch, comments = await asyncio.gather(
             source.categories(),
-            source.posts(_before(cursors.get("posts_modified"))),
-            source.comments(_before(cursors.get("comments_date"))),
+            source.posts(_before(cursors.get("posts_modified"), OVERLAP)),
+            source.comments(_before(cursors.get("comments_date"), OVERLAP)),
         )
         fetched = {p.id for p in batch.posts}
-        changed = [p for p in batch.posts if known.get(p.id) != p.modified_gmt]
         removed: set[int] = set()
         if full:
             removed = store.post_ids(site.name) - fetched
         elif known:
             have = set(known) | fetched
             if await source.post_total() != len(have):
-                say("checking for deleted posts")
-                removed = have - await source.post_ids()
+                say("checking for deleted and newly published posts")
+                ids = await source.post_ids()
+                removed = have - ids
+                # published without being modified (a scheduled post going live): fetch by id
+                missing = sorted(ids - have)
+                for start in range(0, len(missing), 100):
+                    extra = await source.posts(include=missing[start : start + 100])
+                    batch.posts.extend(extra.posts)
+                    batch.bodies.update(extra.bodies)
+        changed = [p for p in batch.posts if known.get(p.id) != p.modified_gmt]
         say(f"saving {len(changed)} posts and {len(comments)} comments")
         new_cursors = {
             "posts_modified": max([cursors.get("posts_modified") or "", *(p.modified for p in batch.posts)]),
@@ -140,10 +161,15 @@ async def sync_site(
         result.removed_posts = len(removed)
         site.last_sync, site.last_error = now_iso(), None
     except BroadsheetError as error:
-        result.error = str(error)
+        result.error = clean_line(str(error))
+        site.last_error = result.error
+    except Exception as error:  # a bug or an unforeseen answer: report it, keep the other sites going
+        log.debug("sync of %s failed", site.name, exc_info=True)
+        result.error = clean_line(f"internal error: {type(error).__name__}: {error}")[:300]
         site.last_error = result.error
     finally:
         result.requests = source.requests[0]
+        result.skipped = source.skipped
         if own:
             await client.aclose()
     try:

@@ -459,5 +459,6 @@ def _warn_corrupt(path: Any, moved: Any) -> None:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:300]
+    from cache.safe import clean_line
+
+    return clean_line(str(error))[:300] or type(error).__name__

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from html.parser import HTMLParser
 from collections.abc import Callable
 from typing import Any
@@ -24,12 +25,16 @@ import httpx
 
 from ..errors import BadResponse, NotASite, Unreachable
 from ..http import RetryPolicy, host_of, send
-from ..models import Category, Comment, Post
-from ..safe import html_to_line, html_to_markdown
+from ..models import Category, Comment, Post, valid_id
+from ..safe import clean_line, html_to_line, html_to_markdown
 from . import PostBatch, Source
+
+log = logging.getLogger(__name__)
 
 API_REL = "https://api.w.org/"
 PER_PAGE = 100
+MAX_PAGES = 5000
+"""At most this many pages of one collection (500,000 items)."""
 POST_FIELDS = (
     "id,date,date_gmt,modified,modified_gmt,slug,status,link,title,content,"
     "author,categories,sticky,comment_status"
@@ -56,6 +61,8 @@ class WordPressSource(Source):
         self.requests = [0]
         self._limit = asyncio.Semaphore(concurrency)
         self.authors: dict[int, str] = {}
+        #: Malformed items left out so far.
+        self.skipped = 0
 
     # -- URLs and requests -----------------------------------------------------------
 
@@ -90,10 +97,7 @@ class WordPressSource(Source):
         items: list[dict[str, Any]] = []
         take = each or items.extend
         first, response = await self.get(route, {**params, "page": 1})
-        try:
-            pages = int(response.headers.get("x-wp-totalpages", "1"))
-        except ValueError:
-            raise BadResponse(f"{host_of(response.url)} sent an invalid X-WP-TotalPages header") from None
+        pages = page_count(response)
         take(_as_list(first, route))
 
         async def page(number: int) -> None:
@@ -112,19 +116,39 @@ class WordPressSource(Source):
 
     async def categories(self) -> list[Category]:
         rows = await self.paged("/wp/v2/categories", {"_fields": "id,name,slug,parent,count,link"})
-        return [Category.from_wp(self.site, row) for row in rows]
+        found: dict[int, Category] = {}  # a category added while paging can show up twice
+        for row in rows:
+            try:
+                category = Category.from_wp(self.site, row)
+            except BadResponse as error:
+                self.skip(error)
+                continue
+            found[category.id] = category
+        return list(found.values())
 
-    async def posts(self, modified_after: str | None = None) -> PostBatch:
+    def skip(self, error: BadResponse) -> None:
+        """Leave out one malformed item (the rest of the sync goes on)."""
+        self.skipped += 1
+        log.info("%s: skipped an item: %s", self.site, error)
+
+    async def posts(self, modified_after: str | None = None, include: list[int] | None = None) -> PostBatch:
         params: dict[str, Any] = {"_fields": POST_FIELDS}
         if modified_after:
             params.update(modified_after=modified_after, orderby="modified", order="asc")
+        if include:
+            params["include"] = ",".join(str(i) for i in sorted(include))
         batch = PostBatch()
         author_of: dict[int, Any] = {}
 
         def convert(rows: list[dict[str, Any]]) -> None:
             for row in rows:
-                post = Post.from_wp(self.site, row)
-                author_of[post.id] = row.get("author")
+                try:
+                    post = Post.from_wp(self.site, row)
+                except BadResponse as error:
+                    self.skip(error)
+                    continue
+                author = row.get("author")
+                author_of[post.id] = author if isinstance(author, int) and not isinstance(author, bool) else 0
                 batch.posts.append(post)
                 content = row.get("content") if isinstance(row.get("content"), dict) else {}
                 batch.bodies[post.id] = "" if post.protected else html_to_markdown(content.get("rendered"))
@@ -146,12 +170,12 @@ class WordPressSource(Source):
         except BadResponse:
             return
         for row in rows:
-            if isinstance(row.get("id"), int):
+            if isinstance(row.get("id"), int) and not isinstance(row.get("id"), bool):
                 self.authors[row["id"]] = html_to_line(str(row.get("name") or ""))
 
     async def post_ids(self) -> set[int]:
         rows = await self.paged("/wp/v2/posts", {"_fields": "id"})
-        return {row["id"] for row in rows if isinstance(row.get("id"), int)}
+        return {row["id"] for row in rows if valid_id(row.get("id"))}
 
     async def post_total(self) -> int:
         _, response = await self.get("/wp/v2/posts", {"_fields": "id", "per_page": 1})
@@ -165,9 +189,15 @@ class WordPressSource(Source):
         if after:
             params["after"] = after
         comments: list[Comment] = []
-        await self.paged(
-            "/wp/v2/comments", params, lambda rows: comments.extend(Comment.from_wp(self.site, r) for r in rows)
-        )
+
+        def convert(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                try:
+                    comments.append(Comment.from_wp(self.site, row))
+                except BadResponse as error:
+                    self.skip(error)
+
+        await self.paged("/wp/v2/comments", params, convert)
         return comments
 
 
@@ -260,7 +290,10 @@ def normalise_url(url: str) -> str:
     if "://" not in url:
         host = url.split("/", 1)[0].rsplit(":", 1)[0]
         url = ("http://" if is_loopback(host) else "https://") + url
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise NotASite(f"{clean_line(url)[:200]} is not a valid URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise NotASite(f"{url} is not an http(s) URL")
     return url
@@ -269,7 +302,7 @@ def normalise_url(url: str) -> str:
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is this machine (localhost, 127.0.0.0/8, ::1)."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":  # not *.localhost: a resolver may send those elsewhere
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -283,6 +316,21 @@ def route_url(api_root: str, route: str) -> str:
     if "rest_route" in root.params:
         return str(root.copy_set_param("rest_route", "/" + route.lstrip("/")))
     return str(root.join(route.lstrip("/")))
+
+
+def page_count(response: httpx.Response) -> int:
+    """Pages to fetch, from ``X-WP-TotalPages`` — bounded by ``X-WP-Total`` and ``MAX_PAGES``
+    so a hostile or broken site cannot make us send millions of requests."""
+    try:
+        pages = int(response.headers.get("x-wp-totalpages", "1"))
+    except ValueError:
+        raise BadResponse(f"{host_of(response.url)} sent an invalid X-WP-TotalPages header") from None
+    total = response.headers.get("x-wp-total", "")
+    if total.isdigit():
+        pages = min(pages, -(-int(total) // PER_PAGE))
+    if pages > MAX_PAGES:
+        raise BadResponse(f"{host_of(response.url)} claims {pages} pages; the limit is {MAX_PAGES}")
+    return max(pages, 1)
 
 
 def decode(response: httpx.Response, route: str) -> Any:

@@ -147,3 +147,37 @@ async def test_demo_site_syncs_offline(store):
     site = add_demo_site(store)
     result = await sync_site(store, site)
     assert result.ok and result.new_posts >= 10 and result.new_comments >= 30
+
+
+async def test_a_post_published_without_being_modified_is_still_fetched(store):
+    data = wp_site(posts=3)
+    fake = FakeWordPress(data)
+    await run(store, subscribe(store), fake)
+    # a scheduled post goes live: WordPress flips its status but leaves `modified` in the past
+    data["posts"].append(wp_post(9, minutes=-100_000, title="Scheduled last week"))
+    result = await run(store, store.site("news"), fake)
+    assert result.ok and result.new_posts == 1
+    assert store.post("news", 9).title == "Scheduled last week"
+
+
+async def test_an_unexpected_failure_is_reported_not_raised(store, monkeypatch):
+    fake = FakeWordPress(wp_site(posts=2))
+    site = subscribe(store)
+
+    async def broken(self, modified_after=None, include=None):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("cache.sources.wordpress.WordPressSource.posts", broken)
+    result = await run(store, site, fake)
+    assert not result.ok and result.error.startswith("internal error: KeyError")
+    assert store.site("news").last_error == result.error
+
+
+async def test_nothing_new_rewrites_no_comment_file(store):
+    fake = FakeWordPress(wp_site(posts=3, comments_per_post=2))
+    await run(store, subscribe(store), fake)
+    shards = sorted((store.directory / "sites" / "news" / "comments").glob("*.json"))
+    before = [p.stat().st_mtime_ns for p in shards]
+    again = await run(store, store.site("news"), fake)
+    assert again.ok and again.new_comments == 0
+    assert [p.stat().st_mtime_ns for p in shards] == before

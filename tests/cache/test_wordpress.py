@@ -174,12 +174,79 @@ async def test_unexpected_shape_is_bad_response():
         await source_for(handler).posts()
 
 
-async def test_invalid_ids_are_bad_response():
-    def handler(request):
-        return httpx.Response(200, json=[{"id": "seven", "title": {"rendered": "x"}}])
+async def test_malformed_items_are_skipped_not_fatal():
+    good = wp_site(posts=2)["posts"]
+    rows = [
+        {"id": "seven", "title": {"rendered": "x"}},
+        {"id": 2**70, "title": {"rendered": "huge"}},
+        {"id": -1, "title": {"rendered": "negative"}},
+        {**good[0], "author": []},
+        good[1],
+    ]
 
-    with pytest.raises(BadResponse, match="invalid 'id'"):
-        await source_for(handler).posts()
+    def handler(request):
+        if request.url.path.endswith("/posts"):
+            return httpx.Response(200, json=rows, headers={"X-WP-Total": "5", "X-WP-TotalPages": "1"})
+        return httpx.Response(200, json=[], headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+
+    source = source_for(handler)
+    batch = await source.posts()
+    assert sorted(p.id for p in batch.posts) == [1, 2] and source.skipped == 3
+
+
+async def test_a_site_cannot_make_us_send_a_million_requests():
+    def handler(request):
+        return httpx.Response(200, json=[], headers={"X-WP-Total": "3", "X-WP-TotalPages": "1000000"})
+
+    source = source_for(handler)
+    await source.comments()
+    assert source.requests[0] == 1  # X-WP-Total says one page
+
+    def liar(request):
+        return httpx.Response(200, json=[], headers={"X-WP-TotalPages": "1000000"})
+
+    with pytest.raises(BadResponse, match="claims 1000000 pages"):
+        await source_for(liar).comments()
+
+
+async def test_escape_sequences_in_a_status_line_are_removed():
+    source = source_for(lambda request: httpx.Response(503, extensions={"reason_phrase": b"\x1b]0;PWNED\x07\x1b[2JBusy"}))
+    with pytest.raises(Unreachable) as caught:
+        await source.categories()
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value) and "Busy" in str(caught.value)
+
+
+async def test_redirect_loops_and_bad_encodings_are_one_line_errors():
+    def loop(request):
+        return httpx.Response(302, headers={"Location": str(request.url)})
+
+    with pytest.raises(BadResponse, match="redirects in a loop"):
+        await source_for(loop).categories()
+
+    def broken_gzip(request):
+        return httpx.Response(200, content=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+
+    with pytest.raises(BadResponse, match="cannot be decoded"):
+        await source_for(broken_gzip).categories()
+
+
+async def test_oversized_responses_are_refused(monkeypatch):
+    monkeypatch.setattr("cache.http.MAX_BODY", 1000)
+
+    def big(request):
+        return httpx.Response(200, json=[{"id": i, "name": "x" * 50} for i in range(100)])
+
+    with pytest.raises(BadResponse, match="MB"):
+        await source_for(big).categories()
+
+
+async def test_duplicate_categories_across_pages_are_merged():
+    cats = [{"id": 5, "name": "A", "parent": 0}, {"id": 5, "name": "A", "parent": 0}]
+
+    def handler(request):
+        return httpx.Response(200, json=cats, headers={"X-WP-Total": "2", "X-WP-TotalPages": "1"})
+
+    assert [c.id for c in await source_for(handler).categories()] == [5]
 
 
 async def test_collection_shrinking_while_paging_is_not_an_error():
@@ -201,3 +268,8 @@ async def test_rest_route_roots_keep_the_route_when_adding_parameters():
     assert len(batch.posts) == 120
     routes = [r.url.params["rest_route"] for r in fake.requests if "page" in r.url.params]
     assert routes.count("/wp/v2/posts") == 2 and set(routes) == {"/wp/v2/posts", "/wp/v2/users"}
+
+
+def test_malformed_urls_are_not_a_site():
+    with pytest.raises(NotASite, match="not a valid URL"):
+        normalise_url("http://[::1")
