@@ -5,6 +5,8 @@ The file lives in the config directory (``cache.paths.config_dir``) and holds::
     [sites."example.com"]
     user = "ada"
     password = "abcd efgh ijkl mnop qrst uvwx"
+    origin = "https://example.com"
+    user_id = 3
 
 Invariants:
 
@@ -16,11 +18,20 @@ Invariants:
   sent (httpx masks that header in its own reprs).
 - A password is never sent over plain http to a host that is not loopback:
   ``check_transport`` raises ``InsecureTransport`` and every authenticated call uses it.
+  Loopback means a literal loopback IP (127.0.0.0/8, ::1) or the name ``localhost``; other
+  names (``*.localhost`` included) may resolve anywhere.
+- A password goes only to the site it was saved for. Site names are the user's and can be
+  reused (``remove foo``, then ``add https://other.example --name foo``), so ``login``
+  records the API root's **origin** (``scheme://host[:port]``, ``origin_of``) and the
+  verified user's id with the password; ``BasicAuth`` refuses (``AuthError``, "run
+  broadsheet login again") to sign a request to any other origin, and credentials saved
+  without an origin (by an older version) are never sent.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import os
@@ -30,12 +41,13 @@ import tomllib
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from filelock import FileLock
 
 from . import paths
-from .errors import ConfigError, InsecureTransport
+from .errors import AuthError, ConfigError, InsecureTransport
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +61,14 @@ class Credentials:
     site: str
     user: str
     password: str = field(repr=False)
+    #: ``scheme://host[:port]`` of the API root the password was checked against at login.
+    origin: str = ""
+    #: The WordPress user id ``/wp/v2/users/me`` returned at login (None: not known).
+    user_id: int | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(site={self.site!r}, user={self.user!r}, password='***')"
+        return (f"Credentials(site={self.site!r}, user={self.user!r}, password='***', "
+                f"origin={self.origin!r}, user_id={self.user_id!r})")
 
     __str__ = __repr__
 
@@ -67,22 +84,56 @@ class BasicAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         check_transport(str(request.url))
+        check_origin(self._credentials, str(request.url))
         token = f"{self._credentials.user}:{self._credentials.password}".encode()
         request.headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
         yield request
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is certainly this machine: a literal loopback IP or ``localhost``.
+
+    Names such as ``foo.localhost`` are not trusted: a resolver may send them elsewhere.
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_transport(url: str) -> None:
     """Raise ``InsecureTransport`` unless ``url`` is https or goes to a loopback host."""
-    from .sources.wordpress import is_loopback
-
     parsed = httpx.URL(url)
-    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
+    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback_host(parsed.host)):
         return
     raise InsecureTransport(
         f"refusing to send a password to {parsed.host} over plain {parsed.scheme or 'http'}: "
         "the site must use https"
     )
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, normalised (lower case, default port left out)."""
+    parsed = httpx.URL(url)
+    scheme, host, port = parsed.scheme.lower(), parsed.host.lower(), parsed.port
+    if ":" in host:
+        host = f"[{host}]"
+    if port == {"http": 80, "https": 443}.get(scheme):
+        port = None
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def check_origin(credentials: Credentials, url: str) -> None:
+    """Raise ``AuthError`` unless ``credentials`` were saved for ``url``'s origin."""
+    if not credentials.origin:
+        raise AuthError(f"the password for {credentials.site} was saved without the site's address; "
+                        f"run `broadsheet login {credentials.site}` again", "credentials_origin")
+    if origin_of(credentials.origin) != origin_of(url):
+        raise AuthError(f"credentials were saved for {credentials.origin}; "
+                        f"run `broadsheet login {credentials.site}` again", "credentials_origin")
 
 
 def credentials_path(directory: str | os.PathLike[str] | None = None) -> Path:
@@ -98,7 +149,10 @@ def load(site: str, directory: str | os.PathLike[str] | None = None) -> Credenti
     user, password = entry.get("user"), entry.get("password")
     if not isinstance(user, str) or not isinstance(password, str) or not user or not password:
         return None
-    return Credentials(site, user, password)
+    origin = entry.get("origin")
+    user_id = entry.get("user_id")
+    return Credentials(site, user, password, origin if isinstance(origin, str) else "",
+                       user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None)
 
 
 def save(credentials: Credentials, directory: str | os.PathLike[str] | None = None) -> Path:
@@ -106,7 +160,12 @@ def save(credentials: Credentials, directory: str | os.PathLike[str] | None = No
     path = credentials_path(directory)
     with _locked(path):
         sites = _read(path)
-        sites[credentials.site] = {"user": credentials.user, "password": credentials.password}
+        entry: dict[str, Any] = {"user": credentials.user, "password": credentials.password}
+        if credentials.origin:
+            entry["origin"] = credentials.origin
+        if credentials.user_id is not None:
+            entry["user_id"] = credentials.user_id
+        sites[credentials.site] = entry
         _write(path, sites)
     return path
 
@@ -125,6 +184,11 @@ def remove(site: str, directory: str | os.PathLike[str] | None = None) -> bool:
     return True
 
 
+#: ``delete(site)``: the same as ``remove`` (for ``broadsheet remove``, which must not leave a
+#: site's password behind for a later site of the same name).
+delete = remove
+
+
 # -- internals -------------------------------------------------------------------------
 
 
@@ -138,7 +202,7 @@ def _ensure_dir(directory: Path) -> None:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-def _read(path: Path) -> dict[str, dict[str, str]]:
+def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -169,12 +233,17 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def _write(path: Path, sites: dict[str, dict[str, str]]) -> None:
+def _write(path: Path, sites: dict[str, dict[str, Any]]) -> None:
     lines = ["# Broadsheet credentials (Application Passwords). Keep this file private.", ""]
     for name in sorted(sites):
         entry = sites[name]
         lines += [f"[sites.{_quote(name)}]", f"user = {_quote(entry['user'])}",
-                  f"password = {_quote(entry['password'])}", ""]
+                  f"password = {_quote(entry['password'])}"]
+        if isinstance(entry.get("origin"), str) and entry["origin"]:
+            lines.append(f"origin = {_quote(entry['origin'])}")
+        if isinstance(entry.get("user_id"), int):
+            lines.append(f"user_id = {int(entry['user_id'])}")
+        lines.append("")
     payload = "\n".join(lines).encode("utf-8")
     _ensure_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600

@@ -18,11 +18,26 @@ Invariants:
 - **One sender.** Entries are claimed under the file lock (state ``sending``, ``claimed_at``,
   ``claimed_by``); another process (the reader and a shell ``reply``) skips claimed entries.
   A claim older than ``STALE_CLAIM`` seconds is from a process that died: it may be retaken.
+  So a process claims **one entry at a time** (claim → send → release), and every change it
+  makes to an entry it is sending first checks, under the lock, that the entry is still
+  ``sending`` and ``claimed_by`` this process; if another process has taken it over, the
+  entry is left alone (that process looks the comment up before sending it again).
 - **Exactly once on the site.** Entry ids are allocated under the lock from a counter kept in
   the file (never TinyDB's cached ``_next_id``). An entry that was tried before (a lost
   answer, a time-out, a dead process) is looked up on the site before it is sent again, and a
-  409 duplicate is treated as sent (then looked up for its id). Preparing the same
+  409 duplicate is treated as sent (then looked up for its id) — unless the entry was never
+  sent before and the look-up finds no comment of ours since it was written: then the 409 is
+  about an older comment with the same text and the entry is refused (kept). A look-up
+  accepts only our own comments written after the entry (``replies.find``). Preparing the same
   site/post/parent/text again returns the existing entry instead of a new one.
+- **Only to the site it was written for.** Site names can be reused (``remove foo``, then
+  ``add https://other.example --name foo``), so each entry records the API root's
+  ``origin`` (``scheme://host[:port]``) when it is prepared. An entry whose origin differs
+  from the site's current one is refused ("the site's address changed since this reply was
+  written"), never sent; credentials saved for another origin are never used (``AuthError``).
+  Entries written before origins were recorded (empty ``origin``) are sent as before.
+  ``pending_for`` lists a site's unsent entries, so ``broadsheet remove`` can refuse to
+  drop a site whose replies would be lost.
 """
 
 from __future__ import annotations
@@ -39,7 +54,9 @@ import httpx
 
 from . import credentials as credentials_mod
 from . import replies
-from .errors import BroadsheetError, InsecureTransport, NotFound, SourceError, StoreError, Unreachable
+from .errors import (
+    AuthError, BroadsheetError, InsecureTransport, NotFound, Refused, SourceError, StoreError, Unreachable,
+)
 from .models import Comment, Site
 from .store import Store, now_iso
 from .storage import storage, table
@@ -51,6 +68,9 @@ QUEUED, SENDING, SENT, HELD, REFUSED, DRAFT = "queued", "sending", "sent", "held
 LIVE = frozenset({QUEUED, SENDING, SENT, HELD})
 #: States an entry leaves only when the user asks (``send`` by id).
 PARKED = frozenset({REFUSED, DRAFT})
+#: States of a reply that is not on the site (yet): see ``pending_for``.
+UNSENT = frozenset({QUEUED, SENDING, DRAFT, REFUSED})
+ORIGIN_CHANGED = "the site's address changed since this reply was written"
 
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"
 
@@ -77,6 +97,8 @@ class Entry:
     claimed_at: float = 0.0
     claimed_by: str = ""
     updated: str = ""
+    #: ``scheme://host[:port]`` of the site's API root when the reply was written ("" unknown).
+    origin: str = ""
 
     @property
     def placeholder_id(self) -> int:
@@ -145,22 +167,56 @@ def get(store: Store, entry_id: int) -> Entry:
     return Entry.from_row(row)
 
 
+def pending_for(store: Store, site: str) -> list[Entry]:
+    """``site``'s unsent entries (queued, sending, draft or refused), oldest first.
+
+    For ``broadsheet remove``: a site with pending replies should not be removed silently
+    (they would be lost, or sent later to another site given the same name).
+    """
+    return [e for e in entries(store, site) if e.state in UNSENT]
+
+
 def draft_for(store: Store, site: str, post: int, parent: int) -> Entry | None:
     """The newest unsent draft (or refused reply) answering ``post``/``parent``, for pre-filling."""
     drafts = [e for e in entries(store, site) if e.post == post and e.parent == parent and e.state in PARKED]
     return drafts[-1] if drafts else None
 
 
-def _update(store: Store, entry_id: int, **changes: Any) -> Entry:
+class ClaimLost(Exception):
+    """Another process took over an entry this one was sending (its claim went stale)."""
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__(f"reply {entry.id} is being sent by another Broadsheet")
+        self.entry = entry
+
+
+def _update(store: Store, entry_id: int, *, claimed: bool = False, **changes: Any) -> Entry:
+    """Change an entry under the lock. ``claimed``: only while this process's claim holds
+    (state ``sending``, ``claimed_by`` us); otherwise nothing is written and ``ClaimLost``
+    is raised with the entry as it is."""
     db = _db(store)
     with storage(db).batch():
         tbl = table(db, "replies")
         row = tbl.get(doc_id=entry_id)
         if row is None:
             raise NotFound(f"no reply {entry_id} in the outbox")
+        if claimed and (row.get("state") != SENDING or row.get("claimed_by") != _PROCESS):
+            raise ClaimLost(Entry.from_row(row))
         changes["updated"] = now_iso()
         tbl.update(changes, doc_ids=[entry_id])
         return Entry.from_row({**row, **changes})
+
+
+def _origin(store: Store, site: str) -> str:
+    """The origin of ``site``'s API root now ("" if it is not subscribed)."""
+    try:
+        return credentials_mod.origin_of(store.site(site).api_root)
+    except (NotFound, StoreError, ValueError, TypeError):
+        return ""
+
+
+def _same_origin(a: str, b: str) -> bool:
+    return not a or not b or a == b
 
 
 def _allocate(db: Any) -> int:
@@ -193,13 +249,14 @@ def prepare(
     text = _normal(text)
     if not text:
         raise BroadsheetError("the reply is empty: nothing to send")
+    origin = _origin(store, site)
     db = _db(store)
     with storage(db).batch():
         tbl = table(db, "replies")
         same = [
             Entry.from_row(row) for row in tbl.all()
             if row.get("site") == site and row.get("post") == post and row.get("parent") == parent
-            and _normal(row.get("text", "")) == text
+            and _normal(row.get("text", "")) == text and _same_origin(row.get("origin", ""), origin)
         ]
         live = [e for e in same if e.state in LIVE]
         if live:
@@ -207,7 +264,7 @@ def prepare(
         if same:
             entry = same[-1]
             changes = {"state": QUEUED, "author": author, "email": email, "last_error": "", "error_code": "",
-                       "updated": now_iso()}
+                       "updated": now_iso(), "origin": origin or entry.origin}
             tbl.update(changes, doc_ids=[entry.id])
             entry = Entry.from_row({**entry.to_row(), **changes})
         else:
@@ -215,7 +272,7 @@ def prepare(
 
             entry = Entry(
                 id=_allocate(db), site=site, post=post, parent=parent, text=text, author=author, email=email,
-                created=now_iso(), token=secrets.token_hex(8),
+                created=now_iso(), token=secrets.token_hex(8), origin=origin,
             )
             entry.updated = entry.created
             tbl.insert(Document(entry.to_row(), doc_id=entry.id))
@@ -229,6 +286,7 @@ def save_draft(
 ) -> Entry | None:
     """Keep unsent text as a draft (replacing ``draft_id``'s text); None when ``text`` is empty."""
     text = _normal(text)
+    origin = _origin(store, site)
     db = _db(store)
     with storage(db).batch():
         tbl = table(db, "replies")
@@ -244,7 +302,7 @@ def save_draft(
         from tinydb.table import Document
 
         entry = Entry(id=_allocate(db), site=site, post=post, parent=parent, text=text, author=author,
-                      email=email, created=now_iso(), state=DRAFT, token=secrets.token_hex(8))
+                      email=email, created=now_iso(), state=DRAFT, token=secrets.token_hex(8), origin=origin)
         entry.updated = entry.created
         tbl.insert(Document(entry.to_row(), doc_id=entry.id))
         return entry
@@ -270,35 +328,51 @@ def drop(store: Store, entry_id: int) -> Entry:
 # -- claiming --------------------------------------------------------------------------------
 
 
-def claim(store: Store, site: str, ids: Iterable[int] | None = None) -> list[Entry]:
+def _claimable(entry: Entry, site: str, wanted: set[int] | None, now: float) -> tuple[bool, bool]:
+    """``(claimable, stale)`` for one entry."""
+    if entry.site != site or (wanted is not None and entry.id not in wanted):
+        return False, False
+    stale = entry.state == SENDING and now - entry.claimed_at >= STALE_CLAIM
+    return entry.state == QUEUED or stale or (wanted is not None and entry.state in PARKED), stale
+
+
+def claim(
+    store: Store, site: str, ids: Iterable[int] | None = None, *, limit: int | None = None,
+    exclude: Iterable[int] = (),
+) -> list[Entry]:
     """Mark entries ``sending`` for this process and return them (as they were before).
 
     Without ``ids``: the site's queued entries and stale claims. With ``ids``: those entries
     if they are queued, parked (draft/refused) or stale — never one sent or freshly claimed.
+    At most ``limit`` entries (oldest first), none of ``exclude``. A claim lasts
+    ``STALE_CLAIM`` seconds: claim only what is sent right away (``send_ids`` takes one
+    at a time).
     """
     wanted = set(ids) if ids is not None else None
+    skip = set(exclude)
     now = time.time()
     db = _db(store)
     claimed: list[Entry] = []
     with storage(db).batch():
         tbl = table(db, "replies")
-        for row in tbl.all():
+        for row in sorted(tbl.all(), key=lambda r: r.doc_id):
+            if limit is not None and len(claimed) >= limit:
+                break
             entry = Entry.from_row(row)
-            if entry.site != site or (wanted is not None and entry.id not in wanted):
-                continue
-            stale = entry.state == SENDING and now - entry.claimed_at >= STALE_CLAIM
-            ok = entry.state == QUEUED or stale or (wanted is not None and entry.state in PARKED)
-            if not ok:
+            ok, stale = _claimable(entry, site, wanted, now)
+            if not ok or entry.id in skip:
                 continue
             if stale:
                 entry.attempts = max(entry.attempts, 1)  # it may have reached the site
-            tbl.update({"state": SENDING, "claimed_at": now, "claimed_by": _PROCESS}, doc_ids=[entry.id])
+            tbl.update({"state": SENDING, "claimed_at": now, "claimed_by": _PROCESS, "attempts": entry.attempts},
+                       doc_ids=[entry.id])
             claimed.append(entry)
     return claimed
 
 
 def _release(store: Store, entry: Entry, state: str = QUEUED, **changes: Any) -> Entry:
-    return _update(store, entry.id, state=state, claimed_at=0.0, claimed_by="", **changes)
+    """End this process's claim (``ClaimLost``, nothing written, if it is not ours any more)."""
+    return _update(store, entry.id, claimed=True, state=state, claimed_at=0.0, claimed_by="", **changes)
 
 
 # -- sending -------------------------------------------------------------------------------
@@ -307,14 +381,33 @@ def _release(store: Store, entry: Entry, state: str = QUEUED, **changes: Any) ->
 async def send_entry(
     store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None
 ) -> SendOutcome:
-    """Send one claimed entry and record the outcome (never raises ``SourceError``)."""
-    attempts = entry.attempts + 1
-    _update(store, entry.id, attempts=attempts)
-    posted: replies.Posted | None = None
+    """Send one entry claimed by this process and record the outcome (never raises
+    ``SourceError``). If the claim is lost meanwhile (another process took the entry over),
+    the entry is left alone and the outcome is ``sending``."""
     try:
-        if entry.attempts > 0:  # tried before: the site may already have it
+        return await _send_claimed(store, site, entry, client, creds)
+    except ClaimLost as lost:
+        return SendOutcome("sending", lost.entry, "being sent by another Broadsheet")
+
+
+async def _send_claimed(
+    store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None
+) -> SendOutcome:
+    posted: replies.Posted | None = None
+    before: int | None = None  # attempts before this one, once counted
+    try:
+        current = credentials_mod.origin_of(site.api_root)
+        if entry.origin and entry.origin != current:
+            raise Refused(f"{ORIGIN_CHANGED} (it was for {entry.origin}, the site is now {current})",
+                          "origin_changed")
+        if creds is not None:
+            credentials_mod.check_origin(creds, site.api_root)
+        before = entry.attempts
+        tried_before = before > 0
+        entry = _update(store, entry.id, claimed=True, attempts=before + 1)
+        if tried_before:  # the site may already have it
             posted = await replies.find(client, site.api_root, entry.post, entry.parent, entry.text,
-                                        author=entry.author, credentials=creds)
+                                        author=entry.author, credentials=creds, since=entry.created)
         if posted is None:
             try:
                 if creds is not None:
@@ -322,24 +415,39 @@ async def send_entry(
                 else:
                     posted = await replies.post_form(client, replies.home_of(site.api_root), entry.post,
                                                      entry.parent, entry.text, entry.author, entry.email)
-            except replies.Duplicate:
+            except replies.Duplicate as duplicate:
                 found = await replies.find(client, site.api_root, entry.post, entry.parent, entry.text,
-                                           author=entry.author, credentials=creds)
-                # not visible (held, and we may not see held comments): it is on the site anyway
+                                           author=entry.author, credentials=creds, since=entry.created)
+                if found is None and not tried_before:
+                    # Never sent before, so the site's copy is an older comment with this text
+                    # (WordPress's duplicate check has no time limit): this reply is not there.
+                    raise Refused(f"the site already has this comment from you ({duplicate}); not sent again",
+                                  duplicate.code or "comment_duplicate") from None
+                # tried before but not visible (held, and we may not see held comments):
+                # it is on the site anyway
                 posted = found or replies.Posted("hold")
     except Unreachable as error:
         entry = _release(store, entry, QUEUED, last_error=str(error), error_code=error.code)
         return SendOutcome("queued", entry, str(error))
     except (SourceError, InsecureTransport) as error:
         code = getattr(error, "code", "") or type(error).__name__
-        entry = _release(store, entry, REFUSED, last_error=str(error), error_code=code)
+        # A clear "no" (refused, bad login, never sent) means this attempt did not reach the
+        # site: don't count it, so a 409 after the user queues it again is not taken for ours.
+        # Anything else (a redirect, a malformed answer) may have: it counts.
+        definite = isinstance(error, (Refused, AuthError, InsecureTransport)) and before is not None
+        extra = {"attempts": before} if definite else {}
+        entry = _release(store, entry, REFUSED, last_error=str(error), error_code=code, **extra)
         _remove_placeholder(store, entry)
         return SendOutcome("refused", entry, str(error))
     state = HELD if posted.held else SENT
-    entry = _release(store, entry, state, comment_id=posted.comment_id, link=posted.link,
-                     last_error="", error_code="")
-    _confirm(store, entry, posted)
     result = "held" if posted.held else "published"
+    try:
+        entry = _release(store, entry, state, comment_id=posted.comment_id, link=posted.link,
+                         last_error="", error_code="")
+    except ClaimLost as lost:
+        # It is on the site, but the entry is another process's now: it will find it there.
+        entry = lost.entry
+    _confirm(store, entry, posted)
     return SendOutcome(result, entry, "held for moderation" if posted.held else "published",
                        posted.link, posted.comment_id)
 
@@ -347,18 +455,26 @@ async def send_entry(
 async def send_ids(
     store: Store, site: Site, client: httpx.AsyncClient, ids: Iterable[int] | None = None
 ) -> list[SendOutcome]:
-    """Claim and send entries of ``site`` (all queued ones, or ``ids``); stops at the first
-    network failure and leaves the rest queued."""
+    """Send entries of ``site`` (all queued ones, or ``ids``), claiming **one at a time**
+    (claim → send → release), so no claim waits behind slow requests until it is stale.
+    Stops at the first network failure: the rest stay as they are, reported ``queued``."""
+    wanted = None if ids is None else list(ids)
     creds = credentials_mod.load(site.name)
-    claimed = claim(store, site.name, ids)
     outcomes: list[SendOutcome] = []
-    for index, entry in enumerate(claimed):
+    done: set[int] = set()
+    while True:
+        claimed = claim(store, site.name, wanted, limit=1, exclude=done)
+        if not claimed:
+            break
+        entry = claimed[0]
+        done.add(entry.id)
         outcome = await send_entry(store, site, entry, client, creds)
         outcomes.append(outcome)
         if outcome.result == "queued":
-            for rest in claimed[index + 1:]:
-                state = rest.state if rest.state in PARKED else QUEUED
-                outcomes.append(SendOutcome("queued", _release(store, rest, state), outcome.message))
+            now, only = time.time(), None if wanted is None else set(wanted)
+            for rest in entries(store, site.name):
+                if rest.id not in done and _claimable(rest, site.name, only, now)[0]:
+                    outcomes.append(SendOutcome("queued", rest, outcome.message))
             break
     return outcomes
 
@@ -381,7 +497,8 @@ async def send_now(
     if entry.state in (SENT, HELD):
         return SendOutcome("held" if entry.state == HELD else "published", entry,
                            "already sent", entry.link, entry.comment_id)
-    if not claim(store, site.name, [entry_id]):
+    claimed = claim(store, site.name, [entry_id])
+    if not claimed:
         return SendOutcome("sending", get(store, entry_id), "being sent by another Broadsheet")
     from .http import make_client
     from .sync import transport_for
@@ -389,12 +506,10 @@ async def send_now(
     own = client is None
     client = client or make_client(transport or transport_for(site))
     try:
-        outcomes = [await send_entry(store, site, get(store, entry_id), client,
-                                     credentials_mod.load(site.name))]
+        return await send_entry(store, site, claimed[0], client, credentials_mod.load(site.name))
     finally:
         if own:
             await client.aclose()
-    return outcomes[0]
 
 
 def submit(
@@ -459,6 +574,6 @@ def as_json(entry: Entry) -> dict[str, Any]:
 
 
 __all__ = [
-    "Entry", "SendOutcome", "as_json", "claim", "draft_for", "drop", "entries", "flush", "get", "prepare",
-    "save_draft", "send_ids", "send_now", "submit",
+    "ClaimLost", "Entry", "SendOutcome", "as_json", "claim", "draft_for", "drop", "entries", "flush", "get",
+    "pending_for", "prepare", "save_draft", "send_ids", "send_now", "submit",
 ]

@@ -21,7 +21,15 @@ REST                                        result
 
 The form: 302 to ``…#comment-ID`` is published, with ``unapproved=ID`` in the query it is
 held; 409 duplicate; 429 flood (``Unreachable``); 403 closed; a 200 page is WordPress's
-error page (missing name or e-mail, empty comment) → ``Refused`` with its text.
+error page (missing name or e-mail, empty comment) → ``Refused`` with its text. A redirect
+whose ``Location`` names no comment (http→https, a www redirect, a firewall, a login page)
+is **not** a success: ``BadResponse`` ("the site redirected the comment form to …"), so the
+outbox keeps the reply as refused instead of marking it sent.
+
+``find`` accepts a comment as ours only when its text matches, its author is us (the
+verified user id over REST with credentials, else the name the form was sent with) and its
+``date_gmt`` is no earlier than the reply's creation minus ``CLOCK_SKEW``: someone else's
+identical "Thanks!" from years ago is never taken for ours.
 
 POSTs are sent **once** (no automatic retry) and never follow redirects: a lost answer is
 resolved by the outbox, which looks the comment up (``find``) before sending it again, and
@@ -32,12 +40,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from .credentials import BasicAuth, Credentials, check_transport
+from .credentials import BasicAuth, Credentials, check_origin, check_transport
 from .errors import AuthError, BadResponse, Refused, SourceError, Unreachable
 from .http import RetryPolicy, host_of, send
 from .models import Comment
@@ -51,6 +60,10 @@ AUTH_CODES = frozenset({
     "application_passwords_disabled", "rest_comment_invalid_author", "rest_comment_invalid_author_ip",
 })
 FLOOD_MESSAGE = "the site asks you to wait before commenting again (flood protection)"
+#: How much earlier than the reply's ``created`` time its comment may be dated (clocks differ).
+CLOCK_SKEW = timedelta(minutes=5)
+#: Fields ``find`` needs: the cache's comment fields plus the author's user id.
+FIND_FIELDS = COMMENT_FIELDS + ("" if ",author," in f",{COMMENT_FIELDS}," else ",author")
 
 
 class Duplicate(SourceError):
@@ -112,6 +125,7 @@ async def verify(client: httpx.AsyncClient, api_root: str, credentials: Credenti
     """
     url = route_url(api_root, "/wp/v2/users/me")
     check_transport(url)
+    check_origin(credentials, url)
     response = await send(client, "GET", url, params={"context": "edit", "_fields": "id,name,slug"},
                           auth=BasicAuth(credentials), follow_redirects=False)
     if response.status_code in (401, 403):
@@ -140,6 +154,7 @@ async def post_rest(
     """
     url = route_url(api_root, "/wp/v2/comments")
     check_transport(url)
+    check_origin(credentials, url)
     response = await send(
         client, "POST", url, retry=False, auth=BasicAuth(credentials), follow_redirects=False,
         json={"post": post, "parent": parent, "content": text},
@@ -197,14 +212,19 @@ async def post_form(
 
 
 def _form_redirect(response: httpx.Response) -> Posted:
+    """A redirect naming the new comment (``#comment-N`` or ``unapproved=N``); any other
+    redirect is ``BadResponse``: the form was not where we posted it."""
     location = str(response.url.join(response.headers.get("location", "")))
     parts = urlsplit(location)
     query = parse_qs(parts.query)
     match = re.fullmatch(r"comment-(\d+)", parts.fragment)
-    held = "unapproved" in query
-    comment_id = int(match.group(1)) if match else None
-    if comment_id is None and held and query["unapproved"][0].isdigit():
-        comment_id = int(query["unapproved"][0])
+    unapproved = next((v for v in query.get("unapproved", []) if v.isdigit()), None)
+    if match is None and unapproved is None:
+        shown = clean_line(location)[:160] or "nowhere"
+        raise BadResponse(f"the site redirected the comment form to {shown}; is the URL right?",
+                          "comment_form_redirect")
+    held = unapproved is not None
+    comment_id = int(match.group(1)) if match else int(unapproved)  # type: ignore[arg-type]
     kept = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("unapproved=", "moderation-hash=")))
     link = clean_line(urlunsplit((parts.scheme, parts.netloc, parts.path, kept, parts.fragment)))
     return Posted("hold" if held else "approved", comment_id, link)
@@ -239,6 +259,21 @@ def _snippet(text: str) -> str:
     return best[:40].rsplit(" ", 1)[0] if len(best) > 40 else best
 
 
+def _parse_gmt(value: Any) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SS`` (GMT, as WordPress's ``date_gmt`` and ``now_iso``) → aware UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
 async def find(
     client: httpx.AsyncClient,
     api_root: str,
@@ -248,26 +283,53 @@ async def find(
     *,
     author: str = "",
     credentials: Credentials | None = None,
+    since: str | datetime | None = None,
     policy: RetryPolicy | None = None,
 ) -> Posted | None:
     """Look for our comment among the post's comments (after a lost answer or a 409).
 
-    With credentials, held comments are visible too (``status=any``, when the user may).
-    Raises: Unreachable (anything else means "not found").
+    A comment is ours only if its text matches ``text``, it answers ``post``/``parent``,
+    its author is us and it is not older than ``since`` (the reply's creation, GMT
+    ``YYYY-MM-DDTHH:MM:SS``) minus ``CLOCK_SKEW``. "Us" is, with ``credentials``, the
+    verified user id (``credentials.user_id``, else looked up once with ``verify``);
+    without them, the comment form's ``author`` name (no name: nothing is ours). With
+    credentials, held comments are visible too (``status=any``, when the user may).
+    Raises: Unreachable, and AuthError/InsecureTransport when credentials cannot be used
+    (anything else means "not found").
     """
     url = route_url(api_root, "/wp/v2/comments")
     wanted = _words(text)
     if not wanted:
         return None
-    base = {"post": post, "parent": parent, "per_page": 100, "orderby": "date", "order": "desc",
-            "_fields": COMMENT_FIELDS}
-    attempts: list[tuple[dict[str, Any], bool]] = []
-    snippet = _snippet(text)
+    earliest: datetime | None = None
+    if since is not None:
+        start = since if isinstance(since, datetime) else _parse_gmt(since)
+        if start is None:
+            return None  # cannot tell our comment from an older one: not found
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        earliest = start - CLOCK_SKEW
+    user_id: int | None = None
     if credentials is not None:
         try:
             check_transport(url)
         except SourceError:
             credentials = None
+    if credentials is not None:
+        check_origin(credentials, url)
+        user_id = credentials.user_id
+        if user_id is None:
+            user_id = (await verify(client, api_root, credentials))["id"]
+    elif not author.strip():
+        return None
+    base = {"post": post, "parent": parent, "per_page": 100, "orderby": "date", "order": "desc",
+            "_fields": FIND_FIELDS}
+    if earliest is not None:
+        # WordPress compares ``after`` with the site-local date: a day's margin covers any
+        # time zone; the exact check on date_gmt is below.
+        base["after"] = (earliest - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    attempts: list[tuple[dict[str, Any], bool]] = []
+    snippet = _snippet(text)
     if credentials is not None:
         if snippet:
             attempts.append(({**base, "status": "any", "context": "edit", "search": snippet}, True))
@@ -295,8 +357,15 @@ async def find(
                 continue
             if _words(html_to_line(str(rendered or ""))) != wanted:
                 continue
-            if author and not authed and row.get("author_name") and html_to_line(str(row["author_name"])) != author:
+            if user_id is not None:
+                if row.get("author") != user_id or isinstance(row.get("author"), bool):
+                    continue
+            elif not _same_name(html_to_line(str(row.get("author_name") or "")), author):
                 continue
+            if earliest is not None:
+                when = _parse_gmt(row.get("date_gmt"))
+                if when is None or when < earliest:
+                    continue
             status = "approved" if row.get("status") in ("approved", "approve", "1") else "hold"
             return Posted(status, row["id"], clean_line(str(row.get("link") or "")), row)
     return None

@@ -163,7 +163,10 @@ def test_login_stores_a_private_file_and_reply_uses_rest(fake, monkeypatch, tmp_
     assert PASSWORD not in out and "logged in" in out
     path = tmp_path / "config" / "credentials.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert credentials.load("demo").user == USER
+    saved = credentials.load("demo")
+    assert saved.user == USER
+    # bound to the address it was checked against, and to the verified user
+    assert (saved.origin, saved.user_id) == ("https://demo.broadsheet.invalid", 1)
     assert main(["reply", "101", "-m", "As a user"]) == 0
     [comment] = ours(fake, "As a user")
     assert comment["author_name"] == "Morwenna Tregear"
@@ -190,3 +193,20 @@ def test_login_refuses_plain_http_to_a_remote_host(tmp_path, monkeypatch, capsys
     assert main(["login", "plain", "--user", "ada"]) == 1
     assert "plain http" in capsys.readouterr().err
     assert not (tmp_path / "config" / "credentials.toml").exists()
+
+
+def test_a_login_is_not_used_for_another_site_given_the_same_name(fake, monkeypatch, capsys):
+    stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["login", "demo", "--user", USER]) == 0
+    from cache.models import Site
+    from cache.store import Store
+
+    store = Store()
+    site = store.site("demo")
+    store.update_site(Site.from_row({**site.to_row(), "api_root": "https://moved.example.test/wp-json/"}))
+    requests_before = len(fake.requests)
+    capsys.readouterr()
+    assert main(["reply", "101", "-m", "Where does this go?"]) == 1
+    err = capsys.readouterr().err
+    assert "credentials were saved for https://demo.broadsheet.invalid" in err and "login demo" in err
+    assert len(fake.requests) == requests_before

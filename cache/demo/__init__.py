@@ -116,6 +116,9 @@ class FakeWordPress:
         items = [p for p in self.data.get("posts", []) if p.get("status", "publish") == "publish"]
         if after := query.get("modified_after"):
             items = [p for p in items if p.get("modified", "") > after[:19]]
+        if include := query.get("include"):
+            wanted = {int(i) for i in include.split(",") if i.strip().isdigit()}
+            items = [p for p in items if p["id"] in wanted]
         key = "modified" if query.get("orderby") == "modified" else "date"
         items.sort(key=lambda p: (p.get(key, ""), p["id"]), reverse=query.get("order", "desc") == "desc")
         return self.collection(items, query, past_end_ok=False)

@@ -10,7 +10,7 @@ import pytest
 
 from cache import credentials
 from cache.credentials import Credentials
-from cache.errors import InsecureTransport
+from cache.errors import AuthError, InsecureTransport
 
 SECRET = "abcd efgh ijkl mnop qrst uvwx"
 
@@ -75,7 +75,62 @@ def test_check_transport_allows_https_and_loopback(url):
     credentials.check_transport(url)
 
 
-@pytest.mark.parametrize("url", ["http://news.example.test/wp-json/", "http://10.0.0.5/wp-json/"])
+@pytest.mark.parametrize("url", ["http://news.example.test/wp-json/", "http://10.0.0.5/wp-json/",
+                                 # names that merely look local may resolve anywhere
+                                 "http://evil.localhost/wp-json/", "http://a.b.localhost:8080/wp-json/",
+                                 "http://localhost.example.test/wp-json/", "http://127.0.0.1.nip.io/wp-json/"])
 def test_check_transport_refuses_plain_http_to_remote_hosts(url):
     with pytest.raises(InsecureTransport):
         credentials.check_transport(url)
+
+
+def test_origin_and_user_id_are_saved_with_the_password(tmp_path):
+    creds = Credentials("news", "ada", SECRET, origin="https://news.example.test", user_id=3)
+    credentials.save(creds, tmp_path)
+    assert credentials.load("news", tmp_path) == creds
+    assert "***" in repr(creds) and SECRET not in repr(creds)
+    # a file written before origins were recorded still loads (and is then never sent)
+    (tmp_path / "credentials.toml").write_text(f'[sites.old]\nuser = "ada"\npassword = "{SECRET}"\n')
+    os.chmod(tmp_path / "credentials.toml", 0o600)
+    assert credentials.load("old", tmp_path) == Credentials("old", "ada", SECRET)
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [("HTTPS://News.Example.TEST:443/wp-json/", "https://news.example.test"),
+     ("https://news.example.test:8443/blog/?rest_route=/", "https://news.example.test:8443"),
+     ("http://127.0.0.1:8080/wp-json/", "http://127.0.0.1:8080"),
+     ("http://[::1]:8000/wp-json/", "http://[::1]:8000")],
+)
+def test_origin_of(url, origin):
+    assert credentials.origin_of(url) == origin
+
+
+def test_check_origin():
+    creds = Credentials("news", "ada", SECRET, origin="https://news.example.test")
+    credentials.check_origin(creds, "https://news.example.test/wp-json/wp/v2/comments")
+    for other in ("http://news.example.test/wp-json/", "https://news.example.test:8443/wp-json/",
+                  "https://other.example.test/wp-json/"):
+        with pytest.raises(AuthError, match="credentials were saved for https://news.example.test; run"):
+            credentials.check_origin(creds, other)
+    with pytest.raises(AuthError, match="login news"):
+        credentials.check_origin(Credentials("news", "ada", SECRET), "https://news.example.test/wp-json/")
+
+
+def test_delete_forgets_a_sites_credentials(tmp_path):
+    credentials.save(Credentials("news", "ada", SECRET, origin="https://news.example.test"), tmp_path)
+    assert credentials.delete("news", tmp_path) is True
+    assert credentials.load("news", tmp_path) is None
+    assert credentials.delete("news", tmp_path) is False
+
+
+def test_check_transport_has_its_own_strict_loopback_rule(monkeypatch):
+    """Not ``is_loopback`` (which once trusted ``*.localhost``): only loopback IPs and ``localhost``."""
+    from cache.sources import wordpress
+
+    monkeypatch.setattr(wordpress, "is_loopback", lambda host: True)  # however lenient it may be
+    for url in ("http://evil.localhost/wp-json/", "http://news.example.test/wp-json/"):
+        with pytest.raises(InsecureTransport):
+            credentials.check_transport(url)
+    assert credentials.is_loopback_host("localhost") and credentials.is_loopback_host("127.0.0.2")
+    assert credentials.is_loopback_host("[::1]") and not credentials.is_loopback_host("x.localhost")

@@ -49,6 +49,13 @@ async def send(store, site, entry_id, handler) -> outbox.SendOutcome:
         return await outbox.send_now(store, site, entry_id, client=client)
 
 
+def login(origin: str = BASE, user_id: int | None = 1) -> Credentials:
+    """What `broadsheet login news` saves for ada: the password, the origin, the user id."""
+    creds = Credentials("news", "ada", "secret-app-password", origin=origin, user_id=user_id)
+    credentials.save(creds)
+    return creds
+
+
 def down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
@@ -87,7 +94,7 @@ async def test_held_by_the_site(store, site, fake):
 
 
 async def test_rest_with_credentials(store, site, fake):
-    credentials.save(Credentials("news", "ada", "secret-app-password"))
+    login()
     entry, _ = outbox.prepare(store, "news", 2, 0, "Logged in reply")
     outcome = await send(store, site, entry.id, fake)
     assert outcome.result == "published"
@@ -148,7 +155,7 @@ async def test_a_lost_answer_for_a_held_comment_ends_in_409_and_counts_as_sent(s
 
 
 async def test_rest_409_duplicate_is_sent_and_its_id_found(store, site, fake):
-    credentials.save(Credentials("news", "ada", "secret-app-password"))
+    login()
     fake.moderate = True
     existing = fake.add_comment(fake.data["posts"][1], 0, "Already there", "Ada Writer", 1)
     entry, _ = outbox.prepare(store, "news", 2, 0, "Already there")
@@ -264,3 +271,223 @@ def test_two_processes_flushing_at_once_send_each_reply_once(tmp_path, fake):
     assert sum(sent) == len(texts)
     assert all(len(ours(fake, text)) == 1 for text in texts)
     assert {e.state for e in outbox.entries(stores[1])} == {"sent"}
+
+
+# -- a retry never takes someone else's comment for ours -----------------------------------------
+
+
+def old_comment(fake: FakeWordPress, text: str, author_name: str, user_id: int, when: str) -> dict:
+    comment = {"id": 900 + len(fake.data["comments"]), "post": 2, "parent": 0, "author": user_id,
+               "author_name": author_name, "date": when, "date_gmt": when,
+               "content": {"rendered": f"<p>{text}</p>\n"}, "link": f"{BASE}/2026/01/post-2/#comment-old",
+               "status": "approved", "type": "comment", "_raw": text}
+    fake.data["comments"].append(comment)
+    return comment
+
+
+def lost_before_reaching_the_site(fake: FakeWordPress):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise httpx.ReadTimeout("timed out", request=request)  # the site never saw it
+        return fake(request)
+
+    return handler
+
+
+@pytest.mark.parametrize("user_id", [1, None])  # stored at login, or looked up once
+async def test_a_retry_does_not_take_bobs_old_thanks_for_ours(store, site, fake, user_id):
+    login(user_id=user_id)
+    bob = old_comment(fake, "Thanks!", "Bob", 7, "2020-06-01T10:00:00")
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Thanks!")
+    assert (await send(store, site, entry.id, lost_before_reaching_the_site(fake))).result == "queued"
+    assert ours(fake, "Thanks!") == [bob]
+    outcome = await send(store, site, entry.id, fake)
+    assert outcome.result == "published"
+    assert len(posts_to_comments(fake)) == 1, "not found on the site: really sent"
+    mine = [c for c in ours(fake, "Thanks!") if c is not bob]
+    assert len(mine) == 1 and mine[0]["author"] == 1 and outcome.comment_id == mine[0]["id"] != bob["id"]
+    assert outbox.get(store, entry.id).comment_id == mine[0]["id"]
+
+
+async def test_a_retry_does_not_take_our_own_old_comment_for_this_one(store, site, fake):
+    login()
+    # our own, from 2020 (under another display name, or the fake would answer 409)
+    old = old_comment(fake, "Thanks again", "Ada (2020)", 1, "2020-06-01T10:00:00")
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Thanks again")
+    await send(store, site, entry.id, lost_before_reaching_the_site(fake))
+    outcome = await send(store, site, entry.id, fake)
+    assert outcome.result == "published" and outcome.comment_id != old["id"]
+    assert len(posts_to_comments(fake)) == 1
+    assert len(ours(fake, "Thanks again")) == 2
+
+
+async def test_a_first_409_about_an_older_comment_is_refused_not_sent(store, site, fake):
+    login()
+    old = old_comment(fake, "Same as ever", "Ada Writer", 1, "2020-06-01T10:00:00")
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Same as ever")
+    outcome = await send(store, site, entry.id, fake)
+    assert outcome.result == "refused" and "already has this comment" in outcome.message
+    kept = outbox.get(store, entry.id)
+    assert (kept.state, kept.comment_id, kept.attempts) == ("refused", None, 0)
+    assert ours(fake, "Same as ever") == [old]
+
+
+# -- a redirect is not a published comment --------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302])
+async def test_a_form_redirected_elsewhere_is_refused_and_kept(store, site, status):
+    seen: list[httpx.Request] = []
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, headers={"Location": f"{BASE}/wp-login.php"})
+
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Where did it go?", "Ada", "ada@example.com")
+    outcome = await send(store, site, entry.id, redirect)
+    assert outcome.result == "refused" and outcome.exit_code == 1
+    assert outcome.message == f"the site redirected the comment form to {BASE}/wp-login.php; is the URL right?"
+    kept = outbox.get(store, entry.id)
+    assert (kept.state, kept.text, kept.comment_id) == ("refused", "Where did it go?", None)
+    assert kept.attempts == 1, "it may have reached the site: look it up before sending again"
+    assert store.comments("news", 2) == []
+    assert len(seen) == 1
+
+
+# -- claims: one at a time, and only ours -----------------------------------------------------------
+
+
+def test_entries_are_claimed_one_at_a_time_and_a_lost_claim_is_left_alone(store, site, fake, tmp_path, monkeypatch):
+    other = Store(tmp_path / "cache")  # another process
+    first, _ = outbox.prepare(store, "news", 2, 0, "slow one", "Ada", "a@b.c")
+    second, _ = outbox.prepare(store, "news", 2, 0, "next one", "Ada", "a@b.c")
+    seen_states: list[str] = []
+    taken: list[int] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and not taken:
+            seen_states.append(outbox.get(other, second.id).state)
+            # the POST takes longer than STALE_CLAIM: another process retakes what it may
+            later = time.time() + outbox.STALE_CLAIM + 1
+            with monkeypatch.context() as m:
+                m.setattr(outbox.time, "time", lambda: later)
+                m.setattr(outbox, "_PROCESS", "other-process")
+                taken.extend(e.id for e in outbox.claim(other, "news"))
+        return fake(request)
+
+    async def go() -> list[outbox.SendOutcome]:
+        async with make_client(httpx.MockTransport(slow)) as client:
+            return await outbox.send_ids(store, site, client)
+
+    outcomes = asyncio.run(go())
+    assert seen_states == ["queued"], "the next entry is not claimed while the first is being sent"
+    assert sorted(taken) == [first.id, second.id]
+    assert len(posts_to_comments(fake)) == 1, "this process sent the first only"
+    assert [(o.entry.id, o.result) for o in outcomes] == [(first.id, "published")]
+    for entry_id in (first.id, second.id):  # both are the other process's now: left alone
+        entry = outbox.get(store, entry_id)
+        assert (entry.state, entry.claimed_by) == ("sending", "other-process")
+    assert outbox.get(store, first.id).attempts >= 1, "the other process will look before sending"
+
+
+def test_release_and_update_leave_an_entry_claimed_by_another_process_alone(store, monkeypatch):
+    entry, _ = outbox.prepare(store, "news", 2, 0, "mine?", "Ada", "a@b.c")
+    monkeypatch.setattr(outbox, "_PROCESS", "other-process")
+    [claimed] = outbox.claim(store, "news")
+    monkeypatch.undo()
+    with pytest.raises(outbox.ClaimLost):
+        outbox._release(store, claimed, "sent", comment_id=5)
+    with pytest.raises(outbox.ClaimLost):
+        outbox._update(store, entry.id, claimed=True, attempts=9)
+    kept = outbox.get(store, entry.id)
+    assert (kept.state, kept.claimed_by, kept.comment_id, kept.attempts) == ("sending", "other-process", None, 0)
+
+
+async def test_send_entry_reports_sending_when_the_claim_was_taken_over(store, site, fake, monkeypatch):
+    entry, _ = outbox.prepare(store, "news", 2, 0, "taken over", "Ada", "a@b.c")
+    monkeypatch.setattr(outbox, "_PROCESS", "other-process")
+    [claimed] = outbox.claim(store, "news")
+    monkeypatch.undo()
+    async with make_client(httpx.MockTransport(fake)) as client:
+        outcome = await outbox.send_entry(store, site, claimed, client, None)
+    assert outcome.result == "sending" and outcome.exit_code == 75
+    assert fake.requests == [] and outbox.get(store, entry.id).claimed_by == "other-process"
+
+
+# -- a site name reused for another site --------------------------------------------------------------
+
+
+def readd(store: Store, url: str) -> Site:
+    store.remove_site("news")
+    return store.add_site(Site(name="news", url=url + "/", api_root=url + "/wp-json/"))
+
+
+async def test_replies_for_a_removed_site_never_go_to_a_new_site_of_the_same_name(store, site, fake):
+    entry, _ = outbox.prepare(store, "news", 2, 0, "For the old site", "Ada", "a@b.c")
+    assert outbox.get(store, entry.id).origin == BASE
+    new = readd(store, "https://other.example.test")
+    seen: list[httpx.Request] = []
+
+    def other_site(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": "https://other.example.test/p/2/#comment-1"})
+
+    async with make_client(httpx.MockTransport(other_site)) as client:
+        assert await outbox.flush(store, new, client) == 0
+    assert seen == [], "nothing was sent to the other site"
+    kept = outbox.get(store, entry.id)
+    assert kept.state == "refused" and kept.text == "For the old site"
+    assert kept.last_error.startswith("the site's address changed since this reply was written")
+    assert kept.error_code == "origin_changed" and kept.attempts == 0
+    # asked by id, still refused
+    outcome = await send(store, new, entry.id, other_site)
+    assert outcome.result == "refused" and seen == []
+    # the same text written again for the new site is a new reply, for the new address
+    again, created = outbox.prepare(store, "news", 2, 0, "For the old site", "Ada", "a@b.c")
+    assert created and again.id != entry.id and again.origin == "https://other.example.test"
+
+
+async def test_a_password_saved_for_the_old_site_is_never_sent_to_the_new_one(store, site, fake):
+    login()
+    new = readd(store, "https://other.example.test")
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Written for the new site")
+    seen: list[httpx.Request] = []
+
+    def other_site(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    outcome = await send(store, new, entry.id, other_site)
+    assert outcome.result == "refused"
+    assert outcome.message == f"credentials were saved for {BASE}; run `broadsheet login news` again"
+    assert seen == [] and outbox.get(store, entry.id).state == "refused"
+
+
+async def test_credentials_saved_without_an_origin_are_not_used(store, site, fake):
+    credentials.save(Credentials("news", "ada", "secret-app-password"))  # an older version's file
+    entry, _ = outbox.prepare(store, "news", 2, 0, "With an old login")
+    outcome = await send(store, site, entry.id, fake)
+    assert outcome.result == "refused" and "login news" in outcome.message
+    assert fake.requests == []
+
+
+async def test_a_plain_http_site_with_a_localhost_like_name_gets_no_password(store, fake):
+    local = store.add_site(Site(name="local", url="http://blog.localhost/", api_root="http://blog.localhost/wp-json/"))
+    credentials.save(Credentials("local", "ada", "secret-app-password", origin="http://blog.localhost", user_id=1))
+    entry, _ = outbox.prepare(store, "local", 2, 0, "Over plain http")
+    outcome = await send(store, local, entry.id, fake)
+    assert outcome.result == "refused" and "plain http" in outcome.message
+    assert not any("authorization" in r.headers for r in fake.requests)
+
+
+def test_pending_for_lists_unsent_replies(store, site, fake):
+    sent = outbox.submit(store, site, 2, 0, "Sent already", "Ada", "a@b.c", transport=httpx.MockTransport(fake))
+    queued, _ = outbox.prepare(store, "news", 2, 0, "Still queued", "Ada", "a@b.c")
+    draft = outbox.save_draft(store, "news", 3, 0, "A draft")
+    refused, _ = outbox.prepare(store, "news", 2, 0, "No name")
+    asyncio.run(outbox.send_now(store, site, refused.id, transport=httpx.MockTransport(fake)))
+    outbox.prepare(store, "elsewhere", 2, 0, "Another site's", "Ada", "a@b.c")
+    assert sent.result == "published"
+    pending = outbox.pending_for(store, "news")
+    assert [(e.id, e.state) for e in pending] == [(queued.id, "queued"), (draft.id, "draft"), (refused.id, "refused")]
+    assert outbox.pending_for(store, "nowhere") == []

@@ -17,7 +17,7 @@ from cache.http import make_client
 API = "https://news.example.test/wp-json/"
 HOME = "https://news.example.test/"
 SECRET = "abcd EFGH ijkl MNOP qrst UVWX"
-CREDS = Credentials("news", "ada", SECRET)
+CREDS = Credentials("news", "ada", SECRET, origin="https://news.example.test", user_id=3)
 
 
 def client_for(handler: Callable[[httpx.Request], httpx.Response], seen: list[httpx.Request] | None = None):
@@ -109,7 +109,8 @@ async def test_rest_refuses_plain_http_to_a_remote_host_before_sending():
         assert SECRET not in str(raised.value)
         assert seen == []
         # loopback over http is fine (a local test site)
-        posted = await replies.post_rest(client, "http://127.0.0.1:8080/wp-json/", CREDS, 5, 0, "Hi")
+        local = Credentials("local", "ada", SECRET, origin="http://127.0.0.1:8080")
+        posted = await replies.post_rest(client, "http://127.0.0.1:8080/wp-json/", local, 5, 0, "Hi")
     assert posted.comment_id == 77
 
 
@@ -134,7 +135,7 @@ async def test_verify_returns_the_user_or_raises_auth_error():
     async with client_for(me) as client:
         assert await replies.verify(client, API, CREDS) == {"id": 3, "name": "Ada Writer"}
         with pytest.raises(AuthError) as raised:
-            await replies.verify(client, API, Credentials("news", "ada", "wrong-password"))
+            await replies.verify(client, API, Credentials("news", "ada", "wrong-password", origin=CREDS.origin))
     assert "wrong-password" not in str(raised.value)
 
 
@@ -163,6 +164,34 @@ async def test_form_302_unapproved_is_held():
         posted = await replies.post_form(client, HOME, 5, 0, "Hi", "Ada", "ada@example.com")
     assert (posted.status, posted.comment_id) == ("hold", 92)
     assert "moderation-hash" not in posted.link
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://news.example.test/wp-comments-post.php",  # http → https, www, moved
+        "https://news.example.test/wp-login.php?redirect_to=%2Fp%2F5%2F",  # a login page
+        "https://waf.example.net/challenge?id=1",  # a firewall
+        "https://news.example.test/p/5/#respond",  # no comment named
+    ],
+)
+async def test_form_redirect_naming_no_comment_is_not_success(status, location):
+    seen: list[httpx.Request] = []
+    async with client_for(lambda r: httpx.Response(status, headers={"Location": location}), seen) as client:
+        with pytest.raises(BadResponse) as raised:
+            await replies.post_form(client, HOME, 5, 0, "Hi", "Ada", "ada@example.com")
+    message = str(raised.value)
+    assert message == f"the site redirected the comment form to {location}; is the URL right?"
+    assert raised.value.code == "comment_form_redirect"
+    assert len(seen) == 1, "the redirect is not followed with the comment"
+
+
+async def test_form_redirect_with_only_unapproved_is_held():
+    location = "https://news.example.test/p/5/?unapproved=93&moderation-hash=abc"
+    async with client_for(lambda r: httpx.Response(302, headers={"Location": location})) as client:
+        posted = await replies.post_form(client, HOME, 5, 0, "Hi", "Ada", "ada@example.com")
+    assert (posted.status, posted.comment_id) == ("hold", 93)
 
 
 async def test_form_200_error_page_is_refused_with_the_sites_words():
@@ -212,10 +241,90 @@ async def test_find_matches_content_despite_wordpress_formatting():
     seen: list[httpx.Request] = []
     async with client_for(lambda r: httpx.Response(200, json=rows), seen) as client:
         found = await replies.find(client, API, 5, 0, 'It\'s "fine" - really', author="Ada")
+        nobody = await replies.find(client, API, 5, 0, 'It\'s "fine" - really')
         missing = await replies.find(client, API, 5, 0, "Never said this", author="Ada")
     assert found is not None and (found.comment_id, found.status, found.link) == (11, "approved", "l11")
     assert missing is None
+    assert nobody is None, "without credentials or a name, no comment can be known to be ours"
     assert seen[0].url.params["search"] and seen[0].url.params["post"] == "5"
+
+
+WHEN = "2026-03-01T12:00:00"  # the outbox entry's `created` (GMT)
+
+
+def row(comment_id: int, *, author: int = 0, name: str = "Ada", date_gmt: str = WHEN, text: str = "Thanks!",
+        status: str = "approved", post: int = 5, parent: int = 0) -> dict:
+    return {"id": comment_id, "post": post, "parent": parent, "author": author, "author_name": name,
+            "date": date_gmt, "date_gmt": date_gmt, "content": {"rendered": f"<p>{text}</p>\n"},
+            "link": f"l{comment_id}", "status": status}
+
+
+def comments_server(rows: list[dict], me: dict | None = None, seen: list[httpx.Request] | None = None):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        if request.url.path.endswith("/users/me"):
+            return httpx.Response(200, json=me) if me else wp_error(401, "rest_not_logged_in")
+        fields = request.url.params.get("_fields", "")
+        keep = set(fields.split(",")) if fields else None
+        return httpx.Response(200, json=[{k: v for k, v in r.items() if keep is None or k in keep} for r in rows])
+
+    return handler
+
+
+async def test_find_logged_in_ignores_someone_elses_and_older_comments_with_the_same_text():
+    bob_2020 = row(10, author=7, name="Bob", date_gmt="2020-05-01T09:00:00")
+    bob_now = row(11, author=7, name="Bob", date_gmt="2026-03-01T12:00:30")
+    ours_2020 = row(12, author=3, name="Ada Writer", date_gmt="2020-05-02T09:00:00")
+    seen: list[httpx.Request] = []
+    async with make_client(httpx.MockTransport(comments_server([bob_now, ours_2020, bob_2020], seen=seen))) as client:
+        found = await replies.find(client, API, 5, 0, "Thanks!", credentials=CREDS, since=WHEN)
+    assert found is None, "Bob's comment (and our own from 2020) is not the reply we are looking for"
+    fields = set(seen[0].url.params["_fields"].split(","))
+    assert {"author", "author_name", "date_gmt"} <= fields
+    assert seen[0].headers["authorization"].startswith("Basic ")
+
+    ours_now = row(13, author=3, name="Ada Writer", date_gmt="2026-03-01T11:57:00", status="hold")  # clock skew
+    async with make_client(httpx.MockTransport(comments_server([bob_now, ours_now, bob_2020]))) as client:
+        found = await replies.find(client, API, 5, 0, "Thanks!", credentials=CREDS, since=WHEN)
+    assert found is not None and (found.comment_id, found.status) == (13, "hold")
+
+
+async def test_find_looks_up_the_user_id_when_login_did_not_store_it():
+    creds = Credentials("news", "ada", SECRET, origin="https://news.example.test")  # no user_id
+    rows = [row(10, author=7, name="Bob"), row(14, author=3, name="Ada Writer")]
+    seen: list[httpx.Request] = []
+    handler = comments_server(rows, me={"id": 3, "name": "Ada Writer", "slug": "ada"}, seen=seen)
+    async with make_client(httpx.MockTransport(handler)) as client:
+        found = await replies.find(client, API, 5, 0, "Thanks!", credentials=creds, since=WHEN)
+    assert found is not None and found.comment_id == 14
+    assert [r.url.path.endswith("/users/me") for r in seen].count(True) == 1
+
+
+async def test_find_anonymous_needs_our_name_and_a_recent_date():
+    rows = [row(10, name="Bob"), row(11, name="Ada", date_gmt="2020-05-01T09:00:00"),
+            row(12, name="Ada", date_gmt="no date"), row(13, name="Ada", date_gmt="2026-03-01T12:01:00")]
+    async with make_client(httpx.MockTransport(comments_server(rows))) as client:
+        found = await replies.find(client, API, 5, 0, "Thanks!", author="Ada", since=WHEN)
+        assert found is not None and found.comment_id == 13
+        rows.pop()
+        assert await replies.find(client, API, 5, 0, "Thanks!", author="Ada", since=WHEN) is None
+
+
+async def test_credentials_are_never_sent_to_another_origin():
+    seen: list[httpx.Request] = []
+    other = "https://other.example.test/wp-json/"
+    async with client_for(lambda r: created("approved"), seen) as client:
+        with pytest.raises(AuthError, match="credentials were saved for https://news.example.test"):
+            await replies.post_rest(client, other, CREDS, 5, 0, "Hi")
+        with pytest.raises(AuthError):
+            await replies.verify(client, other, CREDS)
+        with pytest.raises(AuthError):
+            await replies.find(client, other, 5, 0, "Hi", credentials=CREDS, since=WHEN)
+        legacy = Credentials("news", "ada", SECRET)  # saved before origins were recorded
+        with pytest.raises(AuthError, match="login news"):
+            await replies.post_rest(client, API, legacy, 5, 0, "Hi")
+    assert seen == []
 
 
 def test_home_of_both_api_root_forms():
