@@ -149,3 +149,18 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and done.stderr.startswith("broadsheet: error: ")
+
+
+def test_remove_refuses_while_replies_are_unsent_and_forgets_the_login(demo, capsys):
+    from cache import credentials, outbox
+
+    post = demo.posts("demo")[0]
+    outbox.save_draft(demo, "demo", post.id, 0, "unfinished thought")
+    credentials.save(credentials.Credentials("demo", "ada", "abcd efgh", origin="https://demo.broadsheet.invalid"))
+    code, _, err = run(capsys, "remove", "demo")
+    assert code == 1 and "unsent reply" in err
+    assert [s.name for s in demo.sites()] == ["demo"]
+    code, out, _ = run(capsys, "remove", "demo", "--force")
+    assert code == 0 and "saved login" in out
+    assert demo.sites() == [] and outbox.pending_for(demo, "demo") == []
+    assert credentials.load("demo") is None

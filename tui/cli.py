@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("url")
     sub.add_argument("--name", help="short name for the site (default: from the host)")
 
-    sub = command("remove", cmd_remove, "unsubscribe from a site and delete its cache")
+    sub = command("remove", cmd_remove, "unsubscribe from a site and delete its cache and saved login")
     sub.add_argument("name")
+    sub.add_argument("--force", action="store_true", help="also drop the site's unsent replies")
 
     sub = command("sites", cmd_sites, "list subscribed sites")
     sub.add_argument("--json", action="store_true")
@@ -186,8 +187,21 @@ def cmd_add(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(store: Store, args: argparse.Namespace) -> int:
-    store.remove_site(args.name)
-    print(f"removed {args.name}")
+    from cache import credentials, outbox
+
+    site = store.site(args.name)
+    pending = outbox.pending_for(store, site.name)
+    if pending and not args.force:
+        ids = ", ".join(str(e.id) for e in pending)
+        raise BroadsheetError(
+            f"{site.name} has {len(pending)} unsent repl{'ies' if len(pending) > 1 else 'y'} in the outbox ({ids}): "
+            "send or drop them first (`broadsheet outbox`), or use --force"
+        )
+    for entry in pending:
+        outbox.drop(store, entry.id)
+    store.remove_site(site.name)
+    forgot = credentials.delete(site.name)
+    print(f"removed {site.name}" + (" and its saved login" if forgot else ""))
     return EXIT_OK
 
 
