@@ -12,7 +12,7 @@ Example::
     email = "ada@example.com"
 
     [keys]                       # binding id = keys (comma-separated), see `?` in the reader
-    next_post = "n,J"
+    next_post = "n,ctrl+n"
 """
 
 from __future__ import annotations

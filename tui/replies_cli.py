@@ -54,6 +54,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def cmd_login(store: Store, args: argparse.Namespace) -> int:
     import asyncio
+    import dataclasses
     import getpass
 
     from cache import credentials, replies
@@ -76,14 +77,16 @@ def cmd_login(store: Store, args: argparse.Namespace) -> int:
     password = password.strip()
     if not user or not password:
         raise AuthError("no user or password given: nothing stored")
-    creds = credentials.Credentials(site.name, user, password)
+    # The password is bound to this address (scheme://host:port) and to the verified user id:
+    # it is never sent to another site that is later given the same name.
+    creds = credentials.Credentials(site.name, user, password, origin=credentials.origin_of(site.api_root))
 
     async def check() -> dict[str, Any]:
         async with make_client(transport_for(site)) as client:
             return await replies.verify(client, site.api_root, creds)
 
     me = asyncio.run(check())
-    path = credentials.save(creds)
+    path = credentials.save(dataclasses.replace(creds, user_id=me["id"]))
     print(f"logged in to {site.name} as {user}" + (f" ({me['name']})" if me.get("name") else "") + f"; saved in {path}")
     return EXIT_OK
 
