@@ -40,7 +40,7 @@ from tinydb.table import Document
 from . import paths
 from .errors import NotFound, StoreError
 from .models import Article, Category, Comment, Post, Site
-from .storage import open_db, storage, table
+from .storage import AtomicJSONStorage, open_db, storage, table
 
 SHARDS = 32
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -258,8 +258,12 @@ class Store:
         raise NotFound(f"no cached post at {key} in {site}; try `broadsheet sync`")
 
     def body(self, site: str, post_id: int) -> str:
-        """A post's body (safe Markdown) alone: reads one cold shard, not the index."""
-        return self._raw(self._bodies(site, post_id), "bodies").get(str(post_id), {}).get("body", "")
+        """A post's body (safe Markdown) alone: reads one cold shard, not the index, and does
+        not keep it (a reader moving through posts would otherwise hold every shard)."""
+        path = self._site_dir(site) / "bodies" / f"{post_id % SHARDS:02d}.json"
+        cached = self._dbs.get(path)  # a shard this store writes to is kept anyway
+        data = (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
+        return data.get("bodies", {}).get(str(post_id), {}).get("body", "")
 
     def article(self, site: str, post_id: int) -> Article:
         """A post with its body, read state and breadcrumb."""

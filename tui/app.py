@@ -19,6 +19,7 @@ Design and invariants:
 from __future__ import annotations
 
 import asyncio
+import gc
 import queue
 import threading
 import time
@@ -29,16 +30,17 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
-from cache import BroadsheetError, Post, Store, thread
+from cache import Article, BroadsheetError, Post, Store, thread
 from cache.config import Config
 
 if TYPE_CHECKING:  # imported when a refresh runs: httpx and the sync stack cost ~80 ms at start
@@ -50,6 +52,9 @@ if TYPE_CHECKING:  # imported when a refresh runs: httpx and the sync stack cost
 from .screens import HelpScreen
 from .screens.help import binding_rows
 from .widgets import ArticleView, CommentThread, Listing, ListKey, SiteTree
+
+SUBTITLE_DELAY = 0.25
+"""Seconds after the last read-state change before the header's unread count is redrawn."""
 
 WATCH_SECONDS = 2.0
 """How often the reader looks for changes another process (a shell sync or reply) made."""
@@ -136,6 +141,7 @@ class BroadsheetApp(App[int]):
         self.loaded = False
         self._writes: queue.SimpleQueue[tuple[str, list[int], bool]] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
+        self._subtitle_timer: Timer | None = None
         #: What ``_watch_cache`` saw last: (open post, file stamps).
         self._seen: tuple[Any, ...] | None = None
         self.set_reactive(BroadsheetApp.show_comments, config.reader.comments)
@@ -223,6 +229,9 @@ class BroadsheetApp(App[int]):
             self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
             return
         self.open_post((site.name, None), post.id)
+        # The look-up parsed the whole post index into this store; the listing will hold
+        # what the reader needs, so do not keep a second copy for the session.
+        self.store.close()
 
     @work(thread=True, exclusive=True, group="refresh")
     def load_listing(self) -> None:
@@ -240,6 +249,9 @@ class BroadsheetApp(App[int]):
         self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
         self.listing = event.listing
+        # The snapshot is long-lived and mostly acyclic: keep it out of the cyclic GC's full
+        # passes (100+ ms each over ~140k objects, one every few keys otherwise).
+        gc.freeze()
         self.site_tree.load(event.listing)
         for result in event.results:
             if result.error:
@@ -326,6 +338,13 @@ class BroadsheetApp(App[int]):
             self.refreshing = False
             self._update_subtitle()
 
+    def _schedule_subtitle(self) -> None:
+        """Update the header's unread count once keys stop coming: a new sub-title repaints
+        the whole screen, which would double what ``n`` costs."""
+        if self._subtitle_timer is not None:
+            self._subtitle_timer.stop()
+        self._subtitle_timer = self.set_timer(SUBTITLE_DELAY, self._update_subtitle)
+
     def _update_subtitle(self) -> None:
         parts = []
         demo = [s for s in self.listing.sites.values() if s.site.demo]
@@ -345,17 +364,33 @@ class BroadsheetApp(App[int]):
         self.open_post(event.key, event.post_id, reveal=False)
 
     def open_post(self, key: ListKey, post_id: int, *, reveal: bool = True) -> bool:
-        """Show a post of a list with its comments, and mark it read."""
+        """Show a post of a list with its comments, and mark it read.
+
+        Once the listing is loaded the post, its breadcrumb and read state come from it, and
+        only the body's and the comments' shards are read (``Store.article`` re-reads the
+        whole index, tens of ms for 10,000 posts). They are read through a one-off
+        ``Store``: a kept one would hold every ~1 MB body shard it had read.
+        """
         site_name = key[0]
+        listing = self.listing.sites.get(site_name)
+        reader = Store(self.store.directory)
         try:
-            article = self.store.article(site_name, post_id)
-            comments = list(thread(self.store.comments(site_name, post_id)))
+            if listing is not None and post_id in listing.by_id:
+                post = listing.by_id[post_id]
+                body = self.article_view.prepared_body(post)
+                if body is None:
+                    body = reader.body(site_name, post_id)
+                article = Article(post, body, unread=post_id not in listing.read, breadcrumb=listing.crumbs(post))
+            else:  # ``--open`` before the listing is loaded: the index is parsed in self.store
+                article = self.store.article(site_name, post_id)
+            comments = list(thread(reader.comments(site_name, post_id)))
         except BroadsheetError as error:
             self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
             return False
+        finally:
+            reader.close()
         self.current = (key, post_id)
         newer, older = self._neighbours(key, post_id)
-        listing = self.listing.sites.get(site_name)
         crumbs = listing.crumbs(article.post) if listing else article.breadcrumb
         self.article_view.show(article, newer=newer, older=older, crumbs=crumbs)
         self._show_comments(article.post, comments)
@@ -363,17 +398,38 @@ class BroadsheetApp(App[int]):
             self._set_read(site_name, post_id, True)
         if reveal and self.loaded:
             self.site_tree.reveal(key, post_id)
+        if older is not None:
+            self.call_after_refresh(self._prefetch, key, post_id, older)
         return True
 
+    def _prefetch(self, key: ListKey, post_id: int, older: Post) -> None:
+        """After the paint, read and lay out the post ``n`` would open next (a body read
+        and its first screen are most of what ``n`` costs), unless the reader moved on."""
+        if self.current != (key, post_id):
+            return
+        reader = Store(self.store.directory)
+        try:
+            body = reader.body(key[0], older.id)
+        except BroadsheetError:
+            return  # open_post reports it, if the post is opened
+        finally:
+            reader.close()
+        self.article_view.prepare(older, body)
+
     def _show_comments(self, post: Post, comments: list) -> None:  # noqa: ANN001
+        """Fill the comments pane; what would look the same is not redrawn (``n`` through
+        posts without comments then repaints neither the title nor the thread)."""
         count = len(comments)
         closed = post.comment_status != "open"
         title = Text(f"Comments ({count})", style="bold")
         if closed:
             title.append("  closed", style="dim")
-        self.comments_title.update(title)
+        if self.comments_title.content != title:  # update() re-lays out the screen
+            self.comments_title.update(title)
         empty = "Comments are closed." if closed else "No comments yet."
-        self.comment_thread.set_comments(comments, empty_text=empty)
+        thread = self.comment_thread
+        if comments or thread.comment_count or thread.empty_text != empty:
+            thread.set_comments(comments, empty_text=empty)
 
     def _update_current(self, post: Post) -> None:
         """After a refresh: redraw the open article only if it changed."""
@@ -435,7 +491,7 @@ class BroadsheetApp(App[int]):
         site = self.listing.sites.get(site_name)
         if site is not None and site.set_read(post_id, read):
             self.site_tree.update_read(site_name, post_id)
-            self._update_subtitle()
+            self._schedule_subtitle()
         self._writes.put((site_name, [post_id], read))
         self._save_read_state()
 
@@ -600,8 +656,9 @@ class BroadsheetApp(App[int]):
         if self.current is None:
             return
         key, post_id = self.current
+        listing = self.listing.sites.get(key[0])
         try:
-            post = self.store.post(key[0], post_id)
+            post = listing.by_id[post_id] if listing and post_id in listing.by_id else self.store.post(key[0], post_id)
             comments = list(thread(self.store.comments(key[0], post_id)))
         except BroadsheetError:
             return
@@ -714,8 +771,8 @@ class BroadsheetApp(App[int]):
 
     # -- layout ----------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self.narrow = self.size.width < NARROW
+    def on_resize(self, event: events.Resize) -> None:
+        self.narrow = event.size.width < NARROW
 
     def watch_narrow(self, narrow: bool) -> None:
         self.main.set_class(narrow, "-narrow")

@@ -1,33 +1,56 @@
 """The article pane: breadcrumb, title, byline, the body as Markdown, post navigation.
 
-Design (measured, see bench/bench_tui.py): Textual's ``Markdown`` widget mounts one widget
-per block and took ~600 ms for the long demo article; a Rich ``Markdown`` renderable costs
-~8 ms per 4 KB but grows with the document. So the body is split at block boundaries into
-~2 KB chunks, each shown by a pooled ``Static``: the first chunks are drawn at once (the
-first screen), the rest a batch per refresh, and widgets are reused from one article to
-the next instead of being mounted and removed.
+Design (measured, see bench/bench_tui.py): a widget per block (Textual's ``Markdown``) or
+per 2 KB chunk (``Static``) made every article a re-layout of the screen, rendered the body
+twice (height, then lines) and drew it over several screen updates. ``ArticleView`` is one
+line-API ``ScrollView``. The body is split at block boundaries into ~2 KB chunks; each is
+rendered once per width by Rich's ``Markdown`` into lines of segments kept in an LRU (going
+back, or showing a post laid out ahead by ``prepare``, costs no rendering), and
+``render_line`` makes ``Strip``s of the lines on screen only: a ``Strip`` carries 14 cache
+objects, and thousands of kept ones made every full garbage collection slower. ``show`` renders what the first screen needs; the rest
+follows in time-boxed steps after each paint (repainting only if it lands on screen), so a
+long article never holds up its first paint. The virtual size is set without re-laying out
+the screen: one screen update per article.
 
-Every remote string goes in as ``rich.text.Text`` or as Markdown source; never as markup.
+Invariants: ``_lines`` is what can be drawn, top to bottom (head, the body so far, then the
+navigation once ``_pending`` reaches the end); ``virtual_size`` matches it. Every remote
+string goes in as ``rich.text.Text`` or as Markdown source, never as markup.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from time import perf_counter
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.console import RenderableType
 from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
 
 from cache import Article, Post
 
 CHUNK = 2000
-FIRST_CHUNKS = 3
-BATCH = 4
+CACHE_CHUNKS = 32
+"""Rendered chunks kept: about 8 usual articles, ~2 MB."""
+STEP_SECONDS = 0.008
+"""How long one background step may render for before letting a frame through."""
+PREPARE_SCREENS = 4
+"""How much of the next post ``prepare`` lays out: all of a usual one (one screen update)."""
 _BLOCK_START = re.compile(r"^(#{1,6}\s|\S)")
 _LIST_OR_TABLE = re.compile(r"^(\s|[-*+]\s|\d+[.)]\s|\||>)")
+
+#: A line of segments and its role, which picks its base style ("", "rule" or "nav").
+_Line = tuple[list[Segment], str]
+_BLANK: _Line = ([], "")
 
 
 def split_markdown(text: str, size: int = CHUNK) -> list[str]:
@@ -63,15 +86,27 @@ def split_markdown(text: str, size: int = CHUNK) -> list[str]:
     return chunks
 
 
-class ArticleView(VerticalScroll, can_focus=True):
+def _source(post: Post, body: str) -> str:
+    """The Markdown shown for a post: its body, or a notice."""
+    if post.protected:
+        return "*This post is password-protected. Open it in the browser (o) to enter the password.*"
+    return body.strip() or "*This post has no text.*"
+
+
+class ArticleView(ScrollView, can_focus=True):
     """One article; scrolls with j/k, arrows, page keys and space."""
 
     DEFAULT_CSS = """
-    ArticleView { padding: 0 1; scrollbar-size-vertical: 1; }
-    ArticleView > #article-head { margin-bottom: 1; }
-    ArticleView > .article-chunk { height: auto; }
-    ArticleView > #article-nav { margin-top: 1; border-top: solid $primary-muted; color: $text-muted; }
+    ArticleView {
+        padding: 0 1;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
+    }
+    ArticleView > .article-view--rule { color: $primary-muted; }
+    ArticleView > .article-view--nav { color: $text-muted; }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"article-view--rule", "article-view--nav"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "scroll_down", "Down", show=False, id="cursor_down"),
         Binding("up,k", "scroll_up", "Up", show=False, id="cursor_up"),
@@ -84,29 +119,39 @@ class ArticleView(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.article: Article | None = None
+        #: The "Post navigation" text (drawn after the body).
+        self.nav = Text()
+        self._head_text = Text("Choose a post in the sidebar (enter), or press N for the next unread one.")
         self._chunks: list[str] = []
+        self._width = 0
+        self._head: list[_Line] = []
+        self._body: list[_Line] = []
+        self._pending = 0  # index of the first chunk not rendered yet (== len(_chunks): done)
         self._generation = 0
-        self._pool: list[Static] = []
+        self._lines: list[_Line] = []
+        self._cache: OrderedDict[tuple[int, str], list[list[Segment]]] = OrderedDict()
+        self._styles: dict[str, Style] = {}
+        self._prepared: tuple[str, int, str, str] | None = None
 
-    def compose(self):  # noqa: ANN201
-        yield Static(Text("Choose a post in the sidebar (enter), or press N for the next unread one."), id="article-head")
-        yield Static("", id="article-nav")
-
-    @property
-    def head(self) -> Static:
-        return self.query_one("#article-head", Static)
-
-    @property
-    def nav(self) -> Static:
-        return self.query_one("#article-nav", Static)
+    # -- showing ---------------------------------------------------------------------
 
     @property
     def at_end(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y - 1
+        """Scrolled to the bottom of the whole article (not just of what is drawn yet)."""
+        return self._pending >= len(self._chunks) and self.scroll_y >= self.max_scroll_y - 1
+
+    @property
+    def rendering(self) -> bool:
+        """Part of the body is still to be drawn."""
+        return self._pending < len(self._chunks)
 
     def show(self, article: Article, *, newer: Post | None, older: Post | None, crumbs: list[str] | None = None) -> None:
-        """Display ``article`` from the top (``newer``/``older``: its list neighbours)."""
-        same = self.article is not None and self.article.post.id == article.post.id and self.article.post.site == article.post.site
+        """Display ``article`` from the top (``newer``/``older``: its list neighbours).
+
+        Showing the article already on screen again (after a refresh) keeps the scroll.
+        """
+        old = self.article
+        same = old is not None and old.post.id == article.post.id and old.post.site == article.post.site
         self.article = article
         post = article.post
         head = Text()
@@ -126,23 +171,47 @@ class ArticleView(VerticalScroll, can_focus=True):
         if names:
             head.append("\nIn: ", style="dim")
             head.append(", ".join(names), style="dim")
-        self.head.update(head)
-        if post.protected:
-            body = "*This post is password-protected. Open it in the browser (o) to enter the password.*"
-        else:
-            body = article.body.strip() or "*This post has no text.*"
-        self._chunks = split_markdown(body)
-        self._generation += 1
-        for widget in self._pool[FIRST_CHUNKS:]:
-            widget.display = False
-        self._show_chunks(0, FIRST_CHUNKS, self._generation)
-        self.nav.update(self._nav_text(newer, older))
+        self._head_text = head
+        self.nav = self._nav_text(newer, older)
+        keep = self.scroll_y if same else 0
+        self._start(split_markdown(_source(post, article.body)), keep)
         if not same:
-            self.scroll_home(animate=False, immediate=True)
+            self.scroll_to(y=0, animate=False, immediate=True)
+
+    def prepare(self, post: Post, body: str) -> None:
+        """Lay out the first screen of ``post`` ahead of time (the post ``n`` opens next).
+
+        ``show`` then finds those lines in the cache, and ``prepared_body`` returns ``body``.
+        """
+        self._prepared = (post.site, post.id, post.modified_gmt, body)
+        width = self._content_width
+        if width <= 0:
+            return
+        lines = 0
+        for chunk in split_markdown(_source(post, body)):
+            if lines >= PREPARE_SCREENS * self._first_screen:
+                break
+            lines += len(self._render_markdown(chunk, width)) + 1
+
+    def prepared_body(self, post: Post) -> str | None:
+        """The body given to ``prepare`` for this version of ``post``, if any."""
+        prepared = self._prepared
+        if prepared is not None and prepared[:3] == (post.site, post.id, post.modified_gmt):
+            return prepared[3]
+        return None
 
     def set_neighbours(self, newer: Post | None, older: Post | None) -> None:
-        """Update the "Post navigation" line (e.g. once the list is known)."""
-        self.nav.update(self._nav_text(newer, older))
+        """Update the "Post navigation" lines (e.g. once the list is known)."""
+        self.nav = self._nav_text(newer, older)
+        if self.article is not None:
+            self._assemble()
+
+    def clear(self, message: str) -> None:
+        """Show a message instead of an article."""
+        self.article = None
+        self._head_text = Text(message)
+        self.nav = Text()
+        self._start([], 0)
 
     def _nav_text(self, newer: Post | None, older: Post | None) -> Text:
         text = Text("Post navigation\n", style="bold")
@@ -159,29 +228,183 @@ class ArticleView(VerticalScroll, can_focus=True):
             text.append("p  (no newer post in this list)", style="dim")
         return text
 
-    def _show_chunks(self, start: int, count: int, generation: int) -> None:
-        if generation != self._generation:
+    # -- rendering -------------------------------------------------------------------
+
+    @property
+    def _content_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    @property
+    def _first_screen(self) -> int:
+        """Body lines drawn before the first paint (the rest follow in the background)."""
+        return max(self.size.height, 24)
+
+    def _start(self, chunks: list[str], scroll_y: float) -> None:
+        """Lay out a new body: the head and the chunks the first screen needs, now."""
+        self._generation += 1
+        self._chunks = chunks
+        self._body = []
+        self._pending = 0
+        width = self._content_width
+        self._width = width
+        if width <= 0:  # not laid out yet: on_resize renders
+            self._head = []
+            self._lines = []
             return
-        end = min(start + count, len(self._chunks))
-        new: list[Static] = []
-        for index in range(start, end):
-            renderable = RichMarkdown(self._chunks[index], hyperlinks=True)
-            if index < len(self._pool):
-                widget = self._pool[index]
-                widget.update(renderable)
-                widget.display = True
-            else:
-                widget = Static(renderable, classes="article-chunk")
-                self._pool.append(widget)
-                new.append(widget)
-        if new:
-            self.mount_all(new, before=self.nav)
-        if end < len(self._chunks):
-            self.call_after_refresh(self._show_chunks, end, BATCH, generation)
-        else:
-            for widget in self._pool[end:]:
-                if widget.display:
-                    widget.display = False
+        self._head = self._render_text(self._head_text, width)
+        self._render_until(int(scroll_y) + self._first_screen)
+        self._assemble()
+        self._continue_later()
+
+    def _render_until(self, lines: int, seconds: float | None = None) -> None:
+        """Render chunks until the body has ``lines`` lines (or the time budget is spent);
+        chunks already in the cache are taken whatever the count."""
+        deadline = None if seconds is None else perf_counter() + seconds
+        while self._pending < len(self._chunks) and (
+            len(self._body) < lines or deadline is not None or (self._width, self._chunks[self._pending]) in self._cache
+        ):
+            if self._body:
+                self._body.append(_BLANK)
+            self._body.extend((line, "") for line in self._render_markdown(self._chunks[self._pending], self._width))
+            self._pending += 1
+            if deadline is not None and perf_counter() >= deadline:
+                break
+
+    def _continue_later(self) -> None:
+        if self._pending < len(self._chunks):
+            self.call_after_refresh(self._continue, self._generation)
+
+    def _continue(self, generation: int) -> None:
+        """One background step: render chunks for a few milliseconds, then yield a frame."""
+        if generation != self._generation or self._width != self._content_width:
+            return
+        drawn = len(self._lines)
+        self._render_until(0, STEP_SECONDS)
+        # lines added below the screen change only the scrollbar: no repaint then
+        self._assemble(repaint=drawn < self.scroll_offset.y + self.size.height)
+        self._continue_later()
+
+    def _ensure(self, lines: int) -> None:
+        """Render the body down to line ``lines`` now (before a jump into it)."""
+        if self._pending < len(self._chunks) and self._width > 0 and len(self._body) < lines:
+            self._render_until(lines)
+            self._assemble()
+
+    def _assemble(self, repaint: bool = True) -> None:
+        """Rebuild the line list (head, body, navigation) and the virtual size."""
+        lines = [*self._head]
+        if self._body:
+            lines.append(_BLANK)
+            lines.extend(self._body)
+        if self._pending >= len(self._chunks) and self.nav and self._width > 0:
+            lines.append(_BLANK)
+            lines.append(([Segment("─" * self._width)], "rule"))
+            lines.extend((line, "nav") for line in self._render(self.nav, self._width))
+        self._lines = lines
+        self._set_virtual_size(Size(self._width, len(lines)))
+        if repaint:
+            self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Set ``virtual_size`` without re-laying out the screen.
+
+        Assigning it re-lays out the whole screen, and the scrollbars re-measured during
+        that cost a second screen update per article. Only this widget's scrollbar depends
+        on it, so update that directly (``_scroll_update`` still asks for a layout when the
+        scrollbar appears or disappears).
+        """
+        if size != self.virtual_size:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+
+    def _render_text(self, text: Text, width: int) -> list[_Line]:
+        return [(line, "") for line in self._render(text, width)]
+
+    def _render_markdown(self, source: str, width: int) -> list[list[Segment]]:
+        """A chunk's lines at ``width``, from the LRU when it was drawn recently."""
+        key = (width, source)
+        lines = self._cache.get(key)
+        if lines is not None:
+            self._cache.move_to_end(key)
+            return lines
+        lines = self._render(RichMarkdown(source, hyperlinks=True), width)
+        self._cache[key] = lines
+        if len(self._cache) > CACHE_CHUNKS:
+            self._cache.popitem(last=False)
+        return lines
+
+    def _render(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+        options = self.app.console_options.update(highlight=False, width=width, height=None)
+        return self.app.console.render_lines(renderable, options, pad=False)
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        """Re-render for a new width as the layout sets it, so the update that follows the
+        layout draws the text (``on_resize`` comes after it: at start, one more update)."""
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        width = self._content_width
+        if width > 0 and width != self._width:
+            self._cache.clear()  # other widths are unlikely to come back soon
+            self._start(self._chunks, self.scroll_y)
+        return changed
+
+    # -- drawing ---------------------------------------------------------------------
+
+    def _style(self, role: str) -> Style:
+        """The base style of a line role, cached (``rich_style`` walks every ancestor)."""
+        style = self._styles.get(role)
+        if style is None:
+            style = self.rich_style
+            if role:
+                style += self.get_component_rich_style(f"article-view--{role}")
+            self._styles[role] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    def on_focus(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self._content_width
+        index = self.scroll_offset.y + y
+        if index >= len(self._lines):
+            return Strip.blank(width, self._style(""))
+        segments, role = self._lines[index]
+        strip = Strip(segments)
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(index)) is not None:
+            strip = self._select(strip, span)
+        base = self._style(role)
+        return strip.apply_offsets(0, index).apply_style(base).adjust_cell_length(width, base)
+
+    def _select(self, strip: Strip, span: tuple[int, int]) -> Strip:
+        """``strip`` with the characters in ``span`` (-1: to the end) highlighted."""
+        plain = strip.text
+        start, end = span
+        end = len(plain) if end == -1 else min(end, len(plain))
+        if start >= end:
+            return strip
+        left, right = cell_len(plain[:start]), cell_len(plain[:end])
+        before, middle, after = strip.divide([left, right, strip.cell_length])
+        style = self.screen.get_component_rich_style("screen--selection")
+        middle = Strip(Segment.apply_style(list(middle), post_style=style), middle.cell_length)
+        return Strip.join([before, middle, after])
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join("".join(segment.text for segment in line).rstrip() for line, _ in self._lines)
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    # -- actions ---------------------------------------------------------------------
 
     def action_page_down(self) -> None:
         self.scroll_page_down(animate=False)
@@ -189,12 +412,12 @@ class ArticleView(VerticalScroll, can_focus=True):
     def action_page_up(self) -> None:
         self.scroll_page_up(animate=False)
 
-    def clear(self, message: str) -> None:
-        """Show a message instead of an article."""
-        self.article = None
-        self._generation += 1
-        self._chunks = []
-        self.head.update(Text(message))
-        self.nav.update("")
-        for widget in self._pool:
-            widget.display = False
+    def scroll_page_down(self, **kwargs) -> None:  # noqa: ANN003
+        """Scroll one page down (drawing that page first if it is not yet)."""
+        self._ensure(int(self.scroll_y) + 3 * self.size.height)
+        super().scroll_page_down(**kwargs)
+
+    def scroll_end(self, **kwargs) -> None:  # noqa: ANN003
+        """Scroll to the end of the whole article (drawing the rest of it first)."""
+        self._ensure(1 << 30)
+        super().scroll_end(**kwargs)

@@ -17,12 +17,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from .listing import Listing, ListKey, SiteListing
 
 PAGE = 100
+COUNTS_DELAY = 0.25
+"""Seconds without read-state changes before the unread counts are relabelled."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         self._shown: dict[ListKey, int] = {}
         self._filled: set[ListKey] = set()
         self._styles: dict[str, Style] = {}
+        #: Lists (and their sites) whose unread count changed since the last relabelling.
+        self._stale_counts: set[ListKey] = set()
+        self._counts_timer: Timer | None = None
 
     # -- the lists -------------------------------------------------------------------
 
@@ -208,7 +214,8 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
             return
         parent = node.parent
         while parent is not None and not parent.is_root:
-            parent.expand()
+            if not parent.is_expanded:  # expand() re-lays out and redraws the whole tree
+                parent.expand()
             parent = parent.parent
         if not node.is_expanded:
             node.expand()
@@ -263,17 +270,33 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         return Text.assemble(("● ", "bold"), (post.title, self._style("unread")))
 
     def update_read(self, site_name: str, post_id: int) -> None:
-        """Refresh the labels a read-state change touches."""
+        """Refresh the labels a read-state change touches: the post's at once, the unread
+        counts once changes stop for ``COUNTS_DELAY`` (a count sits on an ancestor of every
+        row below it, and relabelling one redraws all those rows: ~20 ms, which ``n`` through
+        unread posts would pay per key)."""
         site = self.listing.sites.get(site_name)
         if site is None:
             return
         for node in self._posts.get((site_name, post_id), []):
             node.set_label(self._post_label(site, post_id))
-        if (node := self._sites.get(site_name)) is not None:
-            node.set_label(self._site_label(site))
-        for cid in [None, *site.post_cats.get(post_id, ())]:
-            if (node := self._lists.get((site_name, cid))) is not None:
-                node.set_label(self._list_label((site_name, cid)))
+        self._stale_counts.add((site_name, None))
+        self._stale_counts.update((site_name, cid) for cid in site.post_cats.get(post_id, ()))
+        if self._counts_timer is None:
+            self._counts_timer = self.set_timer(COUNTS_DELAY, self._update_counts)
+        else:
+            self._counts_timer.reset()
+
+    def _update_counts(self) -> None:
+        """Relabel the sites and lists whose unread counts changed."""
+        self._counts_timer = None
+        stale, self._stale_counts = self._stale_counts, set()
+        for site_name in {key[0] for key in stale}:
+            site = self.listing.sites.get(site_name)
+            if site is not None and (node := self._sites.get(site_name)) is not None:
+                node.set_label(self._site_label(site))
+        for key in stale:
+            if key[0] in self.listing.sites and (node := self._lists.get(key)) is not None:
+                node.set_label(self._list_label(key))
 
     # -- events and actions ----------------------------------------------------------
 
