@@ -395,38 +395,29 @@ class Store:
         for shard, items in _by_shard(bodies.items(), key=lambda kv: kv[0]).items():
             db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
             with storage(db).batch():
-                tbl = table(db, "bodies")
-                _upsert(tbl, {pid: {"body": body} for pid, body in items})
+                _upsert(db, "bodies", {pid: {"body": body} for pid, body in items})
         new_comments, counts = self._save_comments(site, comments)
 
         db = self._index(site)
         with storage(db).batch():
-            posts_tbl = table(db, "posts")
-            existing = {int(k) for k in (storage(db).read() or {}).get("posts", {})}
+            old_rows = self._raw(db, "posts")
             rows = {p.id: p.to_row() for p in posts}
-            new = sum(1 for pid in rows if pid not in existing)
+            new = sum(1 for pid in rows if str(pid) not in old_rows)
+            updated = len(rows) - new
             for pid, row in rows.items():
-                if pid in counts:
-                    row["comment_count"] = counts[pid]
-                else:
-                    old = posts_tbl.get(doc_id=pid)
-                    row["comment_count"] = old.get("comment_count", 0) if old else 0
-            _upsert(posts_tbl, rows)
+                old = old_rows.get(str(pid))
+                row["comment_count"] = counts[pid] if pid in counts else (old or {}).get("comment_count", 0)
             for pid, count in counts.items():
-                if pid not in rows and posts_tbl.contains(doc_id=pid):
-                    posts_tbl.update({"comment_count": count}, doc_ids=[pid])
-            gone = [pid for pid in removed if posts_tbl.contains(doc_id=pid)]
-            if gone:
-                posts_tbl.remove(doc_ids=gone)
+                old = old_rows.get(str(pid))
+                if pid not in rows and old is not None and old.get("comment_count") != count:
+                    rows[pid] = {**old, "comment_count": count}
+            _upsert(db, "posts", rows, remove=[pid for pid in removed if str(pid) in old_rows])
             if categories is not None:
-                cats = table(db, "categories")
-                cats.truncate()
-                cats.insert_multiple(Document(c.to_row(), doc_id=c.id) for c in categories)
+                _upsert(db, "categories", {c.id: c.to_row() for c in categories}, replace=True)
             if cursors is not None:
-                meta = table(db, "meta")
-                _upsert(meta, {1: cursors})
+                _upsert(db, "meta", {1: cursors})
         self._write_summary(site)
-        return new, len(rows) - new, new_comments
+        return new, updated, new_comments
 
     def _save_comments(self, site: str, comments: list[Comment]) -> tuple[int, dict[int, int]]:
         """Upsert comments; returns (how many were new, approved count per touched post)."""
@@ -435,7 +426,6 @@ class Store:
         for shard, items in _by_shard(comments, key=lambda c: c.post).items():
             db = self._db(self._site_dir(site) / "comments" / f"{shard:02d}.json")
             with storage(db).batch():
-                tbl = table(db, "comments")
                 existing = (storage(db).read() or {}).get("comments", {})
                 rows = {c.id: c.to_row() for c in items}
                 rows = {cid: row for cid, row in rows.items() if existing.get(str(cid)) != row}
@@ -443,7 +433,7 @@ class Store:
                     continue  # nothing changed: no write
                 new += sum(1 for cid in rows if str(cid) not in existing)
                 items = [c for c in items if c.id in rows]
-                _upsert(tbl, rows)
+                _upsert(db, "comments", rows)
                 touched = {c.post for c in items}
                 for row in (storage(db).read() or {}).get("comments", {}).values():
                     if row.get("post") in touched:
@@ -499,9 +489,19 @@ def _by_shard(items: Iterable[Any], key: Any) -> dict[int, list[Any]]:
     return shards
 
 
-def _upsert(tbl: Any, rows: dict[int, dict[str, Any]]) -> None:
-    """Insert or replace documents by doc_id (one write inside a batch)."""
-    present = [pid for pid in rows if tbl.contains(doc_id=pid)]
-    if present:
-        tbl.remove(doc_ids=present)
-    tbl.insert_multiple(Document(row, doc_id=pid) for pid, row in rows.items())
+def _upsert(
+    db: TinyDB, name: str, rows: dict[int, dict[str, Any]], *, remove: Iterable[int] = (), replace: bool = False
+) -> None:
+    """Insert or replace rows by doc_id (and drop ``remove``) in one pass; inside a batch.
+
+    Bulk writes go to the storage layer directly, in TinyDB's own file format: the Table API
+    re-keys the whole table on every call, which made it most of a large sync's cost.
+    """
+    store = storage(db)
+    data = dict(store.read() or {})
+    current = {} if replace else dict(data.get(name, {}))
+    for pid in remove:
+        current.pop(str(pid), None)
+    current.update((str(pid), row) for pid, row in rows.items())
+    data[name] = current
+    store.write(data)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import orjson
 
 from ..errors import BadResponse, NotASite, Unreachable
 from ..http import RetryPolicy, host_of, send
@@ -336,7 +337,7 @@ def page_count(response: httpx.Response) -> int:
 def decode(response: httpx.Response, route: str) -> Any:
     """The response's JSON, or ``BadResponse`` with a one-line reason."""
     try:
-        return response.json()
+        return orjson.loads(response.content.removeprefix(b"\xef\xbb\xbf"))  # some plugins emit a BOM
     except ValueError:
         raise BadResponse(f"{host_of(response.url)} sent malformed JSON for {route}") from None
 
