@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import tomllib
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from filelock import FileLock
 
 from . import paths
 from .errors import AuthError, ConfigError, InsecureTransport
+from .storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -246,17 +246,4 @@ def _write(path: Path, sites: dict[str, dict[str, Any]]) -> None:
         lines.append("")
     payload = "\n".join(lines).encode("utf-8")
     _ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, payload)  # mkstemp creates the temporary file 0600: never readable by others

@@ -185,21 +185,7 @@ class AtomicJSONStorage(Storage):
 
     def _write(self, data: dict[str, Any]) -> None:
         try:
-            payload = orjson.dumps(data)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-            _fsync_dir(self.path.parent)
+            atomic_write(self.path, orjson.dumps(data))
         except OSError as error:
             self._data = self._stamp = None
             raise StoreError(f"cannot write {self.path}: {error.strerror}") from None
@@ -219,6 +205,26 @@ def on_corruption(listener: Any) -> None:
     """Register ``listener(path, moved_to)`` to be told about quarantined cache files."""
     if listener not in _corruption_listeners:
         _corruption_listeners.append(listener)
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Replace ``path`` with ``payload``: a temporary file in the same directory (created
+    0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
+    half; a crash leaves the old file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
