@@ -23,9 +23,7 @@ results another process has since changed. See ``open_db``.
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +36,6 @@ from tinydb.storages import Storage
 
 from .errors import StoreError
 
-log = logging.getLogger(__name__)
 
 #: A file modified less than this many ns ago is re-read even if its stat looks unchanged:
 #: another process could have replaced it within one timestamp tick (Linux file systems
@@ -179,7 +176,9 @@ class AtomicJSONStorage(Storage):
                 os.replace(self.path, target)
         except (OSError, StoreError):
             return
-        log.info("cache file %s was corrupt; moved it to %s", self.path, target)
+        import logging  # rare: not worth importing at start-up
+
+        logging.getLogger(__name__).info("cache file %s was corrupt; moved it to %s", self.path, target)
         for listener in list(_corruption_listeners):
             listener(self.path, target)
 
@@ -211,6 +210,8 @@ def atomic_write(path: Path, payload: bytes) -> None:
     """Replace ``path`` with ``payload``: a temporary file in the same directory (created
     0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
     half; a crash leaves the old file."""
+    import tempfile  # imported on the first write: reads (`broadsheet unread`) stay light
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from tinydb import TinyDB
 from tinydb.table import Document
@@ -160,6 +158,8 @@ class Store:
         for path in list(self._dbs):
             if directory in path.parents:
                 self._dbs.pop(path).close()
+        import shutil
+
         shutil.rmtree(directory, ignore_errors=True)
 
     # -- categories ------------------------------------------------------------------
@@ -245,6 +245,8 @@ class Store:
         key = str(id_or_url).strip()
         if key.isdigit():
             return self.post(site, int(key))
+        from urllib.parse import parse_qs, urlsplit
+
         parts = urlsplit(key)
         if not parts.scheme or not parts.netloc:
             raise NotFound(f"{key!r} is neither a post id nor a post URL")
@@ -478,6 +480,8 @@ def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
 
 
 def _normal_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url.strip())
     return f"{parts.netloc.lower()}{parts.path.rstrip('/')}?{parts.query}"
 

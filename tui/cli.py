@@ -16,8 +16,6 @@ Textual, the HTML converter) are imported only by the commands that use them.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import re
 import sys
@@ -28,7 +26,6 @@ from cache.errors import BroadsheetError, NotFound
 from cache.storage import on_corruption
 from cache.store import Store
 
-log = logging.getLogger("broadsheet")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
@@ -121,6 +118,8 @@ def _extend_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
@@ -425,12 +424,10 @@ def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="broadsheet: %(levelname)s: %(message)s",
-    )
-    if not args.debug:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.debug:  # otherwise Python's last-resort handler prints warnings, bare
+        import logging  # (not imported by default: `broadsheet unread` starts in status bars)
+
+        logging.basicConfig(level=logging.DEBUG, format="broadsheet: %(levelname)s: %(name)s: %(message)s")
     on_corruption(_warn_corrupt)
     try:
         store = Store(args.cache_dir)
