@@ -12,8 +12,8 @@ Dates are kept as WordPress gives them: ``date`` is site-local, ``date_gmt`` is 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, fields
-from typing import Any, Self
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Self
 
 from .errors import BadResponse
 from .safe import clean_line, html_to_line, html_to_markdown
@@ -22,24 +22,46 @@ from .safe import clean_line, html_to_line, html_to_markdown
 class _Row:
     """Conversion to and from the store's JSON rows."""
 
+    #: Compact rows leave out ``site`` (the file says it) and fields at their default: the
+    #: post index is parsed whole by every reader, and every key left out is an object fewer.
+    COMPACT: ClassVar[bool] = False
+
     def to_row(self) -> dict[str, Any]:
         """A JSON-able dict (shallow: ``dataclasses.asdict`` deep-copies, and was most of
         the cost of saving a large sync). Lists and dicts are copied one level."""
         row = {}
+        defaults = _defaults(type(self)) if self.COMPACT else {}
         for name in _field_names(type(self)):
             value = getattr(self, name)
+            if self.COMPACT and (name == "site" or (name in defaults and defaults[name] == value)):
+                continue
             row[name] = value.copy() if isinstance(value, (list, dict)) else value
         return row
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Self:
+    def from_row(cls, row: dict[str, Any], site: str | None = None) -> Self:
+        """Build from a stored row; ``site`` fills in what compact rows leave out."""
         names = _field_names(cls)
-        return cls(**{k: v for k, v in row.items() if k in names})
+        values = {k: v for k, v in row.items() if k in names}
+        if site is not None and "site" in names:
+            values.setdefault("site", site)
+        return cls(**values)
 
 
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.default is not MISSING:
+            found[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            found[f.name] = f.default_factory()
+    return found
 
 
 def _rendered(data: dict[str, Any], key: str) -> str:
@@ -123,6 +145,8 @@ class Category(_Row):
 class Post(_Row):
     """A post's index entry: everything but the body. Read state lives apart."""
 
+    COMPACT: ClassVar[bool] = True
+
     id: int
     site: str
     title: str
@@ -181,6 +205,8 @@ class Comment(_Row):
     ``status`` is ``approved`` for comments from the site; replies of ours that the site
     has not confirmed yet are ``pending`` (in the outbox) or ``hold`` (awaiting moderation).
     """
+
+    COMPACT: ClassVar[bool] = True
 
     id: int
     site: str

@@ -167,7 +167,7 @@ class Store:
     def categories(self, site: str) -> list[Category]:
         """The site's categories, by name."""
         rows = self._raw(self._index(site), "categories")
-        cats = [Category.from_row(row) for row in rows.values()]
+        cats = [Category.from_row(row, site) for row in rows.values()]
         return sorted(cats, key=lambda c: c.name.casefold())
 
     def find_category(self, site: str, name_or_id: str | int) -> Category:
@@ -231,14 +231,14 @@ class Store:
         ordered = sorted(posts, key=lambda row: (row.get("date_gmt", ""), row["id"]), reverse=True)
         if limit is not None:
             ordered = ordered[: max(limit, 0)]
-        return [Post.from_row(row) for row in ordered]
+        return [Post.from_row(row, site) for row in ordered]
 
     def post(self, site: str, post_id: int) -> Post:
         """One post's index entry."""
         row = self._raw(self._index(site), "posts").get(str(post_id))
         if row is None:
             raise NotFound(f"no post {post_id} in {site}")
-        return Post.from_row(row)
+        return Post.from_row(row, site)
 
     def find_post(self, site: str, id_or_url: str | int) -> Post:
         """A post by id, by its link, or by a ``?p=ID`` URL."""
@@ -256,7 +256,7 @@ class Store:
         wanted = _normal_url(key)
         for row in self._raw(self._index(site), "posts").values():
             if _normal_url(row.get("link", "")) == wanted:
-                return Post.from_row(row)
+                return Post.from_row(row, site)
         raise NotFound(f"no cached post at {key} in {site}; try `broadsheet sync`")
 
     def body(self, site: str, post_id: int) -> str:
@@ -285,7 +285,7 @@ class Store:
     def comments(self, site: str, post_id: int) -> list[Comment]:
         """The post's comments in thread order (see ``thread``)."""
         rows = self._raw(self._comments(site, post_id), "comments")
-        return [c for _, c in thread(Comment.from_row(r) for r in rows.values() if r.get("post") == post_id)]
+        return [c for _, c in thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id)]
 
     def add_comment(self, comment: Comment) -> None:
         """Store one comment (a reply of ours, or one confirmed by the site)."""
@@ -411,7 +411,7 @@ class Store:
                 row["comment_count"] = counts[pid] if pid in counts else (old or {}).get("comment_count", 0)
             for pid, count in counts.items():
                 old = old_rows.get(str(pid))
-                if pid not in rows and old is not None and old.get("comment_count") != count:
+                if pid not in rows and old is not None and old.get("comment_count", 0) != count:
                     rows[pid] = {**old, "comment_count": count}
             _upsert(db, "posts", rows, remove=[pid for pid in removed if str(pid) in old_rows])
             if categories is not None:
@@ -440,7 +440,7 @@ class Store:
                 for row in (storage(db).read() or {}).get("comments", {}).values():
                     if row.get("post") in touched:
                         counts.setdefault(row["post"], 0)
-                        if row.get("status") == "approved":
+                        if row.get("status", "approved") == "approved":
                             counts[row["post"]] += 1
         return new, counts
 
