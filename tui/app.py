@@ -142,6 +142,7 @@ class BroadsheetApp(App[int]):
         self._writes: queue.SimpleQueue[tuple[str, list[int], bool]] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
         self._subtitle_timer: Timer | None = None
+        self._sync_running = False
         #: What ``_watch_cache`` saw last: (open post, file stamps).
         self._seen: tuple[Any, ...] | None = None
         self.set_reactive(BroadsheetApp.show_comments, config.reader.comments)
@@ -233,7 +234,7 @@ class BroadsheetApp(App[int]):
         # what the reader needs, so do not keep a second copy for the session.
         self.store.close()
 
-    @work(thread=True, exclusive=True, group="refresh")
+    @work(thread=True, exclusive=True, group="listing")
     def load_listing(self) -> None:
         """Read the cache snapshot in a thread."""
         store = Store(self.store.directory)
@@ -266,6 +267,11 @@ class BroadsheetApp(App[int]):
                 self.article_view.set_neighbours(*self._neighbours(key, post_id))
                 if event.refreshed:
                     self._update_current(site.by_id[post_id])
+            else:  # removed from the site (or the site unsubscribed) by the refresh
+                self.current = None
+                self.article_view.clear("This post is no longer on the site.")
+                self.comment_thread.set_comments([], empty_text="")
+                self.notify("The open post was removed from the site.", severity="warning", timeout=4)
         self._update_subtitle()
         if first:
             self._refresh_stale_sites()
@@ -293,8 +299,18 @@ class BroadsheetApp(App[int]):
 
     # -- refresh ---------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="refresh")
     def refresh_sites(self, names: list[str] | None = None) -> None:
+        """Start a refresh unless one is running (two syncs must never write at once:
+        cancelling a thread worker does not stop its thread)."""
+        if self._sync_running:
+            self.notify("A refresh is already running.", timeout=2)
+            return
+        self._sync_running = True
+        self.refreshing = True
+        self._refresh_worker(names)
+
+    @work(thread=True, group="refresh")
+    def _refresh_worker(self, names: list[str] | None = None) -> None:
         """Sync sites (all, or ``names``) in a thread with its own ``Store``."""
         from cache.sync import SyncResult, sync_site
 
@@ -334,7 +350,8 @@ class BroadsheetApp(App[int]):
         self.sub_title = f"refreshing {event.site}: {event.message}…"
 
     def on_worker_state_changed(self, event) -> None:  # noqa: ANN001
-        if event.worker.group == "refresh" and event.worker.name == "refresh_sites" and event.worker.is_finished:
+        if event.worker.group == "refresh" and event.worker.is_finished:
+            self._sync_running = False
             self.refreshing = False
             self._update_subtitle()
 
@@ -363,7 +380,7 @@ class BroadsheetApp(App[int]):
     def _post_selected(self, event: SiteTree.PostSelected) -> None:
         self.open_post(event.key, event.post_id, reveal=False)
 
-    def open_post(self, key: ListKey, post_id: int, *, reveal: bool = True) -> bool:
+    def open_post(self, key: ListKey, post_id: int, *, reveal: bool = True, mark_read: bool = True) -> bool:
         """Show a post of a list with its comments, and mark it read.
 
         Once the listing is loaded the post, its breadcrumb and read state come from it, and
@@ -394,7 +411,7 @@ class BroadsheetApp(App[int]):
         crumbs = listing.crumbs(article.post) if listing else article.breadcrumb
         self.article_view.show(article, newer=newer, older=older, crumbs=crumbs)
         self._show_comments(article.post, comments)
-        if article.unread:
+        if article.unread and mark_read:
             self._set_read(site_name, post_id, True)
         if reveal and self.loaded:
             self.site_tree.reveal(key, post_id)
@@ -439,7 +456,7 @@ class BroadsheetApp(App[int]):
         if view.post.modified_gmt != post.modified_gmt or view.post.comment_count != post.comment_count:
             scroll = self.article_view.scroll_y
             key, post_id = self.current
-            self.open_post(key, post_id, reveal=False)
+            self.open_post(key, post_id, reveal=False, mark_read=False)
             self.article_view.scroll_to(y=scroll, animate=False)
 
     def _neighbours(self, key: ListKey, post_id: int) -> tuple[Post | None, Post | None]:
@@ -474,7 +491,9 @@ class BroadsheetApp(App[int]):
             return
         key, index = where
         ids = self.site_tree.ids(key)
-        site = self.listing.sites[key[0]]
+        site = self.listing.sites.get(key[0])
+        if site is None:
+            return
         position = index + delta
         while 0 <= position < len(ids):
             if not unread or ids[position] not in site.read:
@@ -572,6 +591,10 @@ class BroadsheetApp(App[int]):
         if post.comment_status != "open":
             self.notify("Comments are closed on this post.", severity="warning", timeout=3)
             return
+        try:
+            body = self.store.body(site_name, post_id)
+        except BroadsheetError:
+            body = ""
         comment = self.comment_thread.cursor_comment if self.focused is self.comment_thread else None
         if comment is not None and comment.id < 0:
             comment = None  # a pending reply of ours has no id on the site yet: answer the post
@@ -584,7 +607,7 @@ class BroadsheetApp(App[int]):
         if comment is not None:
             screen = ComposeScreen.for_comment(post, comment, draft=text)
         else:
-            quote = " ".join(self.store.body(site_name, post_id).split())[:300]
+            quote = " ".join(body.split())[:300]
             screen = ComposeScreen(f"Reply to “{post.title}”", quote, text=text)
 
         def composed(result: Any) -> None:

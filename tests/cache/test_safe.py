@@ -97,3 +97,17 @@ def test_pathologically_nested_html_skips_the_sanitiser(monkeypatch):
     monkeypatch.setattr(nh3, "clean", refuse)
     html = "<div>" * 60_000 + "deep <script>x()</script>text" + "</div>" * 60_000
     assert html_to_markdown(html).strip() == "deep text"
+
+
+def test_plain_paragraph_comments_convert_like_the_library(monkeypatch):
+    from html_to_markdown import convert
+
+    samples = [
+        "<p>Hello there, it&#8217;s   me.<br />\nNew line</p>\n<p>Second *para* 1. _x_ #tag</p>\n",
+        "<p>a &lt;b&gt; &amp; c</p>",
+        "<p>one</p>",
+        "\n<p>x<br>y<br/>z</p>\n\n<p>  spaced   out  </p>",
+    ]
+    for html in samples:
+        assert html_to_markdown(html) == convert(html).content.strip() + "\n", html
+    assert html_to_markdown("<p>&#27;]0;t&#7;x</p>") == "]0;tx\n"  # decoded escapes still removed

@@ -317,3 +317,61 @@ async def test_layout_160x48(demo_store, make):  # noqa: ANN001
         # three panes side by side: the tree, the article and the comments share a row
         row = next(line for line in text.splitlines() if "All posts" in line)
         assert "Harbour Authority" in text and len(row) == 160
+
+
+async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):  # noqa: ANN001
+    import threading
+
+    gate = threading.Event()
+    calls = []
+
+    def slow(request):  # noqa: ANN001
+        calls.append(request.url.path)
+        gate.wait(5)
+        return fake(request)
+
+    app = make(demo_store, transport=httpx.MockTransport(slow))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: calls)
+        await pilot.press("R")
+        assert any("already running" in str(n.message) for n in app._notifications)
+        assert app.refreshing
+        gate.set()
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: not app.refreshing)
+        running = [w for w in app.workers if w.group == "refresh" and not w.is_finished]
+        assert running == []
+
+
+async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_store, make, fake):  # noqa: ANN001
+    app = make(demo_store, open_post="112")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("m")  # 112 was opened (read); back to unread
+        await app.workers.wait_for_complete()
+        assert 112 not in Store(demo_store.directory).read_ids("demo")
+        fake.data["comments"].append({
+            "id": 5000, "post": 112, "parent": 0, "author_name": "Late", "date": "2026-12-01T10:00:00",
+            "date_gmt": "2026-12-01T10:00:00", "content": {"rendered": "<p>A new comment</p>"}, "status": "approved",
+            "link": "",
+        })
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: not app.refreshing)
+        assert "A new comment" in screen_text(app) or app.comment_thread.comment_count == 5
+        assert 112 in {p.id for p in Store(demo_store.directory).posts("demo", unread_only=True)}
+
+
+async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):  # noqa: ANN001
+    app = make(demo_store, open_post="111")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        fake.data["posts"] = [p for p in fake.data["posts"] if p["id"] != 111]
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: app.current is None)
+        assert "no longer on the site" in screen_text(app)
+        await pilot.press("n")  # still navigable
+        assert app.current is not None
