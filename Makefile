@@ -22,6 +22,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_unread.py
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_tui.py
+	$(BIN)/python bench/bench_rss.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
