@@ -108,6 +108,10 @@ def clean_text(text: str | None) -> str:
 
 def clean_line(text: str | None) -> str:
     """Like ``clean_text`` but folded to one line (for names, titles, labels)."""
+    if not text:
+        return ""
+    if text.isprintable() and "  " not in text:  # no control, format or bidi character
+        return text.strip()
     return _SPACES.sub(" ", clean_text(text)).strip()
 
 

@@ -99,7 +99,6 @@ class WordPressSource(Source):
         take = each or items.extend
         first, response = await self.get(route, {**params, "page": 1})
         pages = page_count(response)
-        take(_as_list(first, route))
 
         async def page(number: int) -> None:
             try:
@@ -110,7 +109,13 @@ class WordPressSource(Source):
                 raise
             take(_as_list(data, route))
 
-        await asyncio.gather(*(page(n) for n in range(2, pages + 1)))
+        rest = [asyncio.ensure_future(page(n)) for n in range(2, pages + 1)]
+        try:
+            take(_as_list(first, route))  # converted while the other pages are on their way
+            await asyncio.gather(*rest)
+        finally:
+            for task in rest:
+                task.cancel()
         return items
 
     # -- the Source contract ---------------------------------------------------------
