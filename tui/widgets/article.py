@@ -38,6 +38,8 @@ from textual.strip import Strip
 
 from cache import Article, Post
 
+from .lines import LineView
+
 CHUNK = 2000
 CACHE_CHUNKS = 32
 """Rendered chunks kept: about 8 usual articles, ~2 MB."""
@@ -93,7 +95,7 @@ def _source(post: Post, body: str) -> str:
     return body.strip() or "*This post has no text.*"
 
 
-class ArticleView(ScrollView, can_focus=True):
+class ArticleView(LineView):
     """One article; scrolls with j/k, arrows, page keys and space."""
 
     DEFAULT_CSS = """
@@ -358,18 +360,6 @@ class ArticleView(ScrollView, can_focus=True):
                 style += self.get_component_rich_style(f"article-view--{role}")
             self._styles[role] = style
         return style
-
-    def notify_style_update(self) -> None:
-        self._styles.clear()
-        super().notify_style_update()
-
-    def on_focus(self) -> None:
-        self._styles.clear()
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self._styles.clear()
-        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self._content_width

@@ -25,10 +25,11 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cache import Comment
+
+from .lines import LineView
 
 INDENT = 2
 MAX_INDENT_DEPTH = 8
@@ -74,7 +75,7 @@ class _Row:
     lines: list[str]
 
 
-class CommentThread(ScrollView, can_focus=True):
+class CommentThread(LineView):
     """A post's comments, indented by depth, each thread collapsible."""
 
     DEFAULT_CSS = """
@@ -210,18 +211,6 @@ class CommentThread(ScrollView, can_focus=True):
         if style is None:
             style = self._styles[name] = self.get_component_rich_style(f"comment-thread--{name}")
         return style
-
-    def notify_style_update(self) -> None:
-        self._styles.clear()
-        super().notify_style_update()
-
-    def on_focus(self) -> None:
-        self._styles.clear()
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self._styles.clear()
-        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
