@@ -149,6 +149,13 @@ class BroadsheetApp(App[int]):
 
     # -- widgets ---------------------------------------------------------------------
 
+    def _panes_mounted(self) -> bool:
+        """Whether the reader's panes exist (a timer can fire while the app shuts down)."""
+        try:
+            return bool(self.query(SiteTree))  # the app's queries look at the default screen
+        except Exception:  # noqa: BLE001 - no default screen any more
+            return False
+
     @property
     def site_tree(self) -> SiteTree:
         return self.query_one(SiteTree)
@@ -246,6 +253,8 @@ class BroadsheetApp(App[int]):
 
     @on(ListingLoaded)
     def _listing_loaded(self, event: ListingLoaded) -> None:
+        if not self._panes_mounted():
+            return
         first = not self.loaded
         self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
@@ -363,6 +372,8 @@ class BroadsheetApp(App[int]):
         self._subtitle_timer = self.set_timer(SUBTITLE_DELAY, self._update_subtitle)
 
     def _update_subtitle(self) -> None:
+        if not self._panes_mounted():
+            return  # a deferred call that lands while the app shuts down
         parts = []
         demo = [s for s in self.listing.sites.values() if s.site.demo]
         if demo:
@@ -422,7 +433,7 @@ class BroadsheetApp(App[int]):
     def _prefetch(self, key: ListKey, post_id: int, older: Post) -> None:
         """After the paint, read and lay out the post ``n`` would open next (a body read
         and its first screen are most of what ``n`` costs), unless the reader moved on."""
-        if self.current != (key, post_id):
+        if self.current != (key, post_id) or not self._panes_mounted():
             return
         reader = Store(self.store.directory)
         try:
@@ -663,6 +674,8 @@ class BroadsheetApp(App[int]):
 
     @on(ReplyFinished)
     def _reply_finished(self, event: ReplyFinished) -> None:
+        if not self._panes_mounted():
+            return
         outcome = event.outcome
         if isinstance(outcome, BroadsheetError):
             self.notify(f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False)
@@ -691,7 +704,7 @@ class BroadsheetApp(App[int]):
 
     def _watch_cache(self) -> None:
         """Notice what another process wrote: a shell sync (new posts) or reply (comments)."""
-        if self.current is None or not self.loaded:
+        if self.current is None or not self.loaded or not self._panes_mounted():
             return
         key, post_id = self.current
         try:
