@@ -44,6 +44,13 @@ def _para(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
+def to_html(markdown: str) -> str:
+    """The HTML a WordPress site would send for a synthetic Markdown body."""
+    from markdown_it import MarkdownIt  # Rich's own Markdown parser
+
+    return MarkdownIt("commonmark").enable("table").render(markdown)
+
+
 def _body(rng: random.Random, size: int = 4000) -> str:
     parts, length = [], 0
     while length < size:
@@ -88,7 +95,8 @@ def build(directory: str) -> None:
                                 date=stamp, date_gmt=stamp, text=_para(rng, rng.randint(10, 80))))
     for start in range(0, POSTS, 2000):
         chunk = posts[start:start + 2000]
-        store.save_sync(SITE, posts=chunk, bodies={p.id: bodies[p.id] for p in chunk}, comments=[],
+        # stored as a sync stores them: HTML, converted to Markdown when the reader reads it
+        store.save_sync(SITE, posts=chunk, html={p.id: to_html(bodies[p.id]) for p in chunk}, comments=[],
                         categories=cats if start == 0 else None)
     store.save_sync(SITE, posts=[], bodies={}, comments=comments)
 

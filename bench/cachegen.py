@@ -37,7 +37,7 @@ def build_cache(directory: Path, posts: int = 10_000, comments: int = 30_000, si
         batch_posts.append(Post(pid, site, f"Post {pid}: {paragraph(rng, 6)}", date=stamp, date_gmt=stamp,
                                 modified=stamp, modified_gmt=stamp, link=f"https://bench.test/p/{pid}/",
                                 author="Bench Writer", categories=[rng.randint(1, 30)]))
-        bodies[pid] = "\n\n".join(paragraph(rng, 60) for _ in range(9))
+        bodies[pid] = "".join(f"<p>{paragraph(rng, 60)}</p>\n" for _ in range(9))
     all_comments = []
     for cid in range(1, comments + 1):
         post = rng.randint(1, posts)
@@ -48,7 +48,7 @@ def build_cache(directory: Path, posts: int = 10_000, comments: int = 30_000, si
         parent = 0 if n % 10 == 0 else cid - 1
         all_comments.append(Comment(cid, site, posts, parent, f"Reader {n % 37}", text=paragraph(rng, 40),
                                     date_gmt=f"2026-02-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}"))
-    store.save_sync(site, posts=batch_posts, bodies=bodies, comments=all_comments, categories=cats)
+    store.save_sync(site, posts=batch_posts, html=bodies, comments=all_comments, categories=cats)
     return store
 
 

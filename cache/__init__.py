@@ -5,6 +5,8 @@ It never imports Textual: ``tui`` reads from here, never from the network. Publi
 ``cache.errors``.
 """
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     AuthError,
     BadResponse,
@@ -18,8 +20,27 @@ from .errors import (
     StoreError,
     Unreachable,
 )
-from .models import Article, Category, Comment, Post, Site
-from .store import Store, thread
+
+if TYPE_CHECKING:
+    from .models import Article, Category, Comment, Post, Site
+    from .store import Store, thread
+
+_LAZY = {
+    "Article": "models", "Category": "models", "Comment": "models", "Post": "models", "Site": "models",
+    "Store": "store", "thread": "store",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562
+    """Import the models and the store on first use: ``broadsheet unread`` needs neither."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Article", "AuthError", "BadResponse", "BroadsheetError", "Category", "Comment",

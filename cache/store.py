@@ -38,6 +38,7 @@ from tinydb.table import Document
 from . import paths
 from .errors import NotFound, StoreError
 from .models import Article, Category, Comment, Post, Site
+from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, open_db, storage, table
 
 SHARDS = 32
@@ -265,7 +266,10 @@ class Store:
         path = self._site_dir(site) / "bodies" / f"{post_id % SHARDS:02d}.json"
         cached = self._dbs.get(path)  # a shard this store writes to is kept anyway
         data = (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
-        return data.get("bodies", {}).get(str(post_id), {}).get("body", "")
+        row = data.get("bodies", {}).get(str(post_id), {})
+        if "html" in row:  # as synced: converted on the way out (html_to_markdown is safe)
+            return html_to_markdown(row["html"])
+        return row.get("body", "")
 
     def article(self, site: str, post_id: int) -> Article:
         """A post with its body, read state and breadcrumb."""
@@ -384,20 +388,24 @@ class Store:
         site: str,
         *,
         posts: list[Post],
-        bodies: dict[int, str],
-        comments: list[Comment],
+        bodies: dict[int, str] | None = None,
+        html: dict[int, str] | None = None,
+        comments: Iterable[Comment] = (),
         categories: list[Category] | None = None,
         removed: Iterable[int] = (),
         cursors: dict[str, Any] | None = None,
     ) -> tuple[int, int, int]:
         """Commit a sync's results; returns (new posts, updated posts, new comments).
 
-        Bodies and comments first, the index last (the commit point).
+        ``bodies`` are Markdown (tests, benchmarks), ``html`` as the site sent it (sync):
+        converted by ``body()``. Bodies and comments first, the index last (the commit point).
         """
-        for shard, items in _by_shard(bodies.items(), key=lambda kv: kv[0]).items():
+        rows = {pid: {"body": text} for pid, text in (bodies or {}).items()}
+        rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
+        for shard, items in _by_shard(rows.items(), key=lambda kv: kv[0]).items():
             db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
             with storage(db).batch():
-                _upsert(db, "bodies", {pid: {"body": body} for pid, body in items})
+                _upsert(db, "bodies", dict(items))
         new_comments, counts = self._save_comments(site, comments)
 
         db = self._index(site)

@@ -139,7 +139,7 @@ async def sync_site(
                 for start in range(0, len(missing), 100):
                     extra = await source.posts(include=missing[start : start + 100])
                     batch.posts.extend(extra.posts)
-                    batch.bodies.update(extra.bodies)
+                    batch.html.update(extra.html)
         changed = [p for p in batch.posts if known.get(p.id) != p.modified_gmt]
         say(f"saving {len(changed)} posts and {len(comments)} comments")
         new_cursors = {
@@ -151,7 +151,7 @@ async def sync_site(
             store.save_sync,
             site.name,
             posts=changed,
-            bodies={p.id: batch.bodies.get(p.id, "") for p in changed},
+            html={p.id: batch.html.get(p.id, "") for p in changed},
             comments=comments,
             categories=categories,
             removed=removed,

@@ -164,3 +164,15 @@ def test_remove_refuses_while_replies_are_unsent_and_forgets_the_login(demo, cap
     assert code == 0 and "saved login" in out
     assert demo.sites() == [] and outbox.pending_for(demo, "demo") == []
     assert credentials.load("demo") is None
+
+
+def test_unread_fast_path_agrees_with_the_store_and_steps_aside_when_stale(demo, capsys):
+    from cache.quick import unread_counts
+
+    demo.mark_read("demo", [demo.posts("demo")[0].id])
+    assert unread_counts(demo.directory) == demo.unread_counts()
+    # the index changed after ids.json was written (a sync killed between the two writes)
+    index = demo.directory / "sites" / "demo" / "index.json"
+    index.write_bytes(index.read_bytes() + b" ")
+    assert unread_counts(demo.directory) is None
+    assert run(capsys, "unread")[1].strip() == str(sum(demo.unread_counts().values()))

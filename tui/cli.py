@@ -22,9 +22,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from cache.errors import BroadsheetError, NotFound
-from cache.storage import on_corruption
-from cache.store import Store
+
+if TYPE_CHECKING:
+    from cache.store import Store
 
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
@@ -422,12 +425,20 @@ def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["unread"] and set(argv[1:]) <= {"--json"}:
+        quick = _quick_unread("--json" in argv)
+        if quick is not None:
+            return quick
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:  # otherwise Python's last-resort handler prints warnings, bare
         import logging  # (not imported by default: `broadsheet unread` starts in status bars)
 
         logging.basicConfig(level=logging.DEBUG, format="broadsheet: %(levelname)s: %(name)s: %(message)s")
+    from cache.storage import on_corruption
+    from cache.store import Store
+
     on_corruption(_warn_corrupt)
     try:
         store = Store(args.cache_dir)
@@ -453,6 +464,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def _quick_unread(as_json: bool) -> int | None:
+    """``broadsheet unread`` without the store's machinery (see ``cache.quick``)."""
+    from cache import paths
+    from cache.quick import unread_counts
+
+    counts = unread_counts(paths.cache_dir())
+    if counts is None:
+        return None
+    if as_json:
+        emit_json({"total": sum(counts.values()), "sites": counts})
+    else:
+        print(sum(counts.values()))
+    return EXIT_OK
 
 
 def run_reader(store: Store, args: argparse.Namespace) -> int:

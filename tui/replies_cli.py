@@ -15,10 +15,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cache.errors import AuthError, BroadsheetError, NotFound
-from cache.store import Store
+
+if TYPE_CHECKING:
+    from cache.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_TEMPFAIL = 0, 1, 75
 

@@ -157,7 +157,9 @@ class WordPressSource(Source):
                 author_of[post.id] = author if isinstance(author, int) and not isinstance(author, bool) else 0
                 batch.posts.append(post)
                 content = row.get("content") if isinstance(row.get("content"), dict) else {}
-                batch.bodies[post.id] = "" if post.protected else html_to_markdown(content.get("rendered"))
+                rendered = content.get("rendered")
+                # kept as HTML: converted when read (Store.body), off the sync's critical path
+                batch.html[post.id] = "" if post.protected or not isinstance(rendered, str) else rendered
 
         if self.authors:
             await self.paged("/wp/v2/posts", params, convert)

@@ -114,3 +114,11 @@ def test_unread_counts_use_the_summary_only_while_it_matches_the_index(store):
     with storage(index).batch():
         table(index, "posts").remove(doc_ids=[1])
     assert Store(store.directory).unread_counts() == {"news": 2}
+
+
+def test_bodies_synced_as_html_are_converted_safely_when_read(store):
+    store.save_sync("news", posts=[], html={2: "<h2>Hi</h2><p>there\x1b]0;x\x07</p><script>steal()</script>"})
+    body = store.body("news", 2)
+    assert body.startswith("## Hi") and "there" in body
+    assert "steal" not in body and "\x1b" not in body
+    assert store.article("news", 2).body == body

@@ -82,7 +82,7 @@ async def test_posts_are_paged_100_at_a_time_concurrently():
     assert sorted(r.url.params["page"] for r in pages) == ["1", "2", "3"]
     assert all(r.url.params["per_page"] == "100" for r in pages)
     assert batch.posts[0].author == "Ada Writer"
-    assert batch.bodies[1].startswith("Body of post 1.")
+    assert batch.html[1] == "<p>Body of post 1.</p>"  # converted when read
 
 
 async def test_incremental_posts_use_modified_after():
@@ -97,7 +97,7 @@ async def test_protected_posts_are_flagged_with_no_body():
     data = wp_site(posts=1)
     data["posts"][0]["content"] = {"rendered": "", "protected": True}
     batch = await source_for(FakeWordPress(data)).posts()
-    assert batch.posts[0].protected and batch.bodies[1] == ""
+    assert batch.posts[0].protected and batch.html[1] == ""
 
 
 async def test_comments_of_the_whole_site_threaded_fields():
