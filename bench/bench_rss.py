@@ -10,7 +10,6 @@ Target (issue 3): peak RSS <= 150 MB. Needs tmux. Run: .venv/bin/python bench/be
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -12,6 +12,7 @@ Dates are kept as WordPress gives them: ``date`` is site-local, ``date_gmt`` is 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
@@ -246,3 +247,46 @@ class Article:
     body: str
     unread: bool
     breadcrumb: list[str] = field(default_factory=list)
+
+
+# -- the category tree (sites send it flat, with ``parent``) --------------------------------
+
+
+def category_chain(cats: dict[int, Category], category_id: int) -> list[Category]:
+    """``category_id`` and its ancestors, from the top of the tree down (cycles stop)."""
+    chain: list[Category] = []
+    seen: set[int] = set()
+    current = cats.get(category_id)
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        chain.append(current)
+        current = cats.get(current.parent)
+    return chain[::-1]
+
+
+def breadcrumb(post: Post, cats: dict[int, Category]) -> list[str]:
+    """``Home`` and the names along the deepest of the post's category paths."""
+    chains = (category_chain(cats, cid) for cid in post.categories)
+    deepest = max(chains, key=len, default=[])
+    return ["Home", *(c.name for c in deepest)]
+
+
+def category_rows(cats: Iterable[Category]) -> list[tuple[int, Category]]:
+    """``(depth, category)`` depth-first, by name at every level; a category whose parent is
+    unknown (or in a cycle) is shown at the top rather than lost."""
+    by_id = {c.id: c for c in cats}
+    children: dict[int, list[Category]] = {}
+    for cat in sorted(by_id.values(), key=lambda c: c.name.casefold()):
+        parent = cat.parent if cat.parent in by_id and cat.parent != cat.id else 0
+        children.setdefault(parent, []).append(cat)
+    rows: list[tuple[int, Category]] = []
+    seen: set[int] = set()
+    stack = [(0, c) for c in reversed(children.get(0, []))]
+    while stack:
+        depth, cat = stack.pop()
+        if cat.id not in seen:
+            seen.add(cat.id)
+            rows.append((depth, cat))
+            stack.extend((depth + 1, c) for c in reversed(children.get(cat.id, [])))
+    rows.extend((0, c) for c in by_id.values() if c.id not in seen)
+    return rows

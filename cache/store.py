@@ -37,7 +37,7 @@ from tinydb.table import Document
 
 from . import paths
 from .errors import NotFound, StoreError
-from .models import Article, Category, Comment, Post, Site
+from .models import Article, Category, Comment, Post, Site, breadcrumb
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, open_db, storage, table
 
@@ -183,19 +183,6 @@ class Store:
                 return cat
         raise NotFound(f"no category {key!r} in {site}; `broadsheet categories` lists them")
 
-    def category_path(self, site: str, category_id: int, cats: dict[int, Category] | None = None) -> list[str]:
-        """Names from the top of the tree down to ``category_id``."""
-        if cats is None:
-            cats = {c.id: c for c in self.categories(site)}
-        path: list[str] = []
-        seen: set[int] = set()
-        current = cats.get(category_id)
-        while current is not None and current.id not in seen:
-            seen.add(current.id)
-            path.append(current.name)
-            current = cats.get(current.parent)
-        return path[::-1]
-
     @staticmethod
     def descendants(cats: Iterable[Category], category_id: int) -> set[int]:
         """``category_id`` and every category below it."""
@@ -275,13 +262,11 @@ class Store:
         """A post with its body, read state and breadcrumb."""
         post = self.post(site, post_id)
         cats = {c.id: c for c in self.categories(site)}
-        paths_ = [self.category_path(site, cid, cats) for cid in post.categories if cid in cats]
-        crumbs = max(paths_, key=len, default=[])  # the deepest of the post's categories
         return Article(
             post=post,
             body=self.body(site, post_id),
             unread=post_id not in self.read_ids(site),
-            breadcrumb=["Home", *crumbs],
+            breadcrumb=breadcrumb(post, cats),
         )
 
     # -- comments --------------------------------------------------------------------

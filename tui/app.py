@@ -22,7 +22,6 @@ import asyncio
 import gc
 import queue
 import threading
-import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field

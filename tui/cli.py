@@ -260,24 +260,16 @@ def cmd_categories(store: Store, args: argparse.Namespace) -> int:
     sites = _sites_for(store, args.site)
     data = []
     for site in sites:
+        from cache.models import category_chain, category_rows
+
         counts = store.category_unread(site.name)
-        cats = store.categories(site.name)
-        ids = {c.id for c in cats}
-        children: dict[int, list[Any]] = {}
-        for cat in cats:
-            children.setdefault(cat.parent if cat.parent in ids else 0, []).append(cat)
-
-        def walk(parent: int, depth: int, path: list[str]) -> None:
-            for cat in children.get(parent, []):
-                if any(d["id"] == cat.id and d["site"] == site.name for d in data):
-                    continue  # a cycle in the site's data
-                data.append(
-                    {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
-                     "depth": depth, "path": [*path, cat.name], "count": cat.count, "unread": counts.get(cat.id, 0)}
-                )
-                walk(cat.id, depth + 1, [*path, cat.name])
-
-        walk(0, 0, [])
+        cats = {c.id: c for c in store.categories(site.name)}
+        for depth, cat in category_rows(cats.values()):
+            data.append(
+                {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
+                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)], "count": cat.count,
+                 "unread": counts.get(cat.id, 0)}
+            )
     if args.json:
         emit_json(data)
         return EXIT_OK

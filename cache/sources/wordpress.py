@@ -27,7 +27,7 @@ import orjson
 from ..errors import BadResponse, NotASite, Unreachable
 from ..http import RetryPolicy, host_of, send
 from ..models import Category, Comment, Post, valid_id
-from ..safe import clean_line, html_to_line, html_to_markdown
+from ..safe import clean_line, html_to_line
 from . import PostBatch, Source
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cache import Category, Post, Site, Store
+from cache.models import breadcrumb, category_chain
 
 #: The key of a post list: (site name, category id), with category ``None`` for all posts.
 ListKey = tuple[str, int | None]
@@ -45,7 +46,7 @@ class SiteListing:
         for cat in sorted(categories, key=lambda c: c.name.casefold()):
             parent = cat.parent if cat.parent in cats and cat.parent != cat.id else 0
             listing.children.setdefault(parent, []).append(cat.id)
-        ancestors: dict[int, frozenset[int]] = {cid: frozenset(listing._ancestors(cid)) for cid in cats}
+        ancestors = {cid: frozenset(c.id for c in category_chain(cats, cid)) for cid in cats}
         empty: frozenset[int] = frozenset()
         unread = listing.unread_by_cat
         for post in posts:
@@ -56,14 +57,6 @@ class SiteListing:
                 for cid in found:
                     unread[cid] = unread.get(cid, 0) + 1
         return listing
-
-    def _ancestors(self, category_id: int) -> set[int]:
-        found: set[int] = set()
-        current = self.categories.get(category_id)
-        while current is not None and current.id not in found:
-            found.add(current.id)
-            current = self.categories.get(current.parent)
-        return found
 
     @property
     def unread(self) -> int:
@@ -96,18 +89,7 @@ class SiteListing:
 
     def crumbs(self, post: Post) -> list[str]:
         """Home › the deepest of the post's category paths."""
-        best: list[str] = []
-        for cid in post.categories:
-            path: list[str] = []
-            seen: set[int] = set()
-            current = self.categories.get(cid)
-            while current is not None and current.id not in seen:
-                seen.add(current.id)
-                path.append(current.name)
-                current = self.categories.get(current.parent)
-            if len(path) > len(best):
-                best = path
-        return ["Home", *reversed(best)]
+        return breadcrumb(post, self.categories)
 
 
 @dataclass
