@@ -31,7 +31,6 @@ Invariants:
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ from filelock import FileLock
 
 from . import paths
 from .errors import AuthError, ConfigError, InsecureTransport
+from .http import is_loopback as is_loopback_host
 from .storage import atomic_write
 
 log = logging.getLogger(__name__)
@@ -88,20 +88,6 @@ class BasicAuth(httpx.Auth):
         token = f"{self._credentials.user}:{self._credentials.password}".encode()
         request.headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
         yield request
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` is certainly this machine: a literal loopback IP or ``localhost``.
-
-    Names such as ``foo.localhost`` are not trusted: a resolver may send them elsewhere.
-    """
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_transport(url: str) -> None:

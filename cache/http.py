@@ -51,6 +51,22 @@ def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
     )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is certainly this machine: a literal loopback IP or ``localhost``.
+
+    Names such as ``foo.localhost`` are not trusted: a resolver may send them elsewhere.
+    """
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def host_of(url: str | httpx.URL) -> str:
     """The host[:port] of ``url``, for messages."""
     parsed = httpx.URL(str(url))

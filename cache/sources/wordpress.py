@@ -15,7 +15,6 @@ local time they have seen and drop what they already have.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from html.parser import HTMLParser
 from collections.abc import Callable
@@ -25,7 +24,7 @@ import httpx
 import orjson
 
 from ..errors import BadResponse, NotASite, Unreachable
-from ..http import RetryPolicy, host_of, send
+from ..http import RetryPolicy, host_of, is_loopback, send
 from ..models import Category, Comment, Post, valid_id
 from ..safe import clean_line, html_to_line
 from . import PostBatch, Source
@@ -305,17 +304,6 @@ def normalise_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise NotASite(f"{url} is not an http(s) URL")
     return url
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (localhost, 127.0.0.0/8, ::1)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":  # not *.localhost: a resolver may send those elsewhere
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def route_url(api_root: str, route: str) -> str:
