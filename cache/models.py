@@ -1,12 +1,12 @@
-"""Plain data models, each able to build itself from WordPress REST JSON.
+"""Plain data models, and the category-tree walks every face shares.
 
-Every string field of a model is already *safe* (see ``cache.safe``): models are built
-only through ``from_wp``/``from_row``, and ``from_wp`` cleans what the site sent. Rows are
-the JSON-able dicts the store keeps; ``from_row`` ignores unknown keys so an older
-Broadsheet can read a newer cache.
+Every string field of a model is already *safe* (see ``cache.safe``): each source cleans
+what its site sent when it builds a model (``cache.sources.*``: parsing a wire format lives
+with its source, never here). Rows are the JSON-able dicts the store keeps; ``from_row``
+ignores unknown keys so an older Broadsheet can read a newer cache.
 
-Dates are kept as WordPress gives them: ``date`` is site-local, ``date_gmt`` is UTC, both
-``YYYY-MM-DDTHH:MM:SS`` — so they sort as strings.
+Dates are ``YYYY-MM-DDTHH:MM:SS``: ``date`` in the site's own time zone, ``date_gmt`` in
+UTC — so they sort as strings.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
-from .errors import BadResponse
-from .safe import clean_line, html_to_line, html_to_markdown
 
 
 class _Row:
@@ -65,13 +63,6 @@ def _defaults(cls: type) -> dict[str, Any]:
     return found
 
 
-def _rendered(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, dict):
-        value = value.get("rendered")
-    return value if isinstance(value, str) else ""
-
-
 MAX_ID = 2**53 - 1
 """WordPress ids are positive; ours (pending replies) are negative; JSON is safe to 2**53."""
 
@@ -79,24 +70,6 @@ MAX_ID = 2**53 - 1
 def valid_id(value: Any) -> bool:
     """Whether ``value`` can be a WordPress id."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
-def _int(data: dict[str, Any], key: str, default: int | None = None) -> int:
-    """An id-like field: ``id`` must be a WordPress id; ``parent``/``post``/``count`` >= 0."""
-    value = data.get(key, default)
-    if value is None and default is not None:
-        return default
-    low = 1 if key == "id" else 0
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
-        raise BadResponse(f"the site sent an invalid {key!r}: {clean_line(str(value))[:40]!r}")
-    return value
-
-
-def _date(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or len(value) < 10:
-        return ""
-    return clean_line(value)[:19]
 
 
 @dataclass(slots=True)
@@ -113,8 +86,12 @@ class Site(_Row):
     last_sync: str | None = None
     last_error: str | None = None
     demo: bool = False
-    #: Incremental-sync cursors (``posts_modified``, ``comments_date``, ...).
-    cursors: dict[str, Any] = field(default_factory=dict)
+    #: The feed read for a ``feed`` site (also kept for WordPress sites that have one).
+    feed_url: str = ""
+    #: The folder the site is filed under in the sidebar ("" for none).
+    folder: str = ""
+    #: The site's home page, for links and the duplicate check.
+    home: str = ""
 
 
 @dataclass(slots=True)
@@ -129,17 +106,6 @@ class Category(_Row):
     count: int = 0
     link: str = ""
 
-    @classmethod
-    def from_wp(cls, site: str, data: dict[str, Any]) -> Self:
-        return cls(
-            id=_int(data, "id"),
-            site=site,
-            name=html_to_line(data.get("name") if isinstance(data.get("name"), str) else ""),
-            slug=clean_line(str(data.get("slug") or "")),
-            parent=_int(data, "parent", 0),
-            count=_int(data, "count", 0),
-            link=clean_line(str(data.get("link") or "")),
-        )
 
 
 @dataclass(slots=True)
@@ -164,39 +130,13 @@ class Post(_Row):
     comment_status: str = "open"
     comment_count: int = 0
     excerpt: str = ""
+    #: The item's identity in its feed (GUID / Atom id / JSON Feed id); "" for WordPress.
+    guid: str = ""
+    #: Media attached to a feed item: ``{"url", "type", "length"}``.
+    enclosures: list[dict[str, Any]] = field(default_factory=list)
+    #: Where the post's comments can be read separately (a feed's ``wfw:commentRss``).
+    comments_feed: str = ""
 
-    @classmethod
-    def from_wp(cls, site: str, data: dict[str, Any], authors: dict[int, str] | None = None) -> Self:
-        """Build from a ``/wp/v2/posts`` item (``authors`` maps user id → name)."""
-        if not isinstance(data, dict):
-            raise BadResponse("the site sent a post that is not an object")
-        categories = data.get("categories") or []
-        if not isinstance(categories, list):
-            categories = []
-        author_id = data.get("author")
-        author = ""
-        if authors and isinstance(author_id, int):
-            author = authors.get(author_id, "")
-        content = data.get("content")
-        protected = bool(isinstance(content, dict) and content.get("protected"))
-        excerpt = "" if protected else html_to_line(_rendered(data, "excerpt"))
-        return cls(
-            id=_int(data, "id"),
-            site=site,
-            title=html_to_line(_rendered(data, "title")) or "(no title)",
-            date=_date(data, "date"),
-            date_gmt=_date(data, "date_gmt") or _date(data, "date"),
-            modified=_date(data, "modified") or _date(data, "date"),
-            modified_gmt=_date(data, "modified_gmt") or _date(data, "date_gmt"),
-            link=clean_line(str(data.get("link") or "")),
-            slug=clean_line(str(data.get("slug") or "")),
-            author=clean_line(author),
-            categories=[c for c in categories if isinstance(c, int) and not isinstance(c, bool)],
-            sticky=bool(data.get("sticky")),
-            protected=protected,
-            comment_status=clean_line(str(data.get("comment_status") or "open")),
-            excerpt=excerpt[:300],
-        )
 
 
 @dataclass(slots=True)
@@ -220,23 +160,6 @@ class Comment(_Row):
     link: str = ""
     status: str = "approved"
 
-    @classmethod
-    def from_wp(cls, site: str, data: dict[str, Any]) -> Self:
-        """Build from a ``/wp/v2/comments`` item."""
-        if not isinstance(data, dict):
-            raise BadResponse("the site sent a comment that is not an object")
-        return cls(
-            id=_int(data, "id"),
-            site=site,
-            post=_int(data, "post", 0),
-            parent=_int(data, "parent", 0),
-            author=html_to_line(str(data.get("author_name") or "")) or "Anonymous",
-            date=_date(data, "date"),
-            date_gmt=_date(data, "date_gmt") or _date(data, "date"),
-            text=html_to_markdown(_rendered(data, "content")),
-            link=clean_line(str(data.get("link") or "")),
-            status=clean_line(str(data.get("status") or "approved")),
-        )
 
 
 @dataclass(slots=True)

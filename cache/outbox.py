@@ -28,7 +28,7 @@ Invariants:
   409 duplicate is treated as sent (then looked up for its id) — unless the entry was never
   sent before and the look-up finds no comment of ours since it was written: then the 409 is
   about an older comment with the same text and the entry is refused (kept). A look-up
-  accepts only our own comments written after the entry (``replies.find``). Preparing the same
+  accepts only our own comments written after the entry (the source's ``Writer.find``). Preparing the same
   site/post/parent/text again returns the existing entry instead of a new one.
 - **Only to the site it was written for.** Site names can be reused (``remove foo``, then
   ``add https://other.example --name foo``), so each entry records the API root's
@@ -43,6 +43,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import time
@@ -53,7 +54,7 @@ from typing import Any
 import httpx
 
 from . import credentials as credentials_mod
-from . import replies
+from . import sources
 from .errors import (
     AuthError, BroadsheetError, InsecureTransport, NotFound, Refused, SourceError, StoreError, Unreachable,
 )
@@ -71,6 +72,7 @@ PARKED = frozenset({REFUSED, DRAFT})
 #: States of a reply that is not on the site (yet): see ``pending_for``.
 UNSENT = frozenset({QUEUED, SENDING, DRAFT, REFUSED})
 ORIGIN_CHANGED = "the site's address changed since this reply was written"
+NO_REPLIES = "this site takes no replies; `o` opens it in the browser"
 
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"
 
@@ -107,6 +109,10 @@ class Entry:
 
     def to_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def as_json(self) -> dict[str, Any]:
+        """For ``broadsheet outbox --json``: no internal claim fields."""
+        return as_json(self)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Entry:
@@ -215,6 +221,16 @@ def _origin(store: Store, site: str) -> str:
         return ""
 
 
+def _check_replies(store: Store, site: str) -> None:
+    """Refuse (nothing queued) when the site's kind takes no replies."""
+    try:
+        found = store.site(site)
+    except NotFound:
+        return  # an entry for a site removed meanwhile: the send will say so
+    if not sources.can_reply(found):
+        raise Refused(NO_REPLIES, "no_replies")
+
+
 def _same_origin(a: str, b: str) -> bool:
     return not a or not b or a == b
 
@@ -249,6 +265,7 @@ def prepare(
     text = _normal(text)
     if not text:
         raise BroadsheetError("the reply is empty: nothing to send")
+    _check_replies(store, site)
     origin = _origin(store, site)
     db = _db(store)
     with storage(db).batch():
@@ -393,7 +410,7 @@ async def send_entry(
 async def _send_claimed(
     store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None
 ) -> SendOutcome:
-    posted: replies.Posted | None = None
+    posted: sources.Posted | None = None
     before: int | None = None  # attempts before this one, once counted
     try:
         current = credentials_mod.origin_of(site.api_root)
@@ -405,19 +422,19 @@ async def _send_claimed(
         before = entry.attempts
         tried_before = before > 0
         entry = _update(store, entry.id, claimed=True, attempts=before + 1)
+        writer = sources.make_source(site, client).writer()
+        if writer is None:
+            raise Refused(NO_REPLIES, "no_replies")
         if tried_before:  # the site may already have it
-            posted = await replies.find(client, site.api_root, entry.post, entry.parent, entry.text,
-                                        author=entry.author, credentials=creds, since=entry.created)
+            posted = await writer.find(entry.post, entry.parent, entry.text,
+                                       author=entry.author, credentials=creds, since=entry.created)
         if posted is None:
             try:
-                if creds is not None:
-                    posted = await replies.post_rest(client, site.api_root, creds, entry.post, entry.parent, entry.text)
-                else:
-                    posted = await replies.post_form(client, replies.home_of(site.api_root), entry.post,
-                                                     entry.parent, entry.text, entry.author, entry.email)
-            except replies.Duplicate as duplicate:
-                found = await replies.find(client, site.api_root, entry.post, entry.parent, entry.text,
-                                           author=entry.author, credentials=creds, since=entry.created)
+                posted = await writer.post(entry.post, entry.parent, entry.text, credentials=creds,
+                                           author=entry.author, email=entry.email)
+            except sources.Duplicate as duplicate:
+                found = await writer.find(entry.post, entry.parent, entry.text,
+                                          author=entry.author, credentials=creds, since=entry.created)
                 if found is None and not tried_before:
                     # Never sent before, so the site's copy is an older comment with this text
                     # (WordPress's duplicate check has no time limit): this reply is not there.
@@ -425,7 +442,7 @@ async def _send_claimed(
                                   duplicate.code or "comment_duplicate") from None
                 # tried before but not visible (held, and we may not see held comments):
                 # it is on the site anyway
-                posted = found or replies.Posted("hold")
+                posted = found or sources.Posted("hold")
     except Unreachable as error:
         entry = _release(store, entry, QUEUED, last_error=str(error), error_code=error.code)
         return SendOutcome("queued", entry, str(error))
@@ -501,10 +518,9 @@ async def send_now(
     if not claimed:
         return SendOutcome("sending", get(store, entry_id), "being sent by another Broadsheet")
     from .http import make_client
-    from .sync import transport_for
 
     own = client is None
-    client = client or make_client(transport or transport_for(site))
+    client = client or make_client(transport or sources.transport_for(site))
     try:
         return await send_entry(store, site, claimed[0], client, credentials_mod.load(site.name))
     finally:
@@ -548,7 +564,7 @@ def _remove_placeholder(store: Store, entry: Entry) -> None:
         pass
 
 
-def _confirm(store: Store, entry: Entry, posted: replies.Posted) -> None:
+def _confirm(store: Store, entry: Entry, posted: sources.Posted) -> None:
     """Swap the placeholder for the confirmed comment."""
     fallback = _placeholder(entry)
     if posted.comment_id is None:
@@ -558,7 +574,12 @@ def _confirm(store: Store, entry: Entry, posted: replies.Posted) -> None:
         return
     _remove_placeholder(store, entry)
     fallback.date = fallback.date_gmt = now_iso()
-    comment = posted.comment(entry.site, fallback)
+    comment = fallback
+    if posted.comment is not None and posted.comment.id == posted.comment_id:
+        comment = dataclasses.replace(posted.comment, site=entry.site)
+    comment.id = posted.comment_id
+    comment.status = posted.status
+    comment.link = posted.link or comment.link
     try:
         store.add_comment(comment)
     except StoreError:

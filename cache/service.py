@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import sources
 from .errors import BroadsheetError, NotFound
 from .store import Store
 
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, str], None]
 """``progress(site_name, message)``: what a long operation is doing now."""
+
+
+@dataclass
+class Subscribed:
+    """A new subscription, and a note on how the site was found ("" when plain)."""
+
+    site: Site
+    note: str = ""
 
 
 @dataclass
@@ -83,24 +92,62 @@ class Service:
 
     # -- subscriptions -----------------------------------------------------------------
 
-    async def subscribe(self, url: str, *, name: str | None = None) -> Site:
-        """Find the site behind ``url`` (any page of it) and subscribe to it (not synced)."""
+    async def subscribe(
+        self, url: str, *, name: str | None = None, folder: str = "", kind: str = "auto"
+    ) -> Subscribed:
+        """Find the site behind ``url`` (a home page, an article, or a feed) and subscribe to
+        it (nothing is fetched yet). ``kind``: ``auto`` (WordPress first, then feeds),
+        ``wordpress`` or ``feed``.
+
+        Raises: NotASite, Unreachable, BadResponse, and ``BroadsheetError`` when the name or
+        the site itself is already subscribed (naming the existing subscription).
+        """
         from .http import make_client
         from .models import Site
-        from .sources.wordpress import discover, normalise_url
         from .store import valid_name
 
         url = normalise_url(url)
-        name = name or site_slug(url)
-        if not valid_name(name):
+        self._refuse_duplicate(url)
+        if name is not None and not valid_name(name):
             raise BroadsheetError(f"invalid site name {name!r}: use lowercase letters, digits, '.', '_' or '-'")
-        if any(s.name == name for s in self.store.sites()):
+        if name is not None and any(s.name == name for s in self.store.sites()):
             raise BroadsheetError(f"a site called {name!r} is already subscribed")
         async with make_client(self.transport) as client:
-            info = await discover(client, url, self.policy)
-        return self.store.add_site(
-            Site(name=name, url=url, api_root=info["api_root"], title=info["title"], description=info["description"])
+            found = await sources.discover(client, url, kind=kind, policy=self.policy)
+        for candidate in (found.url, found.feed_url, found.api_root):
+            if candidate:
+                self._refuse_duplicate(candidate)
+        name = name or self._free_name(site_slug(found.url or url))
+        site = Site(
+            name=name, url=url, api_root=found.api_root, title=found.title, description=found.description,
+            kind=found.kind, feed_url=found.feed_url, folder=clean_folder(folder), home=found.url,
         )
+        return Subscribed(self.store.add_site(site), found.note)
+
+    def _free_name(self, base: str) -> str:
+        taken = {s.name for s in self.store.sites()}
+        if base not in taken:
+            return base
+        for n in range(2, 1000):
+            if f"{base}-{n}" not in taken:
+                return f"{base}-{n}"
+        raise BroadsheetError(f"too many sites called {base!r}: choose a name with --name")
+
+    def _refuse_duplicate(self, url: str) -> None:
+        """Refuse a URL that leads to a site already subscribed (by home page, feed URL,
+        API root, post URL or ``?rest_route=``)."""
+        key = site_key(url)
+        for site in self.store.sites():
+            keys = {site_key(u) for u in (site.url, site.home, site.feed_url, site.api_root) if u}
+            if key in keys or any(key.startswith(k + "/") for k in keys if site.kind == "wordpress" and k):
+                raise BroadsheetError(f"{url} is already subscribed as {site.name!r} ({site.home or site.url})")
+
+    def move(self, name: str, folder: str) -> Site:
+        """File a site under ``folder`` ("" takes it out of any folder)."""
+        site = self.store.site(name)
+        site.folder = clean_folder(folder)
+        self.store.update_site(site)
+        return site
 
     def add_demo(self) -> Site:
         """Subscribe to the bundled offline demo site (once)."""
@@ -165,20 +212,28 @@ class Service:
     # -- logins ------------------------------------------------------------------------
 
     def check_login_transport(self, site: str) -> None:
-        """Raise ``InsecureTransport`` before asking for a password that could not be used."""
+        """Before asking for a password: raise ``Refused`` for a site that takes no replies and
+        ``InsecureTransport`` when the password could not be sent safely."""
         from . import credentials
-        from .sources.wordpress import route_url
 
-        credentials.check_transport(route_url(self.store.site(site).api_root, "/wp/v2/users/me"))
+        found = self.store.site(site)
+        writer = sources.make_source(found, None).writer()  # type: ignore[arg-type] # no request is made
+        if writer is None:
+            from .errors import Refused
+            from .outbox import NO_REPLIES
+
+            raise Refused(NO_REPLIES, "no_replies")
+        credentials.check_transport(writer.login_url())
 
     async def login(self, site: str, user: str, password: str) -> dict[str, Any]:
         """Check an Application Password against the site, then save it (mode 0600, bound to
         the site's address and the verified user). Returns ``{"id", "name", "path"}``."""
         import dataclasses
 
-        from . import credentials, replies
-        from .errors import AuthError
+        from . import credentials
+        from .errors import AuthError, Refused
         from .http import make_client
+        from .outbox import NO_REPLIES
 
         found = self.store.site(site)
         user, password = user.strip(), password.strip()
@@ -186,7 +241,10 @@ class Service:
             raise AuthError("no user or password given: nothing stored")
         creds = credentials.Credentials(found.name, user, password, origin=credentials.origin_of(found.api_root))
         async with make_client(self._transport_for(found)) as client:
-            me = await replies.verify(client, found.api_root, creds)
+            writer = sources.make_source(found, client, self.policy).writer()
+            if writer is None:
+                raise Refused(NO_REPLIES, "no_replies")
+            me = await writer.verify(creds)
         path = credentials.save(dataclasses.replace(creds, user_id=me["id"]))
         return {"id": me["id"], "name": me.get("name", ""), "path": str(path)}
 
@@ -288,9 +346,66 @@ class Service:
     def _transport_for(self, site: Site) -> httpx.AsyncBaseTransport | None:
         if self.transport is not None:
             return self.transport
-        from .sync import transport_for
+        return sources.transport_for(site)
 
-        return transport_for(site)
+
+def normalise_url(url: str) -> str:
+    """An http(s) URL from what a user typed: a scheme added to a bare host (http for
+    loopback, https otherwise); a user name or password in it is refused, never stored.
+
+    Raises: NotASite.
+    """
+    import httpx
+
+    from .errors import NotASite
+    from .http import is_loopback
+    from .safe import clean_line
+
+    url = url.strip()
+    if "://" not in url:
+        host = url.split("/", 1)[0].rsplit(":", 1)[0]
+        url = ("http://" if is_loopback(host) else "https://") + url
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise NotASite(f"{clean_line(url)[:200]} is not a valid URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise NotASite(f"{clean_line(url)[:200]} is not an http(s) URL")
+    if parsed.userinfo:
+        shown = clean_line(str(parsed.copy_with(username=None, password=None)))[:200]
+        raise NotASite(f"the URL carries a user name or password; give it without them ({shown}) "
+                       "and use `broadsheet login` for replies")
+    try:
+        parsed.port  # noqa: B018 - validates the port (httpx accepts 99999 until it connects)
+    except ValueError:
+        raise NotASite(f"{clean_line(url)[:200]} has an invalid port") from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise NotASite(f"{clean_line(url)[:200]} has an invalid port ({parsed.port})")
+    return str(parsed)
+
+
+def site_key(url: str) -> str:
+    """A URL reduced to what identifies a site: host (no ``www.``, no default port) and
+    path without ``index.php``, ``wp-json``, feed suffixes or a trailing slash; a
+    ``?rest_route=`` or ``?p=`` query is dropped."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host += f":{parts.port}"
+    path = parts.path
+    for suffix in ("/wp-json/", "/wp-json", "/index.php", "/feed/atom/", "/feed/rdf/", "/feed/rss2/", "/feed/"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    return host + path.rstrip("/")
+
+
+def clean_folder(folder: str) -> str:
+    """A folder name as shown: one safe line, at most 100 characters."""
+    from .safe import clean_line
+
+    return clean_line(folder)[:100]
 
 
 def site_slug(url: str) -> str:

@@ -368,6 +368,10 @@ class Store:
         """Ids of every cached post."""
         return {int(k) for k in self._raw(self._index(site), "posts")}
 
+    def post_stamps(self, site: str) -> dict[int, str]:
+        """Cached post id → ``modified_gmt``: what a sync compares the site's answer with."""
+        return {int(k): row.get("modified_gmt", "") for k, row in self._raw(self._index(site), "posts").items()}
+
     def save_sync(
         self,
         site: str,
@@ -379,11 +383,17 @@ class Store:
         categories: list[Category] | None = None,
         removed: Iterable[int] = (),
         cursors: dict[str, Any] | None = None,
-    ) -> tuple[int, int, int]:
-        """Commit a sync's results; returns (new posts, updated posts, new comments).
+        comments_complete_since: str | None = None,
+    ) -> tuple[int, int, int, int]:
+        """Commit a sync's results; returns (new posts, updated posts, new comments, removed
+        comments).
 
         ``bodies`` are Markdown (tests, benchmarks), ``html`` as the site sent it (sync):
         converted by ``body()``. Bodies and comments first, the index last (the commit point).
+        With ``comments_complete_since`` (a site-local time, "" for all time), ``comments``
+        is every comment the site shows dated after it: cached comments from the site in that
+        range that are not among them are dropped (trashed, spammed or unapproved since). Our
+        own replies (negative ids, or ``hold``: invisible to anonymous reads) are kept.
         """
         rows = {pid: {"body": text} for pid, text in (bodies or {}).items()}
         rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
@@ -391,7 +401,12 @@ class Store:
             db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
             with storage(db).batch():
                 _upsert(db, "bodies", dict(items))
+        comments = list(comments)
         new_comments, counts = self._save_comments(site, comments)
+        gone = 0
+        if comments_complete_since is not None:
+            gone, dropped_counts = self._drop_missing_comments(site, comments, comments_complete_since)
+            counts.update(dropped_counts)
 
         db = self._index(site)
         with storage(db).batch():
@@ -412,7 +427,46 @@ class Store:
             if cursors is not None:
                 _upsert(db, "meta", {1: cursors})
         self._write_summary(site)
-        return new, updated, new_comments
+        return new, updated, new_comments, gone
+
+    def _drop_missing_comments(
+        self, site: str, seen: list[Comment], since: str
+    ) -> tuple[int, dict[int, int]]:
+        """Drop the site's approved comments dated after ``since`` that ``seen`` lacks;
+        returns (how many, approved count per touched post)."""
+        ids = {c.id for c in seen}
+        gone = 0
+        counts: dict[int, int] = {}
+        folder = self._site_dir(site) / "comments"
+        if not folder.is_dir():
+            return 0, counts
+        for path in sorted(folder.glob("*.json")):
+            db = self._db(path)
+            rows = self._raw(db, "comments")
+            doomed = [
+                key for key, row in rows.items()
+                if int(key) > 0 and row.get("status", "approved") == "approved" and int(key) not in ids
+                and row.get("date", "") > since
+            ]
+            if not doomed:
+                continue
+            with storage(db).batch():
+                current = dict((storage(db).read() or {}).get("comments", {}))
+                touched = {current[k].get("post") for k in doomed if k in current}
+                for key in doomed:
+                    if current.pop(key, None) is not None:
+                        gone += 1
+                data = dict(storage(db).read() or {})
+                data["comments"] = current
+                storage(db).write(data)
+            for row in current.values():
+                if row.get("post") in touched:
+                    counts.setdefault(row["post"], 0)
+                    if row.get("status", "approved") == "approved":
+                        counts[row["post"]] += 1
+            for post in touched:
+                counts.setdefault(post, 0)
+        return gone, counts
 
     def _save_comments(self, site: str, comments: list[Comment]) -> tuple[int, dict[int, int]]:
         """Upsert comments; returns (how many were new, approved count per touched post)."""

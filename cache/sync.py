@@ -1,14 +1,13 @@
-"""Sync: bring a site's news into the store, incrementally.
+"""Sync: bring a site's news into the store, incrementally, whatever its kind.
 
 The flow is one way — source → models → ``Store.save_sync`` — and the store's index is
-written last, so an interrupted sync changes nothing the reader relies on.
+written last, so an interrupted sync changes nothing the reader relies on. What to fetch
+and how to notice changes is the source's business (``Source.sync`` gets the cursors the
+last sync returned and what the cache holds); this module names no kind of site.
 
-A first sync reads everything (categories, posts, comments, all pages concurrently). Later
-syncs ask only for posts modified and comments dated after the newest seen (minus
-``OVERLAP``), keep only what actually changed, and compare the site's post total with the
-cache's to notice deletions and posts published without being modified (then the ids are
-listed and the missing ones fetched by id). With nothing new that costs four requests
-(categories, posts, total, comments).
+Before reading, the site's queued replies are sent (``cache.outbox``), so a reply written
+offline goes out with the next sync; a broken outbox never stops the news (its error is
+reported beside the result).
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import httpx
 
+from . import sources
 from .errors import BroadsheetError
 from .http import RetryPolicy, make_client
 from .models import Site
-from .sources import WordPressSource
 from .safe import clean_line
+from .sources.base import Known
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -44,11 +43,14 @@ class SyncResult:
     updated_posts: int = 0
     removed_posts: int = 0
     new_comments: int = 0
+    removed_comments: int = 0
     sent_replies: int = 0
     skipped: int = 0
     requests: int = 0
     seconds: float = 0.0
+    not_modified: bool = False
     error: str | None = None
+    outbox_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,6 +60,8 @@ class SyncResult:
         """One line for the terminal."""
         if self.error:
             return f"{self.site}: failed: {self.error}"
+        if self.not_modified and not self.sent_replies:
+            return f"{self.site}: nothing new ({self.seconds:.1f}s)"
         parts = [
             f"{self.new_posts} new",
             f"{self.updated_posts} updated",
@@ -65,35 +69,15 @@ class SyncResult:
         if self.removed_posts:
             parts.append(f"{self.removed_posts} removed")
         text = f"{self.site}: {', '.join(parts)} posts, {self.new_comments} new comments"
+        if self.removed_comments:
+            text += f", {self.removed_comments} comments gone"
         if self.sent_replies:
             text += f", {self.sent_replies} replies sent"
         if self.skipped:
             text += f", {self.skipped} malformed items skipped"
+        if self.outbox_error:
+            text += f" (replies not sent: {self.outbox_error})"
         return text + f" ({self.seconds:.1f}s)"
-
-
-def transport_for(site: Site) -> httpx.AsyncBaseTransport | None:
-    """The bundled demo site is served in-process; everything else goes to the network."""
-    if site.demo:
-        from .demo import DemoTransport
-
-        return DemoTransport()
-    return None
-
-
-OVERLAP = 3600
-"""Seconds re-read behind each cursor. WordPress compares site-local times, exclusively:
-the overlap covers the repeated hour when clocks go back, items modified while we paged,
-and same-second writes. What comes again unchanged is dropped before saving."""
-
-
-def _before(stamp: str | None, seconds: int = 1) -> str | None:
-    if not stamp:
-        return None
-    try:
-        return (datetime.fromisoformat(stamp) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        return None
 
 
 async def sync_site(
@@ -105,60 +89,38 @@ async def sync_site(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
     full: bool = False,
+    force: bool = False,
 ) -> SyncResult:
     """Sync one site into ``store``; errors are reported in the result, not raised."""
     started = time.monotonic()
     result = SyncResult(site.name)
     say = (lambda message: progress(site.name, message)) if progress else (lambda message: None)
     own = client is None
-    client = client or make_client(transport or transport_for(site))
-    source = WordPressSource(site.name, site.api_root, client, policy=policy)
+    client = client or make_client(transport or sources.transport_for(site))
+    source = None
     try:
-        result.sent_replies = await _send_outbox(store, site, client)
-        cursors = {} if full else store.cursors(site.name)
-        source.authors = {int(k): v for k, v in cursors.get("authors", {}).items()}
-        known = {} if full else {p.id: p.modified_gmt for p in store.posts(site.name)}
-        say("fetching categories, posts and comments")
-        categories, batch, comments = await asyncio.gather(
-            source.categories(),
-            source.posts(_before(cursors.get("posts_modified"), OVERLAP)),
-            source.comments(_before(cursors.get("comments_date"), OVERLAP)),
-        )
-        fetched = {p.id for p in batch.posts}
-        removed: set[int] = set()
-        if full:
-            removed = store.post_ids(site.name) - fetched
-        elif known:
-            have = set(known) | fetched
-            if await source.post_total() != len(have):
-                say("checking for deleted and newly published posts")
-                ids = await source.post_ids()
-                removed = have - ids
-                # published without being modified (a scheduled post going live): fetch by id
-                missing = sorted(ids - have)
-                for start in range(0, len(missing), 100):
-                    extra = await source.posts(include=missing[start : start + 100])
-                    batch.posts.extend(extra.posts)
-                    batch.html.update(extra.html)
-        changed = [p for p in batch.posts if known.get(p.id) != p.modified_gmt]
-        say(f"saving {len(changed)} posts and {len(comments)} comments")
-        new_cursors = {
-            "posts_modified": max([cursors.get("posts_modified") or "", *(p.modified for p in batch.posts)]),
-            "comments_date": max([cursors.get("comments_date") or "", *(c.date for c in comments)]),
-            "authors": {str(k): v for k, v in source.authors.items()},
-        }
+        source = sources.make_source(site, client, policy)
+        result.sent_replies, result.outbox_error = await _send_outbox(store, site, client)
+        known = await asyncio.to_thread(_known, store, site.name, full, force)
+        say("fetching")
+        changes = await source.sync(known)
+        result.not_modified = changes.not_modified
+        if not changes.not_modified:
+            say(f"saving {len(changes.posts)} posts and {len(changes.comments)} comments")
         saved = await asyncio.to_thread(
             store.save_sync,
             site.name,
-            posts=changed,
-            html={p.id: batch.html.get(p.id, "") for p in changed},
-            comments=comments,
-            categories=categories,
-            removed=removed,
-            cursors=new_cursors,
+            posts=changes.posts,
+            html=changes.html,
+            comments=changes.comments,
+            categories=changes.categories,
+            removed=changes.removed,
+            cursors=changes.cursors,
+            comments_complete_since=changes.comments_complete_since,
         )
-        result.new_posts, result.updated_posts, result.new_comments = saved
-        result.removed_posts = len(removed)
+        result.new_posts, result.updated_posts, result.new_comments = saved[:3]
+        result.removed_comments = saved[3] if len(saved) > 3 else 0
+        result.removed_posts = len(changes.removed)
         site.last_sync, site.last_error = now_iso(), None
     except BroadsheetError as error:
         result.error = clean_line(str(error))
@@ -168,8 +130,9 @@ async def sync_site(
         result.error = clean_line(f"internal error: {type(error).__name__}: {error}")[:300]
         site.last_error = result.error
     finally:
-        result.requests = source.requests[0]
-        result.skipped = source.skipped
+        if source is not None:
+            result.requests = source.requests[0]
+            result.skipped = source.skipped
         if own:
             await client.aclose()
     try:
@@ -180,13 +143,22 @@ async def sync_site(
     return result
 
 
-async def _send_outbox(store: Store, site: Site, client: httpx.AsyncClient) -> int:
-    """Send the site's queued replies before reading (the replies feature plugs in here)."""
+def _known(store: Store, name: str, full: bool, force: bool) -> Known:
+    """What the cache holds for ``name`` (read in a thread: the index can be large)."""
+    return Known(cursors={} if full else store.cursors(name), posts=store.post_stamps(name), full=full, force=force)
+
+
+async def _send_outbox(store: Store, site: Site, client: httpx.AsyncClient) -> tuple[int, str | None]:
+    """Send the site's queued replies before reading; returns (sent, error). A broken
+    outbox (corrupt, unreadable, locked) is reported, never allowed to stop the news."""
+    from . import outbox
+
+    if not sources.can_reply(site):
+        return 0, None
     try:
-        from . import outbox
-    except ImportError:
-        return 0
-    return await outbox.flush(store, site, client)
+        return await outbox.flush(store, site, client), None
+    except BroadsheetError as error:
+        return 0, clean_line(str(error))
 
 
 async def sync_sites(
@@ -197,12 +169,13 @@ async def sync_sites(
     transport: httpx.AsyncBaseTransport | None = None,
     policy: RetryPolicy | None = None,
     full: bool = False,
+    force: bool = False,
 ) -> list[SyncResult]:
     """Sync several sites concurrently; one failing does not stop the others."""
     return list(
         await asyncio.gather(
             *(
-                sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full)
+                sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full, force=force)
                 for site in sites
             )
         )

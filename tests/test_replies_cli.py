@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from cache import credentials, sync
+from cache import credentials, sources
 from cache.demo import FakeWordPress, load_demo
 from tui.cli import main
 
@@ -34,7 +34,7 @@ def fake(monkeypatch) -> FakeWordPress:
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         return wp(request)
 
-    monkeypatch.setattr(sync, "transport_for", lambda site: httpx.MockTransport(handler))
+    monkeypatch.setattr(sources, "transport_for", lambda site: httpx.MockTransport(handler))
     assert main(["add", "demo"]) == 0
     assert main(["sync", "demo"]) == 0
     return wp

@@ -157,34 +157,18 @@ def site_slug(url: str) -> str:
 def cmd_add(store: Store, args: argparse.Namespace) -> int:
     import asyncio
 
-    from cache.http import make_client
-    from cache.models import Site
-    from cache.sources import discover
-    from cache.sources.wordpress import normalise_url
-    from cache.store import valid_name
+    from cache.service import Service
 
+    service = Service(store=store)
     if args.url == "demo":
-        from cache.demo import add_demo_site
-
-        site = add_demo_site(store)
+        site = service.add_demo()
         print(f"added {site.name}: {site.title} — run `broadsheet sync {site.name}` to fetch it")
         return EXIT_OK
-    url = normalise_url(args.url)
-    name = args.name or site_slug(url)
-    if not valid_name(name):
-        raise BroadsheetError(f"invalid site name {name!r}: use lowercase letters, digits, '.', '_' or '-'")
-    if any(s.name == name for s in store.sites()):
-        raise BroadsheetError(f"a site called {name!r} is already subscribed")
-
-    async def find() -> dict[str, str]:
-        async with make_client() as client:
-            return await discover(client, url)
-
-    info = asyncio.run(find())
-    site = store.add_site(
-        Site(name=name, url=url, api_root=info["api_root"], title=info["title"], description=info["description"])
-    )
-    print(f"added {site.name}: {site.title or url} — run `broadsheet sync {site.name}` to fetch it")
+    added = asyncio.run(service.subscribe(args.url, name=args.name))
+    site = added.site
+    if added.note:
+        print(f"broadsheet: note: {added.note}", file=sys.stderr)
+    print(f"added {site.name}: {site.title or site.url} ({site.kind}) — run `broadsheet sync {site.name}` to fetch it")
     return EXIT_OK
 
 

@@ -59,13 +59,12 @@ def cmd_login(store: Store, args: argparse.Namespace) -> int:
     import dataclasses
     import getpass
 
-    from cache import credentials, replies
-    from cache.http import make_client
-    from cache.sources.wordpress import route_url
-    from cache.sync import transport_for
+    from cache import credentials
+    from cache.service import Service
 
     site = store.site(args.name)
-    credentials.check_transport(route_url(site.api_root, "/wp/v2/users/me"))  # before asking anything
+    service = Service(store=store)
+    service.check_login_transport(site.name)  # before asking anything
     interactive = sys.stdin.isatty()
     user = args.user
     if not user:
@@ -83,13 +82,9 @@ def cmd_login(store: Store, args: argparse.Namespace) -> int:
     # it is never sent to another site that is later given the same name.
     creds = credentials.Credentials(site.name, user, password, origin=credentials.origin_of(site.api_root))
 
-    async def check() -> dict[str, Any]:
-        async with make_client(transport_for(site)) as client:
-            return await replies.verify(client, site.api_root, creds)
-
-    me = asyncio.run(check())
-    path = credentials.save(dataclasses.replace(creds, user_id=me["id"]))
-    print(f"logged in to {site.name} as {user}" + (f" ({me['name']})" if me.get("name") else "") + f"; saved in {path}")
+    del creds
+    me = asyncio.run(service.login(site.name, user, password))
+    print(f"logged in to {site.name} as {user}" + (f" ({me['name']})" if me.get("name") else "") + f"; saved in {me['path']}")
     return EXIT_OK
 
 
@@ -148,9 +143,9 @@ def cmd_reply(store: Store, args: argparse.Namespace) -> int:
 
 
 def _transport(site: Any) -> Any:
-    from cache import sync
+    from cache import sources
 
-    return sync.transport_for(site)
+    return sources.transport_for(site)
 
 
 def _read_file(name: str) -> str:

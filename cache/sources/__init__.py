@@ -1,77 +1,109 @@
-"""Source adapters: how a kind of site is read (and, later, written to).
+"""Sources: how each kind of site is read (and, for some, written to).
 
-A source turns a remote site into the models of ``cache.models``; it never touches the
-store (``cache.sync`` does). ``Source`` is the contract; ``WordPressSource`` is the first
-implementation. Methods raise only ``SourceError`` subclasses (see ``cache.errors``):
+The contract is ``cache.sources.base``; this module is the registry that picks a source by
+``Site.kind`` and runs discovery across kinds. Sync, the outbox and the service use only
+these functions and never import a kind's module, so a new kind is one module and one line
+in ``KINDS``. Kinds are imported on first use (``broadsheet unread`` imports none).
 
-- ``Unreachable`` — transient (network, time-out, 5xx/429 after retries): try later;
-- ``BadResponse`` — the site answered something malformed;
-- ``NotASite`` — (discovery) the URL is not a site of this kind;
-- ``AuthError`` / ``Refused`` — for writes.
+Discovery order (``discover``): WordPress first (its REST API, found from any page of the
+site or from its feed URL), then feeds (autodiscovery links in a page, or the URL parsed as a
+feed). When a WordPress site blocks its API, its feed is used and the user is told.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from ..models import Category, Comment, Post
+from ..errors import BadResponse, NotASite, SourceError
+from .base import Changes, Discovered, Duplicate, Known, Posted, Source, Writer, stable_id
 
+if TYPE_CHECKING:
+    import httpx
 
-@dataclass
-class PostBatch:
-    """Posts fetched by a sync, with their bodies as the site sent them (HTML) by post id.
+    from ..http import RetryPolicy
+    from ..models import Site
 
-    Bodies are stored as HTML and converted to safe Markdown when read (``Store.body``):
-    converting 2,000 bodies was a quarter of a first sync's time on two cores, and reading
-    one costs a fraction of a millisecond."""
-
-    posts: list[Post] = field(default_factory=list)
-    html: dict[int, str] = field(default_factory=dict)
-
-
-class Source(ABC):
-    """What a sync needs from a site."""
-
-    #: Requests made so far (a one-item list so helpers can increment it).
-    requests: list[int]
-
-    @abstractmethod
-    async def categories(self) -> list[Category]:
-        """Every category of the site.
-
-        Raises: Unreachable, BadResponse.
-        """
-
-    @abstractmethod
-    async def posts(self, modified_after: str | None = None) -> PostBatch:
-        """Published posts, all of them or those modified after a site-local time.
-
-        Raises: Unreachable, BadResponse.
-        """
-
-    @abstractmethod
-    async def post_ids(self) -> set[int]:
-        """Ids of every published post (to notice deletions).
-
-        Raises: Unreachable, BadResponse.
-        """
-
-    @abstractmethod
-    async def post_total(self) -> int:
-        """How many posts the site has now, as cheaply as possible.
-
-        Raises: Unreachable, BadResponse.
-        """
-
-    @abstractmethod
-    async def comments(self, after: str | None = None) -> list[Comment]:
-        """Approved comments, all of them or those dated after a site-local time.
-
-        Raises: Unreachable, BadResponse.
-        """
+KINDS: dict[str, tuple[str, str]] = {
+    "wordpress": ("cache.sources.wordpress", "WordPressSource"),
+    "feed": ("cache.sources.feed", "FeedSource"),
+}
+"""Kind → (module, class), in discovery order."""
 
 
-from .wordpress import WordPressSource, discover  # noqa: E402
+def source_class(kind: str) -> type[Source]:
+    """The source class for ``kind``; ``NotASite`` for a kind this Broadsheet does not know."""
+    try:
+        module, name = KINDS[kind]
+    except KeyError:
+        raise NotASite(f"unknown kind of site {kind!r} (known: {', '.join(KINDS)})") from None
+    return getattr(import_module(module), name)
 
-__all__ = ["PostBatch", "Source", "WordPressSource", "discover"]
+
+def make_source(site: Site, client: httpx.AsyncClient, policy: RetryPolicy | None = None) -> Source:
+    """A source reading ``site`` through ``client``."""
+    return source_class(site.kind)(site, client, policy=policy)
+
+
+def can_reply(site: Site) -> bool:
+    """Whether sites of ``site``'s kind take replies."""
+    return source_class(site.kind).writes
+
+
+def transport_for(site: Site) -> httpx.AsyncBaseTransport | None:
+    """The bundled demo site is served in-process; everything else goes to the network.
+
+    The one seam where a site's transport is chosen (tests replace it)."""
+    if site.demo:
+        from ..demo import DemoTransport
+
+        return DemoTransport()
+    return None
+
+
+async def discover(
+    client: httpx.AsyncClient, url: str, *, kind: str = "auto", policy: RetryPolicy | None = None
+) -> Discovered:
+    """What kind of site ``url`` belongs to, and how to read it.
+
+    Raises: NotASite (no kind recognises it), Unreachable, BadResponse.
+    """
+    from ..http import send
+
+    kinds = list(KINDS) if kind == "auto" else [kind]
+    if kind != "auto":
+        source_class(kind)  # unknown kinds fail before any request
+    page = None
+    problem: SourceError | None = None
+    try:
+        page = await send(client, "GET", url, policy=policy)
+    except SourceError as error:
+        problem = error  # a kind may still find the site elsewhere (WordPress's /wp-json/)
+    blocked = ""
+    for name in kinds:
+        try:
+            found = await source_class(name).discover(client, url, page, policy)
+        except BadResponse as error:
+            problem = problem or error
+            continue
+        if found is not None:
+            if blocked and found.kind == "feed" and not found.note:
+                found.note = blocked
+            return found
+        if name == "wordpress" and page is not None and _looks_like_wordpress(page):
+            blocked = "this WordPress site does not open its REST API: reading its feed instead (no threaded comments or replies)"
+    if problem is not None and page is None:
+        raise problem
+    what = "a WordPress site or a feed" if kind == "auto" else ("a WordPress site" if kind == "wordpress" else "a feed")
+    raise NotASite(f"{url} is not {what} (no REST API or feed found)")
+
+
+def _looks_like_wordpress(page: httpx.Response) -> bool:
+    text = page.text[:200_000] if "html" in page.headers.get("content-type", "") else ""
+    return "wp-content/" in text or "wp-includes/" in text or 'content="WordPress' in text
+
+
+__all__ = [
+    "KINDS", "Changes", "Discovered", "Duplicate", "Known", "Posted", "Source", "Writer", "can_reply", "discover",
+    "make_source", "source_class", "stable_id", "transport_for",
+]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from cache import replies
+from cache.sources.wordpress import write as replies
 from cache.credentials import Credentials
 from cache.errors import AuthError, BadResponse, InsecureTransport, Refused, Unreachable
 from cache.http import make_client

@@ -8,15 +8,18 @@ import pytest
 from cache.demo import FakeWordPress
 from cache.errors import BadResponse, NotASite, Unreachable
 from cache.http import RetryPolicy, make_client, send
-from cache.sources import WordPressSource, discover
-from cache.sources.wordpress import normalise_url, route_url
+from cache.models import Site
+from cache.sources.wordpress import WordPressSource, discover
+from cache.service import normalise_url
+from cache.sources.wordpress import route_url
 from tests.factories import BASE, wp_comment, wp_site
 
 FAST = RetryPolicy(retries=2, backoff=0)
 
 
 def source_for(handler, api_root=BASE + "/wp-json/") -> WordPressSource:
-    return WordPressSource("news", api_root, make_client(httpx.MockTransport(handler)), policy=FAST)
+    site = Site(name="news", url=api_root, api_root=api_root)
+    return WordPressSource(site, make_client(httpx.MockTransport(handler)), policy=FAST)
 
 
 async def test_discovery_from_link_header():

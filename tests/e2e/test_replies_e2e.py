@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cache import credentials, outbox
-from cache import sync as cache_sync
+from cache import sources as cache_sources
 from cache.models import Site
 from cache.store import Store
 from tui.cli import main
@@ -139,7 +139,7 @@ def test_offline_queued_then_sent_exactly_once(wordpress, site, capsys, monkeypa
     store = Store()
     capsys.readouterr()
     with monkeypatch.context() as offline:
-        offline.setattr(cache_sync, "transport_for", lambda site: DeadPort(closed_port()))
+        offline.setattr(cache_sources, "transport_for", lambda site: DeadPort(closed_port()))
         code = main(["reply", "--site", site.name, str(post_id), "-m", "Written offline",
                      "--author", "Ada Reader", "--email", "ada@example.com"])
         assert code == 75 and "queued" in capsys.readouterr().err

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from html.parser import HTMLParser
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import orjson
 
-from ..errors import BadResponse, NotASite, Unreachable
-from ..http import RetryPolicy, host_of, is_loopback, send
-from ..models import Category, Comment, Post, valid_id
-from ..safe import clean_line, html_to_line
-from . import PostBatch, Source
+from ...errors import BadResponse, NotASite, SourceError, Unreachable
+from ...http import RetryPolicy, host_of, is_loopback, send
+from ...models import Category, Comment, Post, Site, valid_id
+from ...safe import clean_line, html_to_line
+from ..base import Changes, Discovered, Known, Source, Writer
+from . import parse
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +47,24 @@ COMMENT_FIELDS = "id,post,parent,author_name,date,date_gmt,content,link,status"
 
 
 class WordPressSource(Source):
-    """Reads a WordPress site through its REST API at ``api_root``."""
+    """Reads (and, through ``writer()``, writes to) a WordPress site at ``site.api_root``."""
+
+    kind = "wordpress"
+    writes = True
 
     def __init__(
         self,
-        site: str,
-        api_root: str,
+        site: Site,
         client: httpx.AsyncClient,
         *,
-        concurrency: int = 6,
         policy: RetryPolicy | None = None,
+        concurrency: int = 6,
     ) -> None:
-        self.site = site
-        self.api_root = api_root
-        self.client = client
-        self.policy = policy or RetryPolicy()
-        self.requests = [0]
+        super().__init__(site, client, policy=policy)
+        self.api_root = site.api_root
         self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self.authors: dict[int, str] = {}
-        #: Malformed items left out so far.
-        self.skipped = 0
 
     # -- URLs and requests -----------------------------------------------------------
 
@@ -88,43 +90,134 @@ class WordPressSource(Source):
     async def paged(
         self, route: str, params: dict[str, Any], each: Callable[[list[dict[str, Any]]], None] | None = None
     ) -> list[dict[str, Any]]:
-        """Every item of a collection: page 1, then the other pages concurrently.
+        """Every item of a collection: page 1, then the other pages a few at a time.
 
-        With ``each``, every page is handed to it as soon as it arrives (so converting one
-        page overlaps downloading the others) and nothing is returned.
+        The site's ``X-WP-TotalPages`` is an upper bound, never trusted alone: paging stops at
+        the first short or empty page, or at a page whose items were all seen already (a site
+        that ignores ``page``), so a lying header costs at most one wave of requests. With
+        ``each``, every page is handed to it as soon as it arrives (so converting one page
+        overlaps downloading the others) and nothing is returned.
         """
         params = {**params, "per_page": PER_PAGE}
         items: list[dict[str, Any]] = []
         take = each or items.extend
         first, response = await self.get(route, {**params, "page": 1})
         pages = page_count(response)
+        rows = _as_list(first, route)
+        seen = {_key(row) for row in rows}
+        done = len(rows) < PER_PAGE
 
-        async def page(number: int) -> None:
+        async def page(number: int) -> list[dict[str, Any]]:
             try:
                 data, _ = await self.get(route, {**params, "page": number})
             except BadResponse as error:
                 if error.code == "rest_post_invalid_page_number":
-                    return  # the collection shrank while we paged
+                    return []  # the collection shrank while we paged
                 raise
-            take(_as_list(data, route))
+            return _as_list(data, route)
 
-        rest = [asyncio.ensure_future(page(n)) for n in range(2, pages + 1)]
-        try:
-            take(_as_list(first, route))  # converted while the other pages are on their way
-            await asyncio.gather(*rest)
-        finally:
-            for task in rest:
-                task.cancel()
+        number = 2
+        take(rows)  # converted while the other pages are on their way
+        while not done and number <= pages:
+            wave = [asyncio.ensure_future(page(n)) for n in range(number, min(pages, number + self.concurrency - 1) + 1)]
+            number += len(wave)
+            try:
+                for task in wave:
+                    rows = await task
+                    keys = {_key(row) for row in rows}
+                    if len(rows) < PER_PAGE or keys <= seen:
+                        done = True
+                    new = [row for row in rows if _key(row) not in seen]
+                    seen |= keys
+                    if new:
+                        take(new)
+                    if done:
+                        break
+            finally:
+                for task in wave:
+                    task.cancel()
         return items
 
     # -- the Source contract ---------------------------------------------------------
+
+    @classmethod
+    async def discover(
+        cls, client: httpx.AsyncClient, url: str, page: httpx.Response | None, policy: RetryPolicy | None
+    ) -> Discovered | None:
+        if page is None:  # the URL did not answer: discovery reports that once
+            return None
+        info = await find_api(client, url, page, policy)
+        if info is None:
+            return None
+        return Discovered(
+            "wordpress", info["home"], api_root=info["api_root"], title=info["title"],
+            description=info["description"], feed_url=info["home"].rstrip("/") + "/feed/",
+        )
+
+    async def sync(self, known: Known) -> Changes:
+        """First sync: everything. Later: posts modified and comments dated after the cursors
+        (minus ``OVERLAP``), the site's post total compared with the cache's to notice
+        deletions and posts published without being modified, and — at most once an hour, or
+        on ``full`` — every comment of the last ``COMMENT_WINDOW`` re-read, so comments
+        approved late arrive, edited ones change, and trashed ones leave the cache. With
+        nothing new that costs four requests (five when the comment window is due)."""
+        full = known.full
+        cursors = {} if full else dict(known.cursors)
+        self.authors = {int(k): v for k, v in cursors.get("authors", {}).items()}
+        known_posts = {} if full else known.posts
+        now = time.time()
+        wide = full or now - float(cursors.get("comments_wide_at") or 0) >= COMMENT_SWEEP
+        comments_since = _before(cursors.get("comments_date"), COMMENT_WINDOW if wide else OVERLAP)
+        categories, batch, comments = await asyncio.gather(
+            self.categories(),
+            self.posts(_before(cursors.get("posts_modified"), OVERLAP)),
+            self.comments(comments_since),
+        )
+        fetched = {p.id for p in batch.posts}
+        removed: set[int] = set()
+        if full:
+            removed = set(known.posts) - fetched
+        elif known_posts:
+            have = set(known_posts) | fetched
+            if await self.post_total() != len(have):
+                ids = await self.post_ids()
+                removed = have - ids
+                # published without being modified (a scheduled post going live): fetch by id
+                missing = sorted(ids - have)
+                for start in range(0, len(missing), 100):
+                    extra = await self.posts(include=missing[start : start + 100])
+                    batch.posts.extend(extra.posts)
+                    batch.html.update(extra.html)
+        changed = [p for p in batch.posts if known_posts.get(p.id) != p.modified_gmt]
+        new_cursors = {
+            "posts_modified": max([cursors.get("posts_modified") or "", *(p.modified for p in batch.posts)]),
+            "comments_date": max([cursors.get("comments_date") or "", *(c.date for c in comments)]),
+            "comments_wide_at": now if wide else cursors.get("comments_wide_at", 0),
+            "authors": {str(k): v for k, v in self.authors.items()},
+        }
+        return Changes(
+            posts=changed,
+            html={p.id: batch.html.get(p.id, "") for p in changed},
+            comments=comments,
+            categories=categories,
+            removed=removed,
+            comments_complete_since=("" if full or not comments_since else comments_since) if wide else None,
+            cursors=new_cursors,
+        )
+
+    def writer(self) -> Writer:
+        from .write import WordPressWriter
+
+        return WordPressWriter(self)
+
+    # -- collections -----------------------------------------------------------------
 
     async def categories(self) -> list[Category]:
         rows = await self.paged("/wp/v2/categories", {"_fields": "id,name,slug,parent,count,link"})
         found: dict[int, Category] = {}  # a category added while paging can show up twice
         for row in rows:
             try:
-                category = Category.from_wp(self.site, row)
+                category = parse.category(self.site.name, row)
             except BadResponse as error:
                 self.skip(error)
                 continue
@@ -134,9 +227,10 @@ class WordPressSource(Source):
     def skip(self, error: BadResponse) -> None:
         """Leave out one malformed item (the rest of the sync goes on)."""
         self.skipped += 1
-        log.info("%s: skipped an item: %s", self.site, error)
+        log.info("%s: skipped an item: %s", self.site.name, error)
 
     async def posts(self, modified_after: str | None = None, include: list[int] | None = None) -> PostBatch:
+        """Published posts, all of them, those modified after a site-local time, or ``include``."""
         params: dict[str, Any] = {"_fields": POST_FIELDS}
         if modified_after:
             params.update(modified_after=modified_after, orderby="modified", order="asc")
@@ -148,7 +242,7 @@ class WordPressSource(Source):
         def convert(rows: list[dict[str, Any]]) -> None:
             for row in rows:
                 try:
-                    post = Post.from_wp(self.site, row)
+                    post = parse.post(self.site.name, row)
                 except BadResponse as error:
                     self.skip(error)
                     continue
@@ -171,20 +265,24 @@ class WordPressSource(Source):
         return batch
 
     async def load_authors(self) -> None:
-        """Fill ``authors`` (id → display name); a site hiding its users is not an error."""
+        """Fill ``authors`` (id → display name). Names are optional: a site that hides its
+        users, fails, or times out on ``/wp/v2/users`` never sinks a sync."""
         try:
             rows = await self.paged("/wp/v2/users", {"_fields": "id,name"})
-        except BadResponse:
+        except SourceError as error:
+            log.info("%s: no author names: %s", self.site.name, error)
             return
         for row in rows:
             if isinstance(row.get("id"), int) and not isinstance(row.get("id"), bool):
-                self.authors[row["id"]] = html_to_line(str(row.get("name") or ""))
+                self.authors[row["id"]] = parse.line(html_to_line(str(row.get("name") or "")[:800]), parse.MAX_NAME)
 
     async def post_ids(self) -> set[int]:
+        """Ids of every published post (to notice deletions)."""
         rows = await self.paged("/wp/v2/posts", {"_fields": "id"})
         return {row["id"] for row in rows if valid_id(row.get("id"))}
 
     async def post_total(self) -> int:
+        """How many posts the site has now (one small request)."""
         _, response = await self.get("/wp/v2/posts", {"_fields": "id", "per_page": 1})
         try:
             return int(response.headers.get("x-wp-total", ""))
@@ -192,6 +290,7 @@ class WordPressSource(Source):
             raise BadResponse(f"{host_of(response.url)} sent no X-WP-Total header") from None
 
     async def comments(self, after: str | None = None) -> list[Comment]:
+        """Approved comments of the whole site, all or those dated after a site-local time."""
         params: dict[str, Any] = {"_fields": COMMENT_FIELDS, "orderby": "date", "order": "asc"}
         if after:
             params["after"] = after
@@ -200,12 +299,47 @@ class WordPressSource(Source):
         def convert(rows: list[dict[str, Any]]) -> None:
             for row in rows:
                 try:
-                    comments.append(Comment.from_wp(self.site, row))
+                    comments.append(parse.comment(self.site.name, row))
                 except BadResponse as error:
                     self.skip(error)
 
         await self.paged("/wp/v2/comments", params, convert)
         return comments
+
+
+OVERLAP = 3600
+"""Seconds re-read behind each cursor. WordPress compares site-local times, exclusively:
+the overlap covers the repeated hour when clocks go back, items modified while we paged,
+and same-second writes. What comes again unchanged is dropped before saving."""
+
+COMMENT_WINDOW = 7 * 86400
+"""Seconds of comments re-read by the periodic sweep. WordPress keeps a comment's date when
+a moderator approves it days later and has no ``modified_after`` for comments: the sweep is
+how late approvals, edits and removals within this window reach the cache."""
+
+COMMENT_SWEEP = 3600
+"""Seconds between two sweeps of the comment window (``sync --full`` sweeps everything)."""
+
+
+def _before(stamp: str | None, seconds: int = 1) -> str | None:
+    if not stamp:
+        return None
+    try:
+        return (datetime.fromisoformat(stamp) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _key(row: dict[str, Any]) -> Any:
+    return row.get("id") if isinstance(row, dict) else None
+
+
+@dataclass
+class PostBatch:
+    """Posts with their bodies as the site sent them (HTML) by post id."""
+
+    posts: list[Post] = field(default_factory=list)
+    html: dict[int, str] = field(default_factory=dict)
 
 
 # -- discovery -----------------------------------------------------------------------
@@ -218,8 +352,22 @@ async def discover(client: httpx.AsyncClient, url: str, policy: RetryPolicy | No
 
     Raises: NotASite, Unreachable, BadResponse.
     """
-    url = normalise_url(url)
-    response = await send(client, "GET", url, policy=policy)
+    info = await find_api(client, url, None, policy)
+    if info is None:
+        raise NotASite(f"{url} is not a WordPress site (no REST API found)")
+    return info
+
+
+async def find_api(
+    client: httpx.AsyncClient, url: str, response: httpx.Response | None, policy: RetryPolicy | None = None
+) -> dict[str, str] | None:
+    """The REST API behind ``url`` (``response``: GET ``url``, if already fetched), or None.
+
+    A feed URL of a WordPress site (``…/feed/``) leads to the API through its ``Link``
+    header or the site's root.
+    """
+    if response is None:
+        response = await send(client, "GET", url, policy=policy)
     candidates: list[str] = []
     link = response.links.get(API_REL, {}).get("url")
     if link:
@@ -233,6 +381,12 @@ async def discover(client: httpx.AsyncClient, url: str, policy: RetryPolicy | No
     if not base.endswith("/"):
         base = base.rsplit("/", 1)[0] + "/"
     candidates += [origin + "/wp-json/", origin + "/?rest_route=/", base + "wp-json/"]
+    # a feed URL (``/blog/feed/``, ``/feed/atom/``): the site may live one or two levels up
+    path = response.url.path
+    for marker in ("/feed/", "/feed"):
+        if marker in path:
+            candidates.append(origin + path[: path.index(marker)] + "/wp-json/")
+            break
     seen: set[str] = set()
     for root in candidates:
         if root in seen:
@@ -246,7 +400,7 @@ async def discover(client: httpx.AsyncClient, url: str, policy: RetryPolicy | No
                 "description": html_to_line(str(info.get("description") or "")),
                 "home": str(info.get("home") or info.get("url") or origin),
             }
-    raise NotASite(f"{url} is not a WordPress site (no REST API found)")
+    return None
 
 
 async def _api_index(client: httpx.AsyncClient, root: str, policy: RetryPolicy | None) -> dict[str, Any] | None:
@@ -289,21 +443,6 @@ class _LinkFinder(HTMLParser):
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def normalise_url(url: str) -> str:
-    """Add a scheme to a bare host (http for loopback, https otherwise)."""
-    url = url.strip()
-    if "://" not in url:
-        host = url.split("/", 1)[0].rsplit(":", 1)[0]
-        url = ("http://" if is_loopback(host) else "https://") + url
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        raise NotASite(f"{clean_line(url)[:200]} is not a valid URL") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise NotASite(f"{url} is not an http(s) URL")
-    return url
 
 
 def route_url(api_root: str, route: str) -> str:

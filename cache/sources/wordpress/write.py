@@ -1,4 +1,7 @@
-"""The WordPress write side: post a comment, and read what the site answered.
+"""The WordPress write side: post a comment, check a login, find a comment already sent.
+
+``WordPressWriter`` is the source contract's ``Writer`` for WordPress sites; the functions
+below it do the work and are tested one by one.
 
 Two ways to post, both interpreted into the same outcomes:
 
@@ -39,19 +42,18 @@ WordPress itself answers a resend with 409 duplicate. Nothing here touches the s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from .credentials import BasicAuth, Credentials, check_origin, check_transport
-from .errors import AuthError, BadResponse, Refused, SourceError, Unreachable
-from .http import RetryPolicy, host_of, send
-from .models import Comment
-from .safe import clean_line, html_to_line
-from .sources.wordpress import COMMENT_FIELDS, decode, error_of, route_url
+from ...credentials import BasicAuth, Credentials, check_origin, check_transport
+from ...errors import AuthError, BadResponse, Refused, SourceError, Unreachable
+from ...http import RetryPolicy, host_of, send
+from ...safe import clean_line, html_to_line
+from ..base import Duplicate, Posted, Writer
+from . import COMMENT_FIELDS, WordPressSource, decode, error_of, parse, route_url
 
 #: REST error codes that mean "who you are is the problem".
 AUTH_CODES = frozenset({
@@ -64,42 +66,6 @@ FLOOD_MESSAGE = "the site asks you to wait before commenting again (flood protec
 CLOCK_SKEW = timedelta(minutes=5)
 #: Fields ``find`` needs: the cache's comment fields plus the author's user id.
 FIND_FIELDS = COMMENT_FIELDS + ("" if ",author," in f",{COMMENT_FIELDS}," else ",author")
-
-
-class Duplicate(SourceError):
-    """The site already has this comment (409): it was sent before."""
-
-
-@dataclass
-class Posted:
-    """A comment the site accepted: ``status`` is ``approved`` or ``hold``."""
-
-    status: str
-    comment_id: int | None = None
-    link: str = ""
-    #: The comment as the site returned it (REST), when it did.
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def held(self) -> bool:
-        return self.status != "approved"
-
-    def comment(self, site: str, fallback: Comment) -> Comment:
-        """The confirmed comment: the site's data, or ``fallback`` with our id and status."""
-        if self.data and isinstance(self.data.get("id"), int):
-            try:
-                confirmed = Comment.from_wp(site, self.data)
-            except BadResponse:
-                pass
-            else:
-                confirmed.status = self.status
-                if not confirmed.text.strip():
-                    confirmed.text = fallback.text
-                return confirmed
-        fallback.id = self.comment_id or fallback.id
-        fallback.status = self.status
-        fallback.link = self.link or fallback.link
-        return fallback
 
 
 def home_of(api_root: str) -> str:
@@ -167,7 +133,7 @@ async def post_rest(
         if not isinstance(data, dict) or not isinstance(data.get("id"), int):
             raise BadResponse(f"{host} accepted the comment but sent no comment back")
         state = "approved" if data.get("status") in ("approved", "approve", "1") else "hold"
-        return Posted(state, data["id"], clean_line(str(data.get("link") or "")), data)
+        return Posted(state, data["id"], clean_line(str(data.get("link") or "")), _comment(api_root, data, state))
     reason = message or f"{host} answered {status}"
     if status == 409 or code == "comment_duplicate":
         raise Duplicate(reason, code or "comment_duplicate")
@@ -367,5 +333,57 @@ async def find(
                 if when is None or when < earliest:
                     continue
             status = "approved" if row.get("status") in ("approved", "approve", "1") else "hold"
-            return Posted(status, row["id"], clean_line(str(row.get("link") or "")), row)
+            return Posted(status, row["id"], clean_line(str(row.get("link") or "")), _comment(api_root, row, status))
     return None
+
+
+def _comment(api_root: str, data: dict[str, Any], status: str) -> Any:
+    """The comment the site sent back, as a model (None when malformed or empty)."""
+    try:
+        comment = parse.comment("", data)
+    except BadResponse:
+        return None
+    comment.status = status
+    return comment if comment.text.strip() else None
+
+
+class WordPressWriter(Writer):
+    """Replies over REST with an Application Password, else through the comment form."""
+
+    def __init__(self, source: WordPressSource) -> None:
+        self.source = source
+        self.api_root = source.api_root
+        self.client = source.client
+
+    def login_url(self) -> str:
+        return route_url(self.api_root, "/wp/v2/users/me")
+
+    async def verify(self, credentials: Credentials) -> dict[str, Any]:
+        return await verify(self.client, self.api_root, credentials)
+
+    async def post(
+        self, post: int, parent: int, text: str, *, credentials: Credentials | None, author: str, email: str
+    ) -> Posted:
+        if credentials is not None:
+            return await post_rest(self.client, self.api_root, credentials, post, parent, text)
+        return await post_form(self.client, home_of(self.api_root), post, parent, text, author, email)
+
+    async def find(
+        self, post: int, parent: int, text: str, *, author: str, credentials: Credentials | None, since: str
+    ) -> Posted | None:
+        return await find(self.client, self.api_root, post, parent, text, author=author, credentials=credentials,
+                          since=since, policy=self.source.policy)
+
+    async def comment_exists(self, post: int, comment_id: int) -> bool | None:
+        """Ask the site for the comment (anonymous: approved comments only)."""
+        url = route_url(self.api_root, f"/wp/v2/comments/{comment_id}")
+        response = await send(self.client, "GET", url, params={"_fields": "id,post"}, policy=self.source.policy)
+        if response.status_code == 404:
+            return False
+        if response.status_code != 200:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        return isinstance(data, dict) and data.get("post") == post
