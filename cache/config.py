@@ -13,6 +13,11 @@ Example::
 
     [keys]                       # binding id = keys (comma-separated), see `?` in the reader
     next_post = "n,ctrl+n"
+
+    [sites.news]                 # per site (by its name in `broadsheet sites`)
+    refresh_minutes = 10         # how often `sync` (without names) and the reader fetch it
+    full_text = "auto"           # feeds: fetch the article page for summary-only items
+                                 # ("auto"), for every item ("always"), or never ("never")
 """
 
 from __future__ import annotations
@@ -40,12 +45,34 @@ class ReplyConfig:
     email: str = ""
 
 
+FULL_TEXT = ("auto", "always", "never")
+
+
+@dataclass
+class SiteConfig:
+    refresh_minutes: int = -1
+    """-1: ``[reader] refresh_after_minutes``; 0: only when asked by name or with ``R``."""
+    full_text: str = "auto"
+
+
 @dataclass
 class Config:
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     reply: ReplyConfig = field(default_factory=ReplyConfig)
     keys: dict[str, str] = field(default_factory=dict)
+    sites: dict[str, SiteConfig] = field(default_factory=dict)
     path: Path | None = None
+
+    def refresh_minutes(self, site: str) -> int:
+        """How often ``site`` is due for a refresh, in minutes (0: never by itself)."""
+        own = self.sites.get(site)
+        if own is not None and own.refresh_minutes >= 0:
+            return own.refresh_minutes
+        return self.reader.refresh_after_minutes
+
+    def full_text(self, site: str) -> str:
+        own = self.sites.get(site)
+        return own.full_text if own is not None else "auto"
 
 
 def config_path(directory: str | os.PathLike[str] | None = None) -> Path:
@@ -70,6 +97,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise ConfigError(f"{file}: [keys] maps binding ids to key names (strings)")
             config.keys = dict(value)
+        elif key == "sites":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(f"{file}: [sites.NAME] tables hold per-site settings")
+            for name, table in value.items():
+                site = SiteConfig()
+                _fill(site, table, f"{file}: [sites.{name}]")
+                if site.full_text not in FULL_TEXT:
+                    raise ConfigError(f"{file}: [sites.{name}] full_text must be one of {', '.join(FULL_TEXT)}")
+                config.sites[name] = site
         elif key in ("reader", "reply"):
             if not isinstance(value, dict):
                 raise ConfigError(f"{file}: [{key}] must be a table")

@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import sources
 from .errors import BroadsheetError, NotFound
 from .store import Store
 
+from .config import Config
+from .models import Site
+
 if TYPE_CHECKING:
     import httpx
 
     from .http import RetryPolicy
-    from .models import Site
     from .outbox import Entry, SendOutcome
     from .sync import SyncResult
 
@@ -48,6 +50,15 @@ class Subscribed:
 
 
 @dataclass
+class Imported:
+    """What ``Service.import_subscriptions`` did."""
+
+    added: list[Site] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Removed:
     """What ``Service.remove`` did."""
 
@@ -60,7 +71,8 @@ class Service:
     """Operations on the cache in ``directory`` (default: the user cache dir).
 
     ``transport`` replaces the network for every request (tests, benchmarks);
-    ``policy`` sets how requests are retried (tests use no back-off).
+    ``policy`` sets how requests are retried (tests use no back-off); ``config`` gives the
+    per-site settings (refresh intervals, full text).
     """
 
     def __init__(
@@ -70,10 +82,12 @@ class Service:
         store: Store | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy | None = None,
+        config: Config | None = None,
     ) -> None:
         self.store = store if store is not None else Store(directory)
         self.transport = transport
         self.policy = policy
+        self.config = config if config is not None else Config()
 
     @property
     def directory(self) -> Any:
@@ -142,6 +156,50 @@ class Service:
             if key in keys or any(key.startswith(k + "/") for k in keys if site.kind == "wordpress" and k):
                 raise BroadsheetError(f"{url} is already subscribed as {site.name!r} ({site.home or site.url})")
 
+    def import_subscriptions(self, text: str) -> Imported:
+        """Subscribe to every feed of an OPML document or a newsboat ``urls`` file, in one
+        write and without fetching anything (the next sync does). Feeds already subscribed
+        are skipped."""
+        from .models import Site
+        from .opml import parse_subscriptions
+
+        imported = Imported()
+        taken = {s.name for s in self.store.sites()}
+        keys = {site_key(u): s.name for s in self.store.sites() for u in (s.url, s.home, s.feed_url, s.api_root) if u}
+        new: list[Site] = []
+        for sub in parse_subscriptions(text):
+            try:
+                url = normalise_url(sub.url)
+            except BroadsheetError as error:
+                imported.refused.append(f"{sub.url}: {error}")
+                continue
+            key = site_key(url)
+            if key in keys:
+                imported.skipped.append(f"{url} (already subscribed as {keys[key]!r})")
+                continue
+            base = site_slug(sub.home or url)
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}-{n}"
+            taken.add(name)
+            keys[key] = name
+            if sub.kind == "wordpress":
+                site = Site(name=name, url=sub.home or url, api_root=sub.api_root, title=sub.title, kind="wordpress",
+                            feed_url=url, folder=clean_folder(sub.folder), home=sub.home)
+            else:
+                site = Site(name=name, url=url, title=sub.title, kind="feed", feed_url=url,
+                            folder=clean_folder(sub.folder), home=sub.home)
+            new.append(site)
+        imported.added = self.store.add_sites(new)
+        return imported
+
+    def export_opml(self) -> str:
+        """Every subscription (but the demo) as OPML 2.0 with folders."""
+        from .opml import to_opml
+
+        return to_opml(self.store.sites())
+
     def move(self, name: str, folder: str) -> Site:
         """File a site under ``folder`` ("" takes it out of any folder)."""
         site = self.store.site(name)
@@ -183,19 +241,50 @@ class Service:
     # -- sync --------------------------------------------------------------------------
 
     async def sync(
-        self, names: Iterable[str] | None = None, *, full: bool = False, progress: Progress | None = None
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        full: bool = False,
+        force: bool = False,
+        progress: Progress | None = None,
     ) -> list[SyncResult]:
-        """Fetch what is new on the named sites (all when ``names`` is None); one failing site
-        never stops the others (its error is in its result)."""
+        """Fetch what is new on the named sites, or on every site that is due (its
+        ``refresh_minutes`` have passed since its last sync) when ``names`` is None. ``force``
+        fetches every site named or not, ignoring the sites' own hints (``<ttl>``,
+        ``Retry-After``). One failing site never stops the others (its error is in its result).
+        """
         from .sync import sync_sites
 
         wanted = list(names) if names is not None else None
-        sites = [self.store.site(n) for n in wanted] if wanted is not None else self.store.sites()
-        if not sites:
-            raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
+        if wanted is not None:
+            sites = [self.store.site(n) for n in wanted]
+        else:
+            sites = self.store.sites()
+            if not sites:
+                raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
+            if not (force or full):
+                sites = [site for site in sites if self.due(site)]
         return await sync_sites(
-            self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full
+            self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
+            force=force or wanted is not None, options={s.name: self._options(s) for s in sites},
         )
+
+    def due(self, site: Site, now: float | None = None) -> bool:
+        """Whether ``site``'s refresh interval has passed since its last sync."""
+        import time
+        from datetime import datetime, timezone
+
+        minutes = self.config.refresh_minutes(site.name)
+        if site.last_sync is None or minutes <= 0:
+            return True
+        try:
+            last = datetime.fromisoformat(site.last_sync).replace(tzinfo=timezone.utc).timestamp()
+        except ValueError:
+            return True
+        return (now if now is not None else time.time()) - last >= minutes * 60
+
+    def _options(self, site: Site) -> dict[str, Any]:
+        return {"full_text": self.config.full_text(site.name)}
 
     # -- read state --------------------------------------------------------------------
 

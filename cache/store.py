@@ -136,6 +136,24 @@ class Store:
             sites.insert(site.to_row())
         return site
 
+    def add_sites(self, sites: list[Site]) -> list[Site]:
+        """Subscribe to several sites in one write (an OPML import); names must be new."""
+        db = self._sites
+        with storage(db).batch():
+            table_ = table(db, "sites")
+            taken = {row.get("name") for row in table_.all()}
+            stamp = now_iso()
+            for site in sites:
+                if not valid_name(site.name):
+                    raise StoreError(f"invalid site name {site.name!r}: use letters, digits, '.', '_' or '-'")
+                if site.name in taken:
+                    raise StoreError(f"a site called {site.name!r} is already subscribed")
+                taken.add(site.name)
+                site.added = site.added or stamp
+            if sites:
+                table_.insert_multiple([site.to_row() for site in sites])
+        return sites
+
     def update_site(self, site: Site) -> None:
         """Save ``site``'s fields (looked up by name)."""
         db = self._sites

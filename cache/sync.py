@@ -17,12 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from . import sources
 from .errors import BroadsheetError
-from .http import RetryPolicy, make_client
+from .http import RetryPolicy, is_loopback, make_client
 from .models import Site
 from .safe import clean_line
 from .sources.base import Known
@@ -90,8 +91,10 @@ async def sync_site(
     policy: RetryPolicy | None = None,
     full: bool = False,
     force: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SyncResult:
-    """Sync one site into ``store``; errors are reported in the result, not raised."""
+    """Sync one site into ``store``; errors are reported in the result, not raised.
+    ``options`` are the site's settings from config.toml (``full_text``)."""
     started = time.monotonic()
     result = SyncResult(site.name)
     say = (lambda message: progress(site.name, message)) if progress else (lambda message: None)
@@ -102,6 +105,7 @@ async def sync_site(
         source = sources.make_source(site, client, policy)
         result.sent_replies, result.outbox_error = await _send_outbox(store, site, client)
         known = await asyncio.to_thread(_known, store, site.name, full, force)
+        known.cursors.update(options or {})
         say("fetching")
         changes = await source.sync(known)
         result.not_modified = changes.not_modified
@@ -170,13 +174,30 @@ async def sync_sites(
     policy: RetryPolicy | None = None,
     full: bool = False,
     force: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
+    concurrency: int = 8,
 ) -> list[SyncResult]:
-    """Sync several sites concurrently; one failing does not stop the others."""
-    return list(
-        await asyncio.gather(
-            *(
-                sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full, force=force)
-                for site in sites
-            )
-        )
-    )
+    """Sync several sites concurrently (at most ``concurrency`` at a time, and at most
+    ``PER_HOST`` of them on one host); one failing does not stop the others."""
+    limit = asyncio.Semaphore(concurrency)
+    hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def one(site: Site) -> SyncResult:
+        host = _host(site)
+        per_host = hosts.setdefault(host, asyncio.Semaphore(concurrency if is_loopback(host) else PER_HOST))
+        async with limit, per_host:
+            return await sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full,
+                                   force=force, options=(options or {}).get(site.name))
+
+    return list(await asyncio.gather(*(one(site) for site in sites)))
+
+
+PER_HOST = 4
+"""Sites synced at once on one remote host (many feeds of one newspaper must not hammer it;
+a server on this machine is the user's own and gets the full concurrency)."""
+
+
+def _host(site: Site) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(site.api_root or site.feed_url or site.url).hostname or site.name).lower()
