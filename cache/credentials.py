@@ -31,7 +31,6 @@ Invariants:
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import stat
@@ -214,22 +213,19 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in sites.items() if isinstance(v, dict)}
 
 
-def _quote(value: str) -> str:
-    # JSON string escapes (\" \\ \n \uXXXX) are valid TOML basic-string escapes.
-    return json.dumps(value, ensure_ascii=True)
-
-
 def _write(path: Path, sites: dict[str, dict[str, Any]]) -> None:
-    lines = ["# Broadsheet credentials (Application Passwords). Keep this file private.", ""]
+    import tomli_w  # a real TOML writer: any string (emoji, quotes, newlines) reads back
+
+    entries: dict[str, dict[str, Any]] = {}
     for name in sorted(sites):
         entry = sites[name]
-        lines += [f"[sites.{_quote(name)}]", f"user = {_quote(entry['user'])}",
-                  f"password = {_quote(entry['password'])}"]
+        row: dict[str, Any] = {"user": str(entry["user"]), "password": str(entry["password"])}
         if isinstance(entry.get("origin"), str) and entry["origin"]:
-            lines.append(f"origin = {_quote(entry['origin'])}")
-        if isinstance(entry.get("user_id"), int):
-            lines.append(f"user_id = {int(entry['user_id'])}")
-        lines.append("")
-    payload = "\n".join(lines).encode("utf-8")
+            row["origin"] = entry["origin"]
+        if isinstance(entry.get("user_id"), int) and not isinstance(entry.get("user_id"), bool):
+            row["user_id"] = int(entry["user_id"])
+        entries[name] = row
+    header = "# Broadsheet credentials (Application Passwords). Keep this file private.\n\n"
+    payload = (header + tomli_w.dumps({"sites": entries})).encode("utf-8")
     _ensure_dir(path.parent)
     atomic_write(path, payload)  # mkstemp creates the temporary file 0600: never readable by others

@@ -27,6 +27,8 @@ USER_AGENT = "Broadsheet/0.1 (terminal newsreader)"
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 MAX_WAIT = 30.0
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+NOT_SENT = "not_sent"
+"""``Unreachable.code`` when the last try failed before the request left (no connection)."""
 MAX_BODY = 32 * 2**20
 """The largest response accepted (a page of 100 posts is ~0.5–2 MB)."""
 
@@ -106,6 +108,7 @@ async def send(
     host = host_of(url)
     send_options = {k: kwargs.pop(k) for k in ("auth", "follow_redirects") if k in kwargs}
     problem = ""
+    code = ""
     for attempt in range(attempts):
         if counter is not None:
             counter[0] += 1
@@ -117,14 +120,17 @@ async def send(
                 await _read_capped(response, host)
             finally:
                 await response.aclose()
+        except httpx.ConnectTimeout:
+            problem, code = f"{host} did not answer in time", NOT_SENT
         except httpx.TimeoutException:
-            problem = f"{host} did not answer in time"
+            problem, code = f"{host} did not answer in time", ""
         except httpx.TooManyRedirects:
             raise BadResponse(f"{host} redirects in a loop") from None
         except httpx.DecodingError:
             raise BadResponse(f"{host} sent a body that cannot be decoded") from None
         except httpx.TransportError as error:
             problem = f"cannot reach {host}: {_reason(error)}"
+            code = NOT_SENT if isinstance(error, httpx.ConnectError) else ""
             if problem.endswith("unknown host"):
                 attempts = attempt + 1  # a name that does not resolve will not start to
                 break
@@ -142,7 +148,7 @@ async def send(
         if attempt + 1 < attempts:
             await asyncio.sleep(wait)
     tries = f" (after {attempts} tries)" if attempts > 1 else ""
-    raise Unreachable(problem + tries)
+    raise Unreachable(problem + tries, code)
 
 
 async def _read_capped(response: httpx.Response, host: str) -> None:

@@ -65,16 +65,70 @@ from .storage import storage, table
 FILE_NAME = "outbox.json"
 STALE_CLAIM = 120.0
 QUEUED, SENDING, SENT, HELD, REFUSED, DRAFT = "queued", "sending", "sent", "held", "refused", "draft"
+UNCONFIRMED = "unconfirmed"
 #: States in which an entry is (or will be) on the site: a second identical reply joins it.
-LIVE = frozenset({QUEUED, SENDING, SENT, HELD})
+LIVE = frozenset({QUEUED, SENDING, SENT, HELD, UNCONFIRMED})
 #: States an entry leaves only when the user asks (``send`` by id).
-PARKED = frozenset({REFUSED, DRAFT})
+PARKED = frozenset({REFUSED, DRAFT, UNCONFIRMED})
 #: States of a reply that is not on the site (yet): see ``pending_for``.
-UNSENT = frozenset({QUEUED, SENDING, DRAFT, REFUSED})
+UNSENT = frozenset({QUEUED, SENDING, DRAFT, REFUSED, UNCONFIRMED})
+UNCONFIRMED_MESSAGE = (
+    "the site may already have this reply (an earlier answer was lost, and without a login held "
+    "comments cannot be seen): check the post, then `broadsheet outbox send {id}` sends it anyway"
+)
 ORIGIN_CHANGED = "the site's address changed since this reply was written"
 NO_REPLIES = "this site takes no replies; `o` opens it in the browser"
+NOT_SENT = "not_sent"
+"""``Unreachable.code`` of a failure before the request left (refused, unknown host)."""
 
-_PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"
+HEARTBEAT = 30.0
+"""Seconds between two renewals of a claim while its reply is being sent."""
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" when it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    fields = data[data.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _identity() -> str:
+    pid = os.getpid()
+    return f"{pid}:{_boot_id()}:{_start_time(pid)}:{secrets.token_hex(4)}"
+
+
+_PROCESS = _identity()
+
+
+def claimer_alive(claimed_by: str) -> bool | None:
+    """Whether the process that wrote ``claimed_by`` still runs: the same boot, a process
+    with that pid, started at the same time (so a reused pid is not taken for it). None
+    when it cannot be told (another system, no /proc): the claim's age decides then."""
+    if claimed_by == _PROCESS:
+        return True
+    parts = claimed_by.split(":")
+    if len(parts) != 4 or not parts[0].isdigit():
+        return None
+    pid, boot, started, _ = parts
+    here = _boot_id()
+    if not boot or not here or not started:
+        return None
+    if boot != here:
+        return False  # the machine restarted since
+    now = _start_time(int(pid))
+    return bool(now) and now == started
 
 
 @dataclass
@@ -121,7 +175,8 @@ class Entry:
 
 @dataclass
 class SendOutcome:
-    """What became of one reply: ``published``, ``held``, ``queued``, ``sending`` or ``refused``."""
+    """What became of one reply: ``published``, ``held``, ``queued``, ``sending`` (by another
+    process), ``refused`` or ``unconfirmed`` (maybe on the site already: not sent again)."""
 
     result: str
     entry: Entry
@@ -131,8 +186,9 @@ class SendOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 published/held, 75 queued (try later; also ``sending`` elsewhere), 1 refused."""
-        return {"published": 0, "held": 0, "refused": 1}.get(self.result, 75)
+        """0 published/held, 75 queued (try later; also ``sending`` elsewhere), 1 refused or
+        unconfirmed (the user decides)."""
+        return {"published": 0, "held": 0, "refused": 1, "unconfirmed": 1}.get(self.result, 75)
 
     def summary(self) -> str:
         """One line for people."""
@@ -142,6 +198,8 @@ class SendOutcome:
             return "held for moderation" + (f" (comment {self.comment_id})" if self.comment_id else "")
         if self.result == "refused":
             return f"refused: {self.message} (kept in the outbox as draft {self.entry.id})"
+        if self.result == "unconfirmed":
+            return f"not sent again: {self.message}"
         if self.result == "sending":
             return f"queued: another Broadsheet is sending reply {self.entry.id} now"
         return f"queued: {self.message} — reply {self.entry.id} waits in the outbox (`broadsheet outbox send`)"
@@ -334,7 +392,7 @@ def drop(store: Store, entry_id: int) -> Entry:
         if row is None:
             raise NotFound(f"no reply {entry_id} in the outbox; `broadsheet outbox` lists them")
         entry = Entry.from_row(row)
-        if entry.state == SENDING and time.time() - entry.claimed_at < STALE_CLAIM:
+        if entry.state == SENDING and not _stale(entry, time.time()):
             raise StoreError(f"reply {entry_id} is being sent right now; try again in a moment")
         tbl.remove(doc_ids=[entry_id])
     if entry.state not in (SENT, HELD) or entry.comment_id is None:
@@ -349,8 +407,18 @@ def _claimable(entry: Entry, site: str, wanted: set[int] | None, now: float) -> 
     """``(claimable, stale)`` for one entry."""
     if entry.site != site or (wanted is not None and entry.id not in wanted):
         return False, False
-    stale = entry.state == SENDING and now - entry.claimed_at >= STALE_CLAIM
+    stale = entry.state == SENDING and _stale(entry, now)
     return entry.state == QUEUED or stale or (wanted is not None and entry.state in PARKED), stale
+
+
+def _stale(entry: Entry, now: float) -> bool:
+    """Whether a ``sending`` claim belongs to nobody any more: its process is gone, or (when
+    that cannot be told) it has not been renewed for ``STALE_CLAIM`` seconds. A live
+    sender is never taken over: it renews its claim and its requests have deadlines."""
+    alive = claimer_alive(entry.claimed_by)
+    if alive is None:
+        return now - entry.claimed_at >= STALE_CLAIM
+    return not alive
 
 
 def claim(
@@ -401,15 +469,29 @@ async def send_entry(
     """Send one entry claimed by this process and record the outcome (never raises
     ``SourceError``). If the claim is lost meanwhile (another process took the entry over),
     the entry is left alone and the outcome is ``sending``."""
+    heartbeat = asyncio.ensure_future(_renew(store, entry.id))
     try:
         return await _send_claimed(store, site, entry, client, creds)
     except ClaimLost as lost:
         return SendOutcome("sending", lost.entry, "being sent by another Broadsheet")
+    finally:
+        heartbeat.cancel()
+
+
+async def _renew(store: Store, entry_id: int) -> None:
+    """Renew this process's claim every ``HEARTBEAT`` seconds while the reply is sent."""
+    while True:
+        await asyncio.sleep(HEARTBEAT)
+        try:
+            _update(store, entry_id, claimed=True, claimed_at=time.time())
+        except (ClaimLost, BroadsheetError):
+            return
 
 
 async def _send_claimed(
-    store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None
+    store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None,
 ) -> SendOutcome:
+    was = entry.state  # as it was before this process claimed it
     posted: sources.Posted | None = None
     before: int | None = None  # attempts before this one, once counted
     try:
@@ -428,6 +510,12 @@ async def _send_claimed(
         if tried_before:  # the site may already have it
             posted = await writer.find(entry.post, entry.parent, entry.text,
                                        author=entry.author, credentials=creds, since=entry.created)
+            if posted is None and creds is None and was != UNCONFIRMED:
+                # Held comments are invisible without a login: not finding it proves nothing,
+                # and a site without WordPress's duplicate check would take it twice.
+                entry = _release(store, entry, UNCONFIRMED, attempts=before,
+                                 last_error=UNCONFIRMED_MESSAGE.format(id=entry.id), error_code="unconfirmed")
+                return SendOutcome("unconfirmed", entry, entry.last_error)
         if posted is None:
             try:
                 posted = await writer.post(entry.post, entry.parent, entry.text, credentials=creds,
@@ -444,7 +532,9 @@ async def _send_claimed(
                 # it is on the site anyway
                 posted = found or sources.Posted("hold")
     except Unreachable as error:
-        entry = _release(store, entry, QUEUED, last_error=str(error), error_code=error.code)
+        # A failure to connect never reached the site: that attempt does not count.
+        extra = {"attempts": before} if before is not None and error.code == NOT_SENT else {}
+        entry = _release(store, entry, QUEUED, last_error=str(error), error_code=error.code, **extra)
         return SendOutcome("queued", entry, str(error))
     except (SourceError, InsecureTransport) as error:
         code = getattr(error, "code", "") or type(error).__name__
@@ -491,8 +581,14 @@ async def send_ids(
             now, only = time.time(), None if wanted is None else set(wanted)
             for rest in entries(store, site.name):
                 if rest.id not in done and _claimable(rest, site.name, only, now)[0]:
+                    done.add(rest.id)
                     outcomes.append(SendOutcome("queued", rest, outcome.message))
             break
+    # Never "nothing to send" while something waits: say what another process is sending.
+    only = None if wanted is None else set(wanted)
+    for rest in entries(store, site.name):
+        if rest.id not in done and rest.state == SENDING and (only is None or rest.id in only):
+            outcomes.append(SendOutcome("sending", rest, "being sent by another Broadsheet now"))
     return outcomes
 
 

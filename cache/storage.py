@@ -141,12 +141,17 @@ class AtomicJSONStorage(Storage):
             self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock:
-                yield
+            self._lock.acquire()
         except Timeout:
             raise StoreError(
                 f"the cache is locked by another Broadsheet process ({self.path.name}.lock)"
             ) from None
+        except OSError as error:
+            raise StoreError(write_problem(self.path, error)) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _parse(self, raw: bytes) -> dict[str, Any] | None:
         if not raw.strip():
@@ -187,7 +192,7 @@ class AtomicJSONStorage(Storage):
             atomic_write(self.path, orjson.dumps(data))
         except OSError as error:
             self._data = self._stamp = None
-            raise StoreError(f"cannot write {self.path}: {error.strerror}") from None
+            raise StoreError(write_problem(self.path, error)) from None
         except TypeError as error:  # not JSON-able: a bug, but never a half-written file
             self._data = self._stamp = None
             raise StoreError(f"cannot encode {self.path.name}: {error}") from None
@@ -206,12 +211,29 @@ def on_corruption(listener: Any) -> None:
         _corruption_listeners.append(listener)
 
 
+def write_problem(path: Path, error: OSError) -> str:
+    """One line saying why ``path`` cannot be written, in the user's terms."""
+    import errno
+
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"the cache dir {path.parent} is read-only ({error.strerror}); nothing was changed"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk holding {path.parent} is full; nothing was changed"
+    return f"cannot write {path}: {error.strerror or error}"
+
+
+STALE_TEMP = 60.0
+"""Seconds after which a temporary file of ``atomic_write`` belongs to a killed process."""
+
+
 def atomic_write(path: Path, payload: bytes) -> None:
     """Replace ``path`` with ``payload``: a temporary file in the same directory (created
     0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
-    half; a crash leaves the old file."""
+    half; a crash leaves the old file. Temporary files that a killed writer left behind
+    (older than ``STALE_TEMP``) are removed by the next write of the same file."""
     import tempfile  # imported on the first write: reads (`broadsheet unread`) stay light
 
+    _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -226,6 +248,23 @@ def atomic_write(path: Path, payload: bytes) -> None:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    prefix = f".{path.name}."
+    limit = time.time() - STALE_TEMP
+    try:
+        entries = os.scandir(path.parent)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if entry.name.startswith(prefix):
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime < limit:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -327,15 +327,16 @@ class Store:
             return
         db = self._state(site)
         with storage(db).batch():
-            tbl = table(db, "read")
-            present = [i for i in ids if tbl.contains(doc_id=i)]
+            current = self._raw(db, "read")  # one read: ``Table.contains`` re-reads per call
             if read:
                 stamp = now_iso()
-                new = [Document({"at": stamp}, doc_id=i) for i in dict.fromkeys(ids) if i not in present]
+                new = {i: {"at": stamp} for i in dict.fromkeys(ids) if str(i) not in current}
                 if new:
-                    tbl.insert_multiple(new)
-            elif present:
-                tbl.remove(doc_ids=present)
+                    _upsert(db, "read", new)
+            else:
+                present = [i for i in ids if str(i) in current]
+                if present:
+                    _upsert(db, "read", {}, remove=present)
 
     def unread_counts(self) -> dict[str, int]:
         """Unread posts per site: the status-bar figure, kept cheap.

@@ -12,6 +12,8 @@ real.
 
 from __future__ import annotations
 
+import time
+
 import copy
 import json
 from importlib import resources
@@ -50,6 +52,8 @@ class FakeWordPress:
         self.app_passwords = dict(app_passwords or {})
         #: Hold every new comment for moderation (status ``hold``).
         self.moderate = moderate
+        #: WordPress's duplicate-comment check (plugins can switch it off).
+        self.duplicate_check = True
         self.base = data.get("url", DEMO_URL).rstrip("/")
         self.requests: list[httpx.Request] = []
 
@@ -221,6 +225,8 @@ class FakeWordPress:
         return self.json(copy.deepcopy(comment), 201, headers={"Location": f"{self.api_root()}wp/v2/comments/{comment['id']}"})
 
     def is_duplicate(self, post_id: int, parent: int, text: str, author: str) -> bool:
+        if not self.duplicate_check:
+            return False
         return any(
             c["post"] == post_id and c.get("parent", 0) == parent and c.get("_raw") == text and c.get("author_name") == author
             for c in self.data.get("comments", [])
@@ -230,7 +236,9 @@ class FakeWordPress:
         from datetime import datetime, timezone
 
         comments = self.data.setdefault("comments", [])
-        comment_id = max([c["id"] for c in comments] + [0]) + 1
+        # Ids from the clock: every process starts from the bundled data, and two processes'
+        # replies must never share an id (the cache would keep only one of them).
+        comment_id = max([c["id"] for c in comments] + [int(time.time() * 1000) - 1_700_000_000_000]) + 1
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         comment = {
             "id": comment_id, "post": post["id"], "parent": parent, "author": user_id,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,8 +139,9 @@ async def test_a_lost_answer_is_looked_up_not_posted_again(store, site, fake):
     assert len(ours(fake, "Did this arrive?")) == 1
 
 
-async def test_a_lost_answer_for_a_held_comment_ends_in_409_and_counts_as_sent(store, site, fake):
+async def test_a_lost_answer_for_a_held_comment_is_not_sent_again_without_proof(store, site, fake):
     fake.moderate = True  # an anonymous reader cannot see held comments
+    fake.duplicate_check = False  # and the site would take a second copy
 
     def lose_answer(request: httpx.Request) -> httpx.Response:
         fake(request)
@@ -147,7 +149,26 @@ async def test_a_lost_answer_for_a_held_comment_ends_in_409_and_counts_as_sent(s
 
     entry, _ = outbox.prepare(store, "news", 2, 0, "Held and lost", "Ada", "ada@example.com")
     await send(store, site, entry.id, lose_answer)
-    outcome = await send(store, site, entry.id, fake)
+    flushed = await outbox.flush(store, site, make_client(httpx.MockTransport(fake)))
+    assert flushed == 0
+    waiting = outbox.get(store, entry.id)
+    assert waiting.state == "unconfirmed" and "may already have this reply" in waiting.last_error
+    assert len(ours(fake, "Held and lost")) == 1  # exactly once, with no help from a 409
+    assert outbox.flush is not None and await outbox.flush(store, site, make_client(httpx.MockTransport(fake))) == 0
+    assert len(ours(fake, "Held and lost")) == 1, "sync never resends an unconfirmed reply by itself"
+
+
+async def test_an_unconfirmed_reply_goes_out_when_the_user_asks_and_a_409_counts_as_sent(store, site, fake):
+    fake.moderate = True
+
+    def lose_answer(request: httpx.Request) -> httpx.Response:
+        fake(request)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    entry, _ = outbox.prepare(store, "news", 2, 0, "Held and lost", "Ada", "ada@example.com")
+    await send(store, site, entry.id, lose_answer)
+    assert (await send(store, site, entry.id, fake)).result == "unconfirmed"
+    outcome = await send(store, site, entry.id, fake)  # asked by id again: the user's decision
     assert outcome.result == "held" and outcome.exit_code == 0
     assert len(ours(fake, "Held and lost")) == 1
     assert outbox.get(store, entry.id).state == "held"
@@ -229,17 +250,63 @@ def test_drafts_and_drop(store):
 # -- two processes ------------------------------------------------------------------------------
 
 
-def test_claims_exclude_other_processes_until_stale(store, tmp_path, monkeypatch):
-    other = Store(tmp_path / "cache")  # another process: its own storage objects and locks
+CLAIMER = """
+import sys, time
+from cache import outbox
+from cache.store import Store
+claimed = outbox.claim(Store(sys.argv[1]), "news")
+print(",".join(str(e.id) for e in claimed), flush=True)
+if sys.argv[2] == "linger":
+    time.sleep(60)
+"""
+
+
+def _claim_in_another_process(directory, linger: bool):
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", CLAIMER, str(directory), "linger" if linger else "exit"],
+                             stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    line = child.stdout.readline().strip()
+    return child, [int(x) for x in line.split(",") if x]
+
+
+def test_a_live_claimer_is_never_taken_over_however_old_its_claim(store, tmp_path, monkeypatch):
     entry, _ = outbox.prepare(store, "news", 2, 0, "claimed once", "Ada", "a@b.c")
+    child, ids = _claim_in_another_process(tmp_path / "cache", linger=True)
+    try:
+        assert ids == [entry.id]
+        assert outbox.claim(store, "news") == [] and outbox.claim(store, "news", [entry.id]) == []
+        later = time.time() + outbox.STALE_CLAIM + 1
+        monkeypatch.setattr(outbox.time, "time", lambda: later)
+        assert outbox.claim(store, "news") == [], "the claimer is alive: its claim holds"
+        with pytest.raises(Exception, match="being sent right now"):
+            outbox.drop(store, entry.id)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_dead_claimers_reply_is_retaken_at_once(store, tmp_path):
+    entry, _ = outbox.prepare(store, "news", 2, 0, "claimed once", "Ada", "a@b.c")
+    child, ids = _claim_in_another_process(tmp_path / "cache", linger=False)
+    child.wait()
+    assert ids == [entry.id] and outbox.get(store, entry.id).state == "sending"
+    retaken = outbox.claim(store, "news")  # no 120 s wait: its process is gone
+    assert [e.id for e in retaken] == [entry.id]
+    assert retaken[0].attempts >= 1, "a dead claim may have reached the site: look before sending"
+
+
+def test_claims_of_unknown_processes_go_stale_by_age(store, tmp_path, monkeypatch):
+    other = Store(tmp_path / "cache")
+    entry, _ = outbox.prepare(store, "news", 2, 0, "claimed once", "Ada", "a@b.c")
+    monkeypatch.setattr(outbox, "_PROCESS", "claimed-elsewhere")  # no pid/boot: cannot be checked
     assert [e.id for e in outbox.claim(store, "news")] == [entry.id]
+    monkeypatch.undo()
     assert outbox.claim(other, "news") == []
-    assert outbox.claim(other, "news", [entry.id]) == []
     later = time.time() + outbox.STALE_CLAIM + 1
     monkeypatch.setattr(outbox.time, "time", lambda: later)
-    retaken = outbox.claim(other, "news")
-    assert [e.id for e in retaken] == [entry.id]
-    assert retaken[0].attempts >= 1, "a stale claim may have reached the site: look before sending"
+    assert [e.id for e in outbox.claim(other, "news")] == [entry.id]
 
 
 def test_two_processes_flushing_at_once_send_each_reply_once(tmp_path, fake):
@@ -371,6 +438,7 @@ def test_entries_are_claimed_one_at_a_time_and_a_lost_claim_is_left_alone(store,
             later = time.time() + outbox.STALE_CLAIM + 1
             with monkeypatch.context() as m:
                 m.setattr(outbox.time, "time", lambda: later)
+                m.setattr(outbox, "claimer_alive", lambda claimed_by: None)  # as if it could not be told
                 m.setattr(outbox, "_PROCESS", "other-process")
                 taken.extend(e.id for e in outbox.claim(other, "news"))
         return fake(request)
@@ -383,7 +451,7 @@ def test_entries_are_claimed_one_at_a_time_and_a_lost_claim_is_left_alone(store,
     assert seen_states == ["queued"], "the next entry is not claimed while the first is being sent"
     assert sorted(taken) == [first.id, second.id]
     assert len(posts_to_comments(fake)) == 1, "this process sent the first only"
-    assert [(o.entry.id, o.result) for o in outcomes] == [(first.id, "published")]
+    assert [(o.entry.id, o.result) for o in outcomes] == [(first.id, "published"), (second.id, "sending")]
     for entry_id in (first.id, second.id):  # both are the other process's now: left alone
         entry = outbox.get(store, entry_id)
         assert (entry.state, entry.claimed_by) == ("sending", "other-process")
@@ -491,3 +559,32 @@ def test_pending_for_lists_unsent_replies(store, site, fake):
     pending = outbox.pending_for(store, "news")
     assert [(e.id, e.state) for e in pending] == [(queued.id, "queued"), (draft.id, "draft"), (refused.id, "refused")]
     assert outbox.pending_for(store, "nowhere") == []
+
+
+async def test_a_claim_is_renewed_while_its_reply_is_sent(store, site, fake, monkeypatch):
+    monkeypatch.setattr(outbox, "HEARTBEAT", 0.05)
+    entry, _ = outbox.prepare(store, "news", 2, 0, "slow to send", "Ada", "a@b.c")
+    stamps: list[float] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            stamps.append(outbox.get(Store(store.directory), entry.id).claimed_at)
+            await asyncio.sleep(0.3)
+            stamps.append(outbox.get(Store(store.directory), entry.id).claimed_at)
+        return fake(request)
+
+    async with make_client(httpx.MockTransport(slow)) as client:
+        [outcome] = await outbox.send_ids(store, site, client)
+    assert outcome.result == "published"
+    assert stamps[1] > stamps[0], "the claim was renewed during the send"
+
+
+def test_demo_replies_from_two_processes_get_different_ids():
+    from cache.demo import FakeWordPress, load_demo
+
+    first, second = FakeWordPress(load_demo()), FakeWordPress(load_demo())
+    post = first.data["posts"][0]
+    a = first.add_comment(post, 0, "one", "Ada")
+    time.sleep(0.002)
+    b = second.add_comment(second.data["posts"][0], 0, "two", "Bo")
+    assert a["id"] != b["id"]

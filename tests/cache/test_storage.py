@@ -103,3 +103,56 @@ def test_two_processes_never_lose_each_others_writes(tmp_path):
     row = table(open_db(path), "t").get(doc_id=1)
     assert row["n"] == 80
     assert sum(1 for k in row if k.startswith("k")) == 80
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    import os
+    import time
+
+    from cache.storage import STALE_TEMP, atomic_write
+
+    target = tmp_path / "index.json"
+    old = tmp_path / ".index.json.abc123"
+    young = tmp_path / ".index.json.def456"  # another process may be writing it right now
+    other = tmp_path / ".state.json.xyz"
+    for leftover in (old, young, other):
+        leftover.write_bytes(b"x" * 1000)
+    past = time.time() - STALE_TEMP - 5
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    atomic_write(target, b"{}")
+    assert not old.exists() and young.exists() and other.exists()
+    assert target.read_bytes() == b"{}"
+
+
+def test_a_read_only_cache_is_one_clear_line_and_loses_nothing(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    import pytest
+
+    from cache.errors import StoreError
+    from cache.models import Site
+    from cache.store import Store
+
+    store = Store(tmp_path)
+    store.add_site(Site(name="a", url="https://a.example/"))
+    store.mark_read("a", [1])
+
+    def read_only(*args, **kwargs):  # what a read-only mount answers (root ignores chmod)
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(StoreError, match=r"^the cache dir .* is read-only \(Read-only file system\); nothing was changed$"):
+        store.mark_read("a", [2])
+    monkeypatch.undo()
+    assert Store(tmp_path).read_ids("a") == {1}
+
+
+def test_write_problems_are_said_in_the_users_terms(tmp_path):
+    import errno
+
+    from cache.storage import write_problem
+
+    assert "is read-only" in write_problem(tmp_path / "x.json", OSError(errno.EROFS, "Read-only file system"))
+    assert "is full" in write_problem(tmp_path / "x.json", OSError(errno.ENOSPC, "No space left on device"))
