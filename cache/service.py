@@ -91,6 +91,7 @@ class Service:
         from .store import valid_name
 
         url = normalise_url(url)
+        _check_port(url)
         name = name or site_slug(url)
         if not valid_name(name):
             raise BroadsheetError(f"invalid site name {name!r}: use lowercase letters, digits, '.', '_' or '-'")
@@ -255,6 +256,13 @@ class Service:
 
         return outbox.get(self.store, entry_id)
 
+    @staticmethod
+    def outbox_json(entry: Entry) -> dict[str, Any]:
+        """An outbox entry as plain data for scripts (no internal claim fields)."""
+        from . import outbox
+
+        return outbox.as_json(entry)
+
     def drop_reply(self, entry_id: int) -> Entry:
         from . import outbox
 
@@ -291,6 +299,18 @@ class Service:
         from .sync import transport_for
 
         return transport_for(site)
+
+
+def _check_port(url: str) -> None:
+    """Refuse a port no socket can use before connecting (the connect error would surface
+    as an exception group from the connection pool, not as one line)."""
+    import httpx
+
+    from .errors import NotASite
+
+    port = httpx.URL(url).port
+    if port is not None and not 0 < port < 65536:
+        raise NotASite(f"{url} is not a valid URL: port {port} is out of range (1-65535)")
 
 
 def site_slug(url: str) -> str:

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from cache.store import Store
-from tui.cli import main, site_slug
+from cache.service import site_slug
+from tui.cli import main
 
 
 def run(capsys, *argv):
