@@ -1,4 +1,4 @@
-"""The shell commands, run in-process against a cache synced from the offline demo."""
+"""The shell commands (sites, reading), run in-process against a cache synced from the offline demo."""
 
 from __future__ import annotations
 
