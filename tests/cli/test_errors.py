@@ -182,3 +182,10 @@ def test_cache_dir_is_accepted_after_any_command(demo, capsys, monkeypatch, tmp_
     monkeypatch.setenv("BROADSHEET_CACHE_DIR", str(tmp_path / "elsewhere"))
     code, out, _ = run(capsys, "posts", "--json", "--cache-dir", str(demo.directory))
     assert code == 0 and len(json.loads(out)) == len(demo.post_ids("demo"))
+
+
+def test_one_line_folds_control_characters():
+    from tui.cli import one_line
+
+    assert one_line("bad\x1b[31m\nnews\u202e here") == "bad [31m news here"
+    assert len(one_line("x" * 1000)) == 300

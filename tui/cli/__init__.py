@@ -150,9 +150,12 @@ def warn(message: str) -> None:
 
 
 def one_line(text: str) -> str:
-    from cache.safe import clean_line
-
-    return clean_line(str(text))[:300]
+    """``text`` as one printable line (control, format and bidi characters become spaces),
+    at most 300 characters: error text can quote what a site or a user sent."""
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:300]
 
 
 # -- finding things ----------------------------------------------------------------------
@@ -233,7 +236,11 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
     if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions: answers and exits
         from .completion import autocomplete
 
-        autocomplete(build_parser())
+        try:
+            autocomplete(build_parser())
+        except BroadsheetError as error:  # argcomplete missing: complete to nothing, say why
+            print(f"broadsheet: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
     argv = sys.argv[1:] if argv is None else list(argv)
     quick = _quick_argv(argv)
     if quick is not None:
