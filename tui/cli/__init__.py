@@ -209,7 +209,7 @@ def describe(error: BaseException, directory: Any = None) -> str:
     if isinstance(cause, OSError) and cause.errno in unwritable:
         where = os.fspath(cause.filename) if isinstance(cause.filename, (str, os.PathLike)) else ""
         root = os.fspath(directory) if directory is not None else ""
-        if root and (not where or os.path.abspath(where).startswith(os.path.abspath(root))):
+        if root and (not where or _inside(where, root)):
             return f"cache dir {root} is read-only ({cause.strerror or 'not writable'})"
         if where:
             return f"cannot write {where}: {cause.strerror}"
@@ -217,6 +217,11 @@ def describe(error: BaseException, directory: Any = None) -> str:
         where = f"{error.filename}: " if error.filename else ""
         return one_line(f"{where}{error.strerror or error}")
     return one_line(str(error)) or type(error).__name__
+
+
+def _inside(path: str, directory: str) -> bool:
+    path, directory = os.path.abspath(path), os.path.abspath(directory)
+    return os.path.commonpath([path, directory]) == directory
 
 
 def _leaf(error: BaseException) -> BaseException:
