@@ -402,6 +402,13 @@ class Service:
 
         return outbox.get(self.store, entry_id)
 
+    @staticmethod
+    def outbox_json(entry: Entry) -> dict[str, Any]:
+        """An outbox entry as plain data for scripts (no internal claim fields)."""
+        from . import outbox
+
+        return outbox.as_json(entry)
+
     def drop_reply(self, entry_id: int) -> Entry:
         from . import outbox
 

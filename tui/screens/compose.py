@@ -130,7 +130,7 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
 
         from cache.errors import BroadsheetError
 
-        from ..replies_cli import edit_text
+        from ..editor import edit_text
 
         try:
             try:

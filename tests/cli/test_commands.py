@@ -1,4 +1,4 @@
-"""The shell commands, run in-process against a cache synced from the offline demo."""
+"""The shell commands (sites, reading), run in-process against a cache synced from the offline demo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from cache.store import Store
-from tui.cli import main, site_slug
+from cache.service import site_slug
+from tui.cli import main
 
 
 def run(capsys, *argv):

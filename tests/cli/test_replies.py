@@ -210,3 +210,26 @@ def test_a_login_is_not_used_for_another_site_given_the_same_name(fake, monkeypa
     err = capsys.readouterr().err
     assert "credentials were saved for https://demo.broadsheet.invalid" in err and "login demo" in err
     assert len(fake.requests) == requests_before
+
+
+def test_reply_to_a_comment_not_in_the_cache_is_refused_and_posts_nothing(fake, capsys):
+    requests_before = len(fake.requests)
+    comments_before = len(fake.data["comments"])
+    capsys.readouterr()
+    code = main(["reply", "101", "--to", "99999", "-m", "Into the void", "--author", "Ada", "--email", "a@b.c"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "no comment 99999" in err and "broadsheet sync" in err
+    assert len(fake.requests) == requests_before and len(fake.data["comments"]) == comments_before
+    main(["outbox", "--json"])
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_reply_transport_can_be_injected_through_main(capsys):
+    """``main(transport=...)`` reaches the network through ``Service(transport=...)``."""
+    wp = FakeWordPress(load_demo())
+    transport = httpx.MockTransport(wp)
+    assert main(["add", "demo"], transport=transport) == 0
+    assert main(["sync"], transport=transport) == 0
+    assert main(["reply", "101", "-m", "Injected", "--author", "Ada", "--email", "a@b.c"], transport=transport) == 0
+    assert ours(wp, "Injected")
