@@ -55,6 +55,7 @@ import httpx
 
 from . import credentials as credentials_mod
 from . import sources
+from .http import NOT_SENT
 from .errors import (
     AuthError, BroadsheetError, InsecureTransport, NotFound, Refused, SourceError, StoreError, Unreachable,
 )
@@ -78,8 +79,7 @@ UNCONFIRMED_MESSAGE = (
 )
 ORIGIN_CHANGED = "the site's address changed since this reply was written"
 NO_REPLIES = "this site takes no replies; `o` opens it in the browser"
-NOT_SENT = "not_sent"
-"""``Unreachable.code`` of a failure before the request left (refused, unknown host)."""
+
 
 HEARTBEAT = 30.0
 """Seconds between two renewals of a claim while its reply is being sent."""

@@ -270,12 +270,18 @@ class Service:
         )
 
     def due(self, site: Site, now: float | None = None) -> bool:
-        """Whether ``site``'s refresh interval has passed since its last sync."""
+        """Whether ``site``'s refresh interval has passed since its last sync (or its index is
+        missing, or it was never synced)."""
         import time
         from datetime import datetime, timezone
 
         minutes = self.config.refresh_minutes(site.name)
         if site.last_sync is None or minutes <= 0:
+            return True
+        try:
+            if not self.store.cursors(site.name):
+                return True  # its index was lost (corrupt, deleted): rebuild it now
+        except BroadsheetError:
             return True
         try:
             last = datetime.fromisoformat(site.last_sync).replace(tzinfo=timezone.utc).timestamp()
@@ -476,7 +482,7 @@ def normalise_url(url: str) -> str:
     except ValueError:
         raise NotASite(f"{clean_line(url)[:200]} has an invalid port") from None
     if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise NotASite(f"{clean_line(url)[:200]} has an invalid port ({parsed.port})")
+        raise NotASite(f"{clean_line(url)[:200]} has an invalid port: port {parsed.port} is out of range (1-65535)")
     return str(parsed)
 
 

@@ -23,13 +23,17 @@ import httpx
 
 from . import sources
 from .errors import BroadsheetError
-from .http import RetryPolicy, is_loopback, make_client
+from .errors import Unreachable
+from .http import RetryPolicy, is_loopback, make_client, time_limit
 from .models import Site
 from .safe import clean_line
 from .sources.base import Known
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
+
+SYNC_DEADLINE = 300.0
+"""Seconds one site's sync may take in all (requests, retries and parsing)."""
 
 Progress = Callable[[str, str], None]
 """``progress(site_name, message)``: what a sync is doing now."""
@@ -107,7 +111,12 @@ async def sync_site(
         known = await asyncio.to_thread(_known, store, site.name, full, force)
         known.cursors.update(options or {})
         say("fetching")
-        changes = await source.sync(known)
+        try:
+            with time_limit(SYNC_DEADLINE):  # every request ends by then...
+                async with asyncio.timeout(SYNC_DEADLINE + 5):  # ...and so does the rest
+                    changes = await source.sync(known)
+        except TimeoutError:
+            raise Unreachable(f"the sync took longer than {SYNC_DEADLINE:.0f} s; stopped (nothing changed)") from None
         result.not_modified = changes.not_modified
         if not changes.not_modified:
             say(f"saving {len(changes.posts)} posts and {len(changes.comments)} comments")

@@ -76,7 +76,8 @@ async def discover(
     page = None
     problem: SourceError | None = None
     try:
-        page = await send(client, "GET", url, policy=policy)
+        # the address typed may redirect to the site's real host (example.com → www.example.com)
+        page = await send(client, "GET", url, policy=policy, cross_host=True)
     except SourceError as error:
         problem = error  # a kind may still find the site elsewhere (WordPress's /wp-json/)
     blocked = ""

@@ -147,4 +147,10 @@ def test_only_due_sites_are_synced_without_names(tmp_path):
     fast = Site(name="fast", url=BASE, last_sync=ten_minutes_ago)
     slow = Site(name="slow", url=BASE, last_sync=ten_minutes_ago)
     never = Site(name="never", url=BASE)
+    svc.store.add_sites([fast, slow, never])
+    for name in ("fast", "slow"):
+        svc.store.save_sync(name, posts=[], cursors={"posts_modified": "2026-01-01T00:00:00"})
     assert svc.due(fast, now) and not svc.due(slow, now) and svc.due(never, now)
+    (svc.store.directory / "sites" / "slow" / "index.json").write_text("{ corrupt")
+    svc.store.close()
+    assert svc.due(slow, now), "a lost index is rebuilt by the next plain sync"
