@@ -18,6 +18,7 @@ Design:
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from .http import RetryPolicy
     from .outbox import Entry, SendOutcome
+    from .search import Hit
     from .sync import SyncResult
 
 Progress = Callable[[str, str], None]
@@ -236,6 +238,13 @@ class Service:
         for entry in pending:
             outbox.drop(self.store, entry.id)
         self.store.remove_site(site.name)
+        from .search import SearchIndex
+
+        try:
+            with SearchIndex(self.store.directory) as index:
+                index.remove(site.name)
+        except BroadsheetError:
+            pass  # derived data: the next refresh drops sites that are gone
         return Removed(site.name, len(pending), credentials.remove(site.name))
 
     # -- sync --------------------------------------------------------------------------
@@ -264,10 +273,21 @@ class Service:
                 raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
             if not (force or full):
                 sites = [site for site in sites if self.due(site)]
-        return await sync_sites(
+        results = await sync_sites(
             self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
             force=force or wanted is not None, options={s.name: self._options(s) for s in sites},
         )
+        changed = [r.site for r in results if r.ok and not r.not_modified]
+        if changed:
+            if progress is not None:
+                progress(changed[0] if len(changed) == 1 else f"{len(changed)} sites", "updating the search index")
+            try:
+                await asyncio.to_thread(self.update_index, changed)
+            except BroadsheetError as error:  # derived data: the news is stored; say so, go on
+                for result in results:
+                    if result.site in changed:
+                        result.index_error = str(error)
+        return results
 
     def due(self, site: Site, now: float | None = None) -> bool:
         """Whether ``site``'s refresh interval has passed since its last sync (or its index is
@@ -291,6 +311,38 @@ class Service:
 
     def _options(self, site: Site) -> dict[str, Any]:
         return {"full_text": self.config.full_text(site.name)}
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, query: str, *, site: str | None = None, limit: int = 50) -> list[Hit]:
+        """Posts (title, body) and comments matching ``query``, newest first.
+
+        Raises: StoreError when the index is damaged (it is reset; ``reindex`` rebuilds it).
+        """
+        from .search import SearchIndex
+
+        if site is not None:
+            self.store.site(site)  # NotFound for a name that is not subscribed
+        with SearchIndex(self.store.directory) as index:
+            hits = index.search(query, site=site, limit=limit)
+            if not hits and not index.indexed_sites() and self.store.sites():
+                index.refresh(self.store)  # the index was never built (a cache older than it)
+                hits = index.search(query, site=site, limit=limit)
+        return hits
+
+    def reindex(self) -> int:
+        """Rebuild the search index from the cache; returns how many posts it holds."""
+        from .search import SearchIndex
+
+        with SearchIndex(self.store.directory) as index:
+            return index.rebuild(self.store)
+
+    def update_index(self, names: Iterable[str] | None = None) -> None:
+        """Bring the search index up to date with what sync stored (cheap when nothing changed)."""
+        from .search import SearchIndex
+
+        with SearchIndex(self.store.directory) as index:
+            index.refresh(self.store, list(names) if names is not None else None)
 
     # -- read state --------------------------------------------------------------------
 

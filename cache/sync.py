@@ -56,6 +56,7 @@ class SyncResult:
     not_modified: bool = False
     error: str | None = None
     outbox_error: str | None = None
+    index_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,8 @@ class SyncResult:
             text += f", {self.skipped} malformed items skipped"
         if self.outbox_error:
             text += f" (replies not sent: {self.outbox_error})"
+        if self.index_error:
+            text += f" (search index not updated: {self.index_error})"
         return text + f" ({self.seconds:.1f}s)"
 
 

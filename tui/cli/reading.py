@@ -65,6 +65,14 @@ def register(command: Command) -> None:
     sub = command("unread", cmd_unread, "print the number of unread posts")
     sub.add_argument("--json", action="store_true", help="per-site counts as JSON")
 
+    sub = command("search", cmd_search, "search every cached post (title and body) and comment, newest first")
+    site_option(sub)
+    sub.add_argument("query", nargs="+", metavar="WORD", help='words (all must match); "quoted phrases" too')
+    sub.add_argument("--limit", type=positive_int, default=50, metavar="N")
+    sub.add_argument("--json", action="store_true")
+
+    command("reindex", cmd_reindex, "rebuild the search index from the cache")
+
     sub = command("mark", cmd_mark, "mark posts read (or --unread)")
     site_option(sub)
     sub.add_argument("posts", nargs="*", metavar="POST")
@@ -224,4 +232,29 @@ def cmd_mark(service: Service, args: argparse.Namespace) -> int:
     else:
         raise BroadsheetError("name the posts to mark, or use --all")
     print(f"marked {count} post{'s' * (count != 1)} {'read' if read else 'unread'}")
+    return EXIT_OK
+
+
+def cmd_search(service: Service, args: argparse.Namespace) -> int:
+    query = " ".join(args.query)
+    hits = service.search(query, site=args.site, limit=args.limit)
+    if args.json:
+        emit_json([hit.as_json() for hit in hits])
+        return EXIT_OK
+    if not hits:
+        print(f"nothing matches {query!r}", file=sys.stderr)
+        return EXIT_OK
+    multi = len({hit.site for hit in hits}) > 1 or args.site is None and len(service.store.sites()) > 1
+    for hit in hits:
+        where = f"{hit.site}:" if multi else ""
+        what = f"comment #{hit.comment_id} on " if hit.in_ == "comment" else ""
+        print(f"{where}{hit.id:<7} {hit.date[:10]}  {what}{hit.title}")
+        if hit.snippet:
+            print(f"          {hit.marked('«', '»')}")
+    return EXIT_OK
+
+
+def cmd_reindex(service: Service, args: argparse.Namespace) -> int:
+    count = service.reindex()
+    print(f"indexed {count} post{'s' * (count != 1)}")
     return EXIT_OK
