@@ -671,6 +671,7 @@ def _site_config(base_url: str, title: str) -> str:
 title = {json.dumps(title)}
 languageCode = "en"
 summaryLength = 1000000
+buildFuture = true
 disableKinds = ["taxonomy", "term", "sitemap", "robotsTXT", "404"]
 enableRobotsTXT = false
 [params]
@@ -826,9 +827,12 @@ class FeedSite:
                  categories: Iterable[str] = (), tags: Iterable[str] = (),
                  date: dt.datetime | None = None, slug: str | None = None,
                  author: str = "Ada Lovelace") -> Post:
-        """Add a post (visible after :meth:`rebuild`); ``date`` defaults to now (UTC, to
-        the second) — Hugo leaves future-dated posts out."""
-        date = date or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        """Add a post (visible after :meth:`rebuild`); ``date`` defaults to now (UTC, to the
+        second), or a second after the newest post, so added posts keep their order."""
+        if date is None:
+            date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            if self.posts:
+                date = max(date, max(p.date for p in self.posts) + dt.timedelta(seconds=1))
         slug = slug or f"post-{len(self.posts) + 1:03d}-{int(time.time() * 1000) % 100000}"
         if any(p.slug == slug for p in self.posts):
             raise ValueError(f"slug {slug!r} exists")
