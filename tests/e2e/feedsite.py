@@ -77,7 +77,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .wpserver import _can_bind, _group_members, _kill_group, _pid_alive, _prctl, _which

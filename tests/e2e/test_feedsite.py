@@ -75,8 +75,7 @@ def test_rss_carries_every_post_with_categories_dates_and_summaries(feedsite: Fe
             assert description == post.summary
         else:
             assert "<p>" in description and "Summary of post" not in description
-    assert {p.date.utcoffset() for p in feedsite.posts} >= {
-        p.date.utcoffset() for p in feedsite.posts[:4]} and len({p.date.utcoffset() for p in feedsite.posts}) > 3
+    assert len({item.findtext("pubDate")[-5:] for item in items}) > 3  # several time zones
     assert sum(p.summary_only for p in feedsite.posts) == 4
     enclosures = [item.find("enclosure") for item in items if item.find("enclosure") is not None]
     assert len(enclosures) == 1
