@@ -9,14 +9,16 @@ Targets (issue 7):
 Everything is generated (tests/e2e/feedgen.py) into a temp dir and served by a private nginx
 on loopback (tests/e2e/feedsite.py: ETag and Last-Modified, no gzip). Each tool runs as a
 whole process on a fresh cache; wall time from spawn to exit, peak RSS from the process's own
-rusage (``os.wait4``). Each round runs newsboat and Broadsheet back to back on the same
+peak (GNU time's ``%M``; see :func:`run`). Each round runs newsboat and Broadsheet back to back on the same
 server, so the ratios compare like with like on a busy machine; the figures are medians over
 the rounds. nginx's access log says what each run asked for and got (200s, 304s, conditional
 headers sent).
 
 newsboat: ``newsboat -x reload -u URLS -c CACHE -C CONFIG`` with HOME in the temp dir, an
-empty config (``reload-threads 8`` for the feed set). Broadsheet: ``python -m tui`` from this
-checkout, ``--cache-dir`` and ``--config`` in the temp dir: ``import OPML``, ``sync``,
+empty config (``reload-threads 8`` for the feed set). Its re-sync figure is its third reload:
+2.21 keeps a feed's ETag and Last-Modified only from the second download on
+(newsboat/newsboat#2734), so its second reload downloads everything again. Broadsheet: ``python -m tui`` from this
+checkout (or ``--broadsheet-repo DIR``), ``--cache-dir`` and ``--config`` in the temp dir: ``import OPML``, ``sync``,
 ``sync`` again; a part that Broadsheet cannot do yet (no feed support, no ``import``) is
 reported as "broadsheet: not available (...)" and the rest still runs.
 
@@ -47,6 +49,7 @@ from tests.e2e.feedgen import (FeedRef, unreachable_feeds, write_big_feed, write
 from tests.e2e.feedsite import StaticServer, available  # noqa: E402
 
 BROADSHEET = [sys.executable, "-m", "tui"]
+BROADSHEET_REPO = REPO  # --broadsheet-repo: the checkout whose `python -m tui` is measured
 
 
 @dataclass
@@ -74,30 +77,61 @@ class Run:
         return lines[-1][:160] if lines else f"exit status {self.code}"
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run(argv: Sequence[str], *, env: dict[str, str], cwd: Path, server: StaticServer | None = None,
         timeout: float = 600) -> Run:
-    """Run a whole process; wall time and its own peak RSS (ru_maxrss of wait4)."""
+    """Run a whole process: wall time from spawn to exit, and its own peak RSS.
+
+    Linux's ``ru_maxrss`` of a child never falls below its parent's RSS at fork (the value
+    survives exec), so rusage from this Python process would report its own size for small
+    children. The peak comes from GNU time (``%M``: its child is forked from the small time
+    process) when installed, else from sampling the child's VmHWM every 10 ms."""
     mark = len(server.requests()) if server else 0
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "time"
+        command = list(argv)
+        if GNU_TIME.exists():
+            command = [str(GNU_TIME), "-q", "-f", "%M", "-o", str(report), *command]
+        with open(Path(scratch) / "out", "w+b") as out:
+            started = time.perf_counter()
+            proc = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT)
+            peak_kb = 0
+            try:
+                if GNU_TIME.exists():
+                    proc.wait(timeout)
+                else:
+                    deadline = started + timeout
+                    while proc.poll() is None and time.perf_counter() < deadline:
+                        peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+                        time.sleep(0.01)
+                    proc.wait(max(0.0, deadline - time.perf_counter()))
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    return Run(wall, usage.ru_maxrss / 1024, proc.returncode, text[-4000:],
+                proc.wait()
+            wall = time.perf_counter() - started
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+        if GNU_TIME.exists():
+            try:
+                peak_kb = int(report.read_text().split()[-1])
+            except (OSError, ValueError, IndexError):
+                peak_kb = 0
+    return Run(wall, peak_kb / 1024, proc.returncode, text[-4000:],
                server.requests(mark) if server else [])
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -113,23 +147,24 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def newsboat_reload(work: Path, feeds: Sequence[FeedRef], server: StaticServer, *, threads: int | None,
-                    rounds_again: bool = False) -> tuple[Run, Run | None, int]:
-    """A fresh-cache ``-x reload`` (and, with ``rounds_again``, a second one on the same
-    cache); returns the runs and the number of articles newsboat stored."""
+                    reloads: int = 1) -> tuple[list[Run], int]:
+    """``reloads`` runs of ``-x reload``, the first on a fresh cache; returns the runs and
+    the number of articles newsboat stored. newsboat 2.21 stores a feed's ETag and
+    Last-Modified only from its second download on (newsboat/newsboat#2734), so its
+    conditional re-sync is the third reload."""
     work.mkdir(parents=True)
     write_newsboat_urls(work / "urls", feeds)
     (work / "config").write_text(f"reload-threads {threads}\n" if threads else "")
     argv = ["newsboat", "-x", "reload", "-u", str(work / "urls"), "-c", str(work / "cache.db"),
             "-C", str(work / "config")]
     env = clean_env(work)
-    first = run(argv, env=env, cwd=work, server=server)
-    second = run(argv, env=env, cwd=work, server=server) if rounds_again else None
+    runs = [run(argv, env=env, cwd=work, server=server) for _ in range(reloads)]
     try:
         with sqlite3.connect(work / "cache.db") as db:
             stored = db.execute("SELECT count(*) FROM rss_item").fetchone()[0]
     except sqlite3.Error:
         stored = -1
-    return first, second, stored
+    return runs, stored
 
 
 # -- broadsheet ----------------------------------------------------------------------------
@@ -138,7 +173,7 @@ def newsboat_reload(work: Path, feeds: Sequence[FeedRef], server: StaticServer, 
 def broadsheet_missing(work: Path) -> str | None:
     """Why Broadsheet cannot run the feed benchmarks yet, or None."""
     work.mkdir(parents=True, exist_ok=True)
-    r = run([*BROADSHEET, "import", "--help"], env=clean_env(work), cwd=REPO)
+    r = run([*BROADSHEET, "import", "--help"], env=clean_env(work), cwd=BROADSHEET_REPO)
     if r.code != 0:
         return f"no `broadsheet import` command: {r.error()}"
     return None
@@ -146,7 +181,7 @@ def broadsheet_missing(work: Path) -> str | None:
 
 def broadsheet(work: Path, *args: str, server: StaticServer | None = None) -> Run:
     argv = [*BROADSHEET, "--cache-dir", str(work / "cache"), "--config", str(work / "config.toml"), *args]
-    return run(argv, env=clean_env(work), cwd=REPO, server=server)
+    return run(argv, env=clean_env(work), cwd=BROADSHEET_REPO, server=server)
 
 
 def broadsheet_sync(work: Path, opml: Path, server: StaticServer, *, again: bool) -> tuple[Run, Run | None, str]:
@@ -199,7 +234,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="newsboat reload-threads for the feed set")
     parser.add_argument("--import-feeds", type=int, default=1000)
     parser.add_argument("--no-broadsheet", action="store_true", help="measure newsboat only")
+    parser.add_argument("--broadsheet-repo", type=Path, default=REPO,
+                        help="run `python -m tui` from this checkout (default: this one)")
     args = parser.parse_args()
+    global BROADSHEET_REPO
+    BROADSHEET_REPO = args.broadsheet_repo.resolve()
     if reason := available(hugo=False):
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
@@ -225,20 +264,21 @@ def main() -> int:
             missing = None if not args.no_broadsheet else "--no-broadsheet"
             if missing is None:
                 missing = broadsheet_missing(tmp / "probe")
+            import_missing = missing  # the import figure needs only `import`, not feed sync
             results: dict[str, list] = {k: [] for k in (
-                "nb_big", "nb_set", "nb_set2", "bs_big", "bs_set", "bs_set2")}
+                "nb_big", "nb_set", "nb_set1", "nb_set2", "bs_big", "bs_set", "bs_set2")}
             stored: dict[str, object] = {}
             for n in range(args.rounds):
-                nb_big, _, stored["nb_big"] = newsboat_reload(tmp / f"nb-big-{n}", [big], server, threads=None)
-                nb_set, nb_set2, stored["nb_set"] = newsboat_reload(tmp / f"nb-set-{n}", feeds, server,
-                                                                    threads=args.threads, rounds_again=True)
-                for key, r in (("nb_big", nb_big), ("nb_set", nb_set), ("nb_set2", nb_set2)):
+                (nb_big,), stored["nb_big"] = newsboat_reload(tmp / f"nb-big-{n}", [big], server, threads=None)
+                (nb_set, nb_set1, nb_set2), stored["nb_set"] = newsboat_reload(
+                    tmp / f"nb-set-{n}", feeds, server, threads=args.threads, reloads=3)
+                for key, r in (("nb_big", nb_big), ("nb_set", nb_set), ("nb_set1", nb_set1), ("nb_set2", nb_set2)):
                     if not r.ok:
                         print(f"newsboat failed ({key}): {r.error()}", file=sys.stderr)
                     results[key].append(r)
                 line = (f"round {n + 1}: newsboat big {nb_big.wall:.2f}s {nb_big.rss_mb:.0f} MB, "
-                        f"set {nb_set.wall:.2f}s {nb_set.rss_mb:.0f} MB, set again {nb_set2.wall:.2f}s "
-                        f"({nb_set2.statuses()})")
+                        f"set {nb_set.wall:.2f}s {nb_set.rss_mb:.0f} MB, 2nd reload {nb_set1.wall:.2f}s "
+                        f"({nb_set1.statuses()}), 3rd {nb_set2.wall:.2f}s ({nb_set2.statuses()})")
                 if missing is None:
                     bs_big, _, why = broadsheet_sync(tmp / f"bs-big-{n}", tmp / "big.opml", server, again=False)
                     if not why:
@@ -266,14 +306,14 @@ def main() -> int:
                 print(f"newsboat -i imported {nb_imported} of {args.import_feeds} feeds: {nb_import.error()}",
                       file=sys.stderr)
             bs_import = None
-            if missing is None:
+            if import_missing is None:
                 work = tmp / "bs-import"
                 work.mkdir()
                 (work / "config.toml").write_text("")
                 (work / "bs-config").mkdir()
                 bs_import = broadsheet(work, "import", str(tmp / "import.opml"))
                 if not bs_import.ok:
-                    missing = f"import of {args.import_feeds} feeds failed: {bs_import.error()}"
+                    import_missing = f"import of {args.import_feeds} feeds failed: {bs_import.error()}"
                     bs_import = None
 
     last_set2 = results["nb_set2"][-1] if results["nb_set2"] else None
@@ -303,8 +343,8 @@ def main() -> int:
           f"broadsheet unread {stored.get('bs_big', '—')} (big), {stored.get('bs_set', '—')} (set)")
     if last_set2 is not None:
         conditional = sum(1 for r in last_set2.requests if r.if_none_match or r.if_modified_since)
-        print(f"newsboat re-sync asked {len(last_set2.requests)} times, {conditional} conditional; "
-              f"answers {last_set2.statuses()}")
+        print(f"newsboat re-sync (its 3rd reload: newsboat/newsboat#2734) asked {len(last_set2.requests)} "
+              f"times, {conditional} conditional; answers {last_set2.statuses()}")
     if bs_set2 is not None:
         print(f"broadsheet re-sync asked {len(bs_set2.requests)} times; answers {bs_set2.statuses()}"
               + ("" if bs_set2.statuses() == {304: args.feeds} else f"  (target: {{304: {args.feeds}}})"))
@@ -313,6 +353,8 @@ def main() -> int:
                                       else "NOT met"))
     if missing:
         print(f"broadsheet: not available ({missing})")
+    if import_missing and import_missing != missing:
+        print(f"broadsheet import: not available ({import_missing})")
     return 0
 
 
