@@ -2,7 +2,8 @@
 by nginx (:class:`FeedSite`), and nginx serving any directory (:class:`StaticServer`).
 
 Uses Debian's packages (``apt-get install hugo nginx-light``); needs no root and writes
-nothing outside its temp dir. Design decisions and invariants:
+nothing outside its temp dirs (a FeedSite has two: the site and its server's). Design decisions
+and invariants:
 
 * **nginx as an unprivileged-style instance**: its own prefix, ``nginx.conf``, pid file,
   error and access logs and temp paths, all in a temp dir (``nginx -p DIR -c DIR/nginx.conf
