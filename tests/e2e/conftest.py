@@ -74,3 +74,50 @@ def fresh_wordpress() -> Iterator[Callable[..., WordPress]]:
     finally:
         for wp in started:
             wp.stop()
+
+
+# -- feed producers (see feedsite.py): a Hugo site and static files served by nginx ----------
+#
+# * ``feedsite`` (function): a started :class:`~tests.e2e.feedsite.FeedSite` with the default
+#   12 posts (RSS ``feed_url``, ``atom_url``, ``json_url``); ~0.2 s, private to the test, so
+#   tests may add, edit and remove posts and ``rebuild()``.
+# * ``static_server`` (function): a factory ``static_server(directory, **kwargs) ->
+#   StaticServer`` (nginx serving ``directory``), stopped at the end of the test.
+# Skipped without Debian's hugo and nginx, failed instead when CI == "true".
+
+from .feedsite import FeedSite, StaticServer  # noqa: E402
+from .feedsite import available as feeds_available  # noqa: E402
+
+
+def require_feed_producers(*, hugo: bool = True) -> None:
+    """Skip (or, when CI == "true", fail) the test when hugo/nginx cannot run here."""
+    reason = feeds_available(hugo=hugo)
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"e2e tests must run in CI, but the feed producers are unavailable: {reason}", pytrace=False)
+    pytest.skip(f"feed e2e unavailable: {reason}")
+
+
+@pytest.fixture
+def feedsite() -> Iterator[FeedSite]:
+    require_feed_producers()
+    with FeedSite() as site:
+        yield site
+
+
+@pytest.fixture
+def static_server() -> Iterator[Callable[..., StaticServer]]:
+    require_feed_producers(hugo=False)
+    started: list[StaticServer] = []
+
+    def start(directory: str | os.PathLike[str], **kwargs) -> StaticServer:
+        server = StaticServer(directory, **kwargs)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
