@@ -271,6 +271,8 @@ class Service:
             sites = self.store.sites()
             if not sites:
                 raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
+            if any(not s.demo for s in sites):  # the demo stays one `sync demo` away
+                sites = [s for s in sites if not s.demo]
             if not (force or full):
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(

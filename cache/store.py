@@ -295,8 +295,21 @@ class Store:
         return [c for _, c in thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id)]
 
     def add_comment(self, comment: Comment) -> None:
-        """Store one comment (a reply of ours, or one confirmed by the site)."""
-        self._save_comments(comment.site, [comment])
+        """Store one comment (a reply of ours, or one confirmed by the site) and keep the
+        post's ``comment_count`` (approved comments, as the site counts them) in step."""
+        _, counts = self._save_comments(comment.site, [comment])
+        self._set_comment_counts(comment.site, counts)
+
+    def _set_comment_counts(self, site: str, counts: dict[int, int]) -> None:
+        db = self._index(site)
+        rows = self._raw(db, "posts")
+        if all(str(pid) not in rows or rows[str(pid)].get("comment_count", 0) == n for pid, n in counts.items()):
+            return  # nothing to change: no write
+        with storage(db).batch():
+            rows = self._raw(db, "posts")
+            changed = {pid: {**rows[str(pid)], "comment_count": n} for pid, n in counts.items() if str(pid) in rows}
+            _upsert(db, "posts", changed)
+        self._write_summary(site)
 
     def remove_comment(self, site: str, post_id: int, comment_id: int) -> None:
         """Forget one comment (e.g. a pending placeholder once the real one is known)."""

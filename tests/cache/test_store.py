@@ -122,3 +122,21 @@ def test_bodies_synced_as_html_are_converted_safely_when_read(store):
     assert body.startswith("## Hi") and "there" in body
     assert "steal" not in body and "\x1b" not in body
     assert store.article("news", 2).body == body
+
+
+def test_a_confirmed_reply_counts_in_its_posts_comment_count(tmp_path):
+    from cache.models import Comment, Post, Site
+    from cache.store import Store
+
+    store = Store(tmp_path)
+    store.add_site(Site(name="news", url="https://n.example/"))
+    store.save_sync("news", posts=[Post(1, "news", "One")], comments=[Comment(10, "news", 1, text="first")])
+    assert store.post("news", 1).comment_count == 1
+    store.add_comment(Comment(-3, "news", 1, text="mine, pending", status="pending"))
+    assert store.post("news", 1).comment_count == 1, "a pending reply is not on the site yet"
+    store.remove_comment("news", 1, -3)
+    store.add_comment(Comment(11, "news", 1, text="mine, published"))
+    assert store.post("news", 1).comment_count == 2
+    assert Store(tmp_path).unread_counts() == {"news": 1}  # the summary follows the index
+    store.save_sync("news", posts=[], comments=[Comment(11, "news", 1, text="mine, published")])
+    assert store.post("news", 1).comment_count == 2, "a sync returning the same comment keeps the count"

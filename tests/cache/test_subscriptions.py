@@ -154,3 +154,12 @@ def test_only_due_sites_are_synced_without_names(tmp_path):
     (svc.store.directory / "sites" / "slow" / "index.json").write_text("{ corrupt")
     svc.store.close()
     assert svc.due(slow, now), "a lost index is rebuilt by the next plain sync"
+
+
+async def test_the_demo_is_not_synced_once_a_real_site_is_subscribed(tmp_path, wordpress):
+    svc = service(tmp_path, wordpress)
+    svc.add_demo()
+    assert [r.site for r in await svc.sync()] == ["demo"]
+    await svc.subscribe(BASE + "/")
+    assert [r.site for r in await svc.sync(force=True)] == ["news.example.test"]
+    assert [r.site for r in await svc.sync(["demo"])] == ["demo"]
