@@ -104,6 +104,7 @@ _DECL = re.compile(rb"^<\?xml[^>]*?>", re.IGNORECASE)
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 _MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
+_XMLNS = re.compile(r"""\s+xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 _NAMED = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -177,7 +178,8 @@ def to_utf8(data: bytes) -> bytes:
             pass
     text = body.decode("utf-8", "replace")
     bad = text.count("\ufffd")
-    if len(_MULTIBYTE.findall(body[:1_000_000])) > bad:  # UTF-8 with a few broken bytes
+    multibyte = len(_MULTIBYTE.findall(body[:1_000_000]))
+    if multibyte and multibyte >= bad:  # UTF-8 with a few broken bytes
         return text.encode("utf-8")
     return body.decode("cp1252", "replace").encode("utf-8")
 
@@ -198,9 +200,17 @@ def repair_entities(data: bytes) -> bytes:
     return _BAD_AMP.sub(b"&amp;", data)
 
 
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
+_CONTROL_REFS = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));")
+
+
 def prepare(data: bytes) -> bytes:
-    """Bytes lxml can read safely: UTF-8, no DOCTYPE, entities repaired."""
-    data = to_utf8(data)
+    """Bytes lxml can read safely: UTF-8, no DOCTYPE, entities repaired, and no control
+    character XML 1.0 forbids (raw or as a reference: lxml would drop the rest of the
+    element; they could only be escape sequences)."""
+    data = to_utf8(data).translate(None, _CONTROL_BYTES)
+    if b"&#" in data:
+        data = _CONTROL_REFS.sub(b"", data)
     data, _ = skip_prolog(data, cut_doctype=True)
     return repair_entities(data)
 
@@ -289,7 +299,7 @@ def _text(el: Any) -> str:
     parts = [el.text or ""]
     for child in el:
         parts.append(etree.tostring(child, encoding="unicode", with_tail=True))
-    return "".join(parts)
+    return _XMLNS.sub("", "".join(parts))
 
 
 def _line(text: str, limit: int) -> str:
