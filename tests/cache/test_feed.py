@@ -482,3 +482,20 @@ def test_garbage_is_bad_response_or_empty(data):
 async def test_truncated_feed_keeps_what_came():
     data = rss(item(1) + item(2))[:-60]
     assert [p.title for p in parse_feed(data, "x").posts] == ["Item 1", "Item 2"]
+
+
+async def test_sync_site_saves_a_feed_and_a_304_resync_changes_nothing(tmp_path):
+    from cache.store import Store
+    from cache.sync import sync_site
+
+    store = Store(tmp_path / "cache")
+    site = store.add_site(Site(name="news", url=HOME + "/", kind="feed", feed_url=FEED))
+    fake = FakeSite({"/feed/": rss(item(1, extra="<category>Local</category>") + item(2))})
+    first = await sync_site(store, site, transport=httpx.MockTransport(fake), policy=FAST, force=True)
+    assert first.ok and first.new_posts == 2, first.error
+    assert [c.name for c in store.categories("news")] == ["Local"]
+    post = store.find_post("news", stable_id(HOME + "/?p=1"))
+    assert "Full body of item 1" in store.body("news", post.id)
+    again = await sync_site(store, site, transport=httpx.MockTransport(fake), policy=FAST, force=True)
+    assert again.ok and again.not_modified and again.requests == 1
+    assert len(store.post_ids("news")) == 2 and store.categories("news")  # a 304 keeps the categories
