@@ -70,4 +70,9 @@ class Refused(SourceError):
 
 
 class Unreachable(SourceError):
-    """A transient failure: network down, time-out, or 5xx/429 after retries."""
+    """A transient failure: network down, time-out, or 5xx/429 after retries.
+
+    ``after`` is how many seconds the site asked us to wait (``Retry-After``), when it did.
+    """
+
+    after: float | None = None

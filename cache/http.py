@@ -246,7 +246,9 @@ async def _attempts(exchange: _Exchange, policy: RetryPolicy, retry: bool, end: 
             hint = retry_after(response)
             if hint is not None:
                 if hint > MAX_WAIT or loop.time() + hint >= end:
-                    raise Unreachable(f"{problem} and asks to wait {_duration(hint)}; try again later") from None
+                    later = Unreachable(f"{problem} and asks to wait {_duration(hint)}; try again later")
+                    later.after = hint
+                    raise later from None
                 wait = hint
         tries = f" (after {attempt + 1} tries)" if attempt else ""
         if attempt + 1 >= attempts or loop.time() + wait >= end:

@@ -277,7 +277,7 @@ class Service:
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(
             self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
-            force=force or wanted is not None, options={s.name: self._options(s) for s in sites},
+            force=force, options={s.name: self._options(s) for s in sites},
         )
         changed = [r.site for r in results if r.ok and not r.not_modified]
         if changed:

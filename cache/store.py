@@ -413,6 +413,7 @@ class Store:
         html: dict[int, str] | None = None,
         comments: Iterable[Comment] = (),
         categories: list[Category] | None = None,
+        categories_complete: bool = True,
         removed: Iterable[int] = (),
         cursors: dict[str, Any] | None = None,
         comments_complete_since: str | None = None,
@@ -448,14 +449,17 @@ class Store:
             updated = len(rows) - new
             for pid, row in rows.items():
                 old = old_rows.get(str(pid))
-                row["comment_count"] = counts[pid] if pid in counts else (old or {}).get("comment_count", 0)
+                if pid in counts:
+                    row["comment_count"] = counts[pid]
+                elif not row.get("comment_count"):  # a feed's slash:comments is kept as sent
+                    row["comment_count"] = (old or {}).get("comment_count", 0)
             for pid, count in counts.items():
                 old = old_rows.get(str(pid))
                 if pid not in rows and old is not None and old.get("comment_count", 0) != count:
                     rows[pid] = {**old, "comment_count": count}
             _upsert(db, "posts", rows, remove=[pid for pid in removed if str(pid) in old_rows])
             if categories is not None:
-                _upsert(db, "categories", {c.id: c.to_row() for c in categories}, replace=True)
+                _upsert(db, "categories", {c.id: c.to_row() for c in categories}, replace=categories_complete)
             if cursors is not None:
                 _upsert(db, "meta", {1: cursors})
         self._write_summary(site)

@@ -130,6 +130,7 @@ async def sync_site(
             html=changes.html,
             comments=changes.comments,
             categories=changes.categories,
+            categories_complete=changes.categories_complete,
             removed=changes.removed,
             cursors=changes.cursors,
             comments_complete_since=changes.comments_complete_since,
@@ -141,6 +142,14 @@ async def sync_site(
     except BroadsheetError as error:
         result.error = clean_line(str(error))
         site.last_error = result.error
+        after = getattr(error, "after", None)
+        if after:  # the site asked us to come back later (429/503 Retry-After): remember it
+            try:
+                cursors = store.cursors(site.name)
+                cursors["next_fetch_after"] = time.time() + min(float(after), 86400.0)
+                await asyncio.to_thread(store.save_sync, site.name, posts=[], cursors=cursors)
+            except BroadsheetError:
+                pass
     except Exception as error:  # a bug or an unforeseen answer: report it, keep the other sites going
         log.debug("sync of %s failed", site.name, exc_info=True)
         result.error = clean_line(f"internal error: {type(error).__name__}: {error}")[:300]

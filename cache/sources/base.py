@@ -85,6 +85,9 @@ class Changes:
     comments: list[Comment] = field(default_factory=list)
     categories: list[Category] | None = None
     """The whole category set, or ``None`` when unchanged (a feed answering 304)."""
+    categories_complete: bool = True
+    """False when ``categories`` are only those seen now (a feed's items scroll out, their
+    categories must not vanish from the tree): the store adds them to what it has."""
     removed: set[int] = field(default_factory=set)
     """Post ids the site no longer has."""
     comments_complete_since: str | None = None

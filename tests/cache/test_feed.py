@@ -499,3 +499,47 @@ async def test_sync_site_saves_a_feed_and_a_304_resync_changes_nothing(tmp_path)
     again = await sync_site(store, site, transport=httpx.MockTransport(fake), policy=FAST, force=True)
     assert again.ok and again.not_modified and again.requests == 1
     assert len(store.post_ids("news")) == 2 and store.categories("news")  # a 304 keeps the categories
+
+
+# -- through sync and the store ---------------------------------------------------------------
+
+
+async def _store_sync(tmp_path, fake, **kw):
+    from cache.store import Store
+    from cache.sync import sync_site
+
+    store = Store(tmp_path / "cache")
+    try:
+        site = store.site("news")
+    except Exception:
+        site = store.add_site(Site(name="news", url=HOME + "/", kind="feed", feed_url=FEED))
+    result = await sync_site(store, site, transport=httpx.MockTransport(fake), policy=FAST,
+                             options={"full_text": "never"}, **kw)
+    return store, result
+
+
+async def test_a_feeds_comment_count_and_its_scrolled_out_categories_are_kept(tmp_path):
+    first = rss(item(1, extra="<category>Harbour</category><slash:comments>7</slash:comments>"))
+    fake = FakeSite({"/feed/": first})
+    store, result = await _store_sync(tmp_path, fake)
+    assert result.ok, result.error
+    [post] = store.posts("news")
+    assert post.comment_count == 7
+    fake.pages["/feed/"] = rss(item(2, extra="<category>Weather</category>"))
+    store, result = await _store_sync(tmp_path, fake)
+    assert result.ok, result.error
+    assert {c.name for c in store.categories("news")} == {"Harbour", "Weather"}
+    assert {p.id: p.comment_count for p in store.posts("news")}[post.id] == 7
+
+
+async def test_retry_after_on_a_failed_sync_is_remembered(tmp_path):
+    busy = httpx.Response(503, headers={"Retry-After": "3600"}, text="busy")
+    fake = FakeSite({"/feed/": busy})
+    store, result = await _store_sync(tmp_path, fake)
+    assert not result.ok and "asks to wait" in result.error
+    fake.pages["/feed/"] = rss(item(1))
+    before = fake.total
+    store, result = await _store_sync(tmp_path, fake)
+    assert result.ok and result.not_modified and fake.total == before, "not fetched again before the hour"
+    store, result = await _store_sync(tmp_path, fake, force=True)
+    assert result.ok and len(store.posts("news")) == 1

@@ -140,7 +140,7 @@ class FeedSource(Source):
             for key in names
         ]
         cursors["items"] = items
-        return Changes(posts=posts, html=html, categories=categories, cursors=cursors)
+        return Changes(posts=posts, html=html, categories=categories, categories_complete=False, cursors=cursors)
 
     @property
     def posts(self) -> dict[int, Post]:
