@@ -1,7 +1,7 @@
 """Time cache.safe on adversarial HTML (100 KB and 1 MB: goal <= 0.25 s a MB, linear) and on
 ordinary WordPress bodies (2,000 posts, 6,000 comments, as bench_sync converts them).
 
-Run: .venv/bin/python bench/bench_safe.py [--skip-slow SECONDS]
+Run: .venv/bin/python bench/bench_safe.py [--module PATH] [--skip-slow S] [--only NAME] [--no-ordinary]
 Prints one table. The ratio column is t(1 MB) / t(100 KB): about 10 means linear.
 With --module PATH the same inputs are timed against another copy of safe.py (e.g. the
 previous commit's, to compare before/after); an input that takes longer than --skip-slow
@@ -98,12 +98,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", help="path of a safe.py to time instead of cache/safe.py")
     parser.add_argument("--skip-slow", type=float, default=2.0, help="seconds at 100 KB above which 1 MB is skipped")
+    parser.add_argument("--only", default="", help="time only the adversarial inputs whose name contains this")
+    parser.add_argument("--no-ordinary", action="store_true", help="skip the ordinary posts and comments")
     args = parser.parse_args()
     safe = load(args.module)
     safe.html_to_markdown("<p>warm up</p><h2>x</h2>")
     print(f"{'input':30} {'100 KB md':>10} {'1 MB md':>10} {'ratio':>6} {'1 MB line':>10}")
     worst = 0.0
     for name, make in ADVERSARIAL.items():
+        if args.only not in name:
+            continue
         small = timed(safe.html_to_markdown, make(100_000))
         if small > args.skip_slow:
             print(f"{name:30} {small:10.3f} {'skipped':>10}")
@@ -114,6 +118,8 @@ def main() -> None:
         worst = max(worst, big, line)
         print(f"{name:30} {small:10.4f} {big:10.4f} {big / max(small, 1e-6):6.1f} {line:10.4f}")
     print(f"worst 1 MB: {worst:.3f} s (goal <= 0.25 s)")
+    if args.no_ordinary:
+        return
     posts, comments = ordinary()
     for label, bodies in (("2,000 ordinary posts", posts), ("6,000 ordinary comments", comments)):
         runs = [timed(convert_all, safe, bodies) for _ in range(5)]
