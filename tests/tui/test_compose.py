@@ -9,6 +9,7 @@ from textual.app import App
 
 from cache.models import Comment, Post
 from tui.screens.compose import ComposeResult, ComposeScreen
+from tui.textual_compat import screen_text
 
 POST = Post(id=5, site="news", title="[bold]Harbour[/bold] news", excerpt="The pontoon grows.")
 COMMENT = Comment(id=9, site="news", post=5, author="Sam [red]", text="I disagree, strongly.\n")
@@ -32,7 +33,7 @@ async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
 
 
 def shown(app: App) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return screen_text(app.screen)
 
 
 async def test_ctrl_s_sends_what_was_typed():

@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from cache import Comment
+from cache.models import Comment
 
 from .lines import LineView
 
