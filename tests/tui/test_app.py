@@ -375,3 +375,66 @@ async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):  #
         assert "no longer on the site" in screen_text(app)
         await pilot.press("n")  # still navigable
         assert app.reader.current is not None
+
+
+async def test_quit_during_a_refresh_of_a_silent_site_is_immediate(demo_store, make):  # noqa: ANN001
+    import asyncio
+    import threading
+    import time
+
+    waiting: list[httpx.Request] = []
+    ended = threading.Event()
+
+    async def silent(request: httpx.Request) -> httpx.Response:
+        waiting.append(request)
+        try:
+            await asyncio.Event().wait()  # never answers, never times out
+        finally:
+            ended.set()
+        raise AssertionError("unreachable")
+
+    app = make(demo_store, transport=httpx.MockTransport(silent))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: waiting)
+        assert app.reader.refreshing
+        started = time.monotonic()
+        await pilot.press("q")
+    assert time.monotonic() - started < 1
+    assert ended.wait(1), "the refresh was not cancelled"
+    assert Store(demo_store.directory).site("demo").last_error is None  # a cancel is not a failure
+
+
+async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, monkeypatch):  # noqa: ANN001
+    import threading
+
+    threads: list[bool] = []
+    body = Store.body
+
+    def recording(self, site, post_id):  # noqa: ANN001
+        threads.append(threading.current_thread() is threading.main_thread())
+        return body(self, site, post_id)
+
+    monkeypatch.setattr(Store, "body", recording)
+    app = make(demo_store, open_post="110")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: "Loading…" not in screen_text(app))
+        await pilot.press("n", "p", "p")
+        await wait_for(pilot, lambda: current_id(app) == 111 and "Loading…" not in screen_text(app))
+        await app.workers.wait_for_complete()
+    assert threads and not any(threads)
+
+
+async def test_focused_pane_is_marked(demo_store, make):  # noqa: ANN001
+    app = make(demo_store, open_post="112")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        reader = app.reader
+        for pane in (reader.site_tree, reader.article_view, reader.comment_thread):
+            pane.focus()
+            await pilot.pause()
+            edges = {p: p.styles.border_left[0] for p in (reader.site_tree, reader.article_view, reader.comment_thread)}
+            assert edges[pane] == "tall"
+            assert [e for p, e in edges.items() if p is not pane] == ["blank", "blank"]

@@ -94,3 +94,27 @@ async def test_ctrl_e_edits_in_the_external_editor(tmp_path, monkeypatch):
 def test_bindings_have_ids():
     ids = {b.id for b in ComposeScreen.BINDINGS}
     assert ids == {"send_reply", "keep_draft", "external_editor"}
+
+
+async def test_save_runs_before_the_screen_closes():
+    import threading
+
+    gate = threading.Event()
+    saved: list[ComposeResult] = []
+
+    def save(result: ComposeResult) -> str:
+        gate.wait(5)
+        saved.append(result)
+        return "entry-1"
+
+    app = Host(ComposeScreen.for_post(POST, draft="Keep me", save=save))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Saving…" in shown(app))
+        await pilot.press("escape", "x")  # nothing happens while saving
+        assert isinstance(app.screen, ComposeScreen) and app.screen.text == "Keep me"
+        gate.set()
+        await wait_for(pilot, lambda: app.results)
+    assert saved == [ComposeResult("send", "Keep me")]
+    assert app.results == [ComposeResult("send", "Keep me", saved="entry-1")]

@@ -117,3 +117,37 @@ async def test_a_reply_from_another_process_appears_without_restart(demo_store, 
                                   "2026-11-26T10:00:00", "Hello from the shell\n"))
         app.reader._watch_cache()
         await wait_for(pilot, lambda: "Hello from the shell" in screen_text(app))
+
+
+async def test_a_reply_that_cannot_be_saved_stays_in_the_compose_box(demo_store, make, monkeypatch):  # noqa: ANN001
+    import threading
+
+    from cache.errors import StoreError
+    from cache.service import Service
+
+    calls: list[bool] = []
+    prepare = Service.prepare_reply
+
+    def failing_once(self, *args, **kwargs):  # noqa: ANN001
+        calls.append(threading.current_thread() is threading.main_thread())
+        if len(calls) == 1:
+            raise StoreError("cannot write outbox.json: No space left on device")
+        return prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(Service, "prepare_reply", failing_once)
+    app = make(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_first(app, pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ComposeScreen")
+        await pilot.press(*"Worth keeping", "ctrl+s")
+        await wait_for(pilot, lambda: "No space left" in screen_text(app))
+        assert app.screen.__class__.__name__ == "ComposeScreen"
+        assert app.screen.text == "Worth keeping" and not app.screen.saving
+        assert "your text is still here" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ != "ComposeScreen")
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: any("Reply published" in str(n.title) for n in notifications(app)))
+    assert calls == [False, False]  # prepared in a thread, never on the UI thread
+    assert [e.text for e in outbox.entries(demo_store, "demo")] == ["Worth keeping"]

@@ -205,6 +205,8 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
 
         from ..replies_cli import edit_text  # moves to tui.editor with the CLI package
 
+        if self.saving:
+            return
         try:
             try:
                 with self.app.suspend():
