@@ -121,6 +121,8 @@ class ArticleView(LineView, SizeUpdateHook):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.article: Article | None = None
+        #: The body of ``article`` is still being read (a notice stands in for it).
+        self.loading = False
         #: The "Post navigation" text (drawn after the body).
         self.nav = Text()
         self._head_text = Text("Choose a post in the sidebar (enter), or press N for the next unread one.")
@@ -159,6 +161,7 @@ class ArticleView(LineView, SizeUpdateHook):
         old = self.article
         same = old is not None and old.post.id == article.post.id and old.post.site == article.post.site
         self.article = article
+        self.loading = loading
         post = article.post
         head = Text()
         head.append(" › ".join(crumbs or article.breadcrumb or ["Home"]), style="dim")
@@ -208,6 +211,7 @@ class ArticleView(LineView, SizeUpdateHook):
     def clear(self, message: str) -> None:
         """Show a message instead of an article."""
         self.article = None
+        self.loading = False
         self._head_text = Text(message)
         self.nav = Text()
         self._start([], 0)

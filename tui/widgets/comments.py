@@ -79,7 +79,7 @@ class CommentThread(LineView):
     """A post's comments, indented by depth, each thread collapsible."""
 
     DEFAULT_CSS = """
-    CommentThread { background: $surface; scrollbar-size-vertical: 1; }
+    CommentThread { background: $surface; scrollbar-size-vertical: 1; overflow-x: hidden; }
     CommentThread > .comment-thread--author { color: $accent; text-style: bold; }
     CommentThread > .comment-thread--date { color: $text-muted; }
     CommentThread > .comment-thread--guide { color: $primary-muted; }
