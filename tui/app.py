@@ -26,7 +26,6 @@ from cache.config import Config
 from cache.service import Service
 from cache.store import Store
 
-from .screens.compose import ComposeScreen
 from .screens.help import HelpScreen, binding_rows
 from .screens.reader import ReaderScreen
 from .widgets import ArticleView, CommentThread, SiteTree
@@ -72,6 +71,7 @@ class BroadsheetApp(App[int]):
 
     def binding_rows(self) -> list[tuple[str, str, str, str]]:
         """``(section, keys, description, id)`` of every binding, with the keymap applied."""
+        from .screens.compose import ComposeScreen
         sections: list[tuple[str, Iterable[BindingType]]] = [
             ("Reader", ReaderScreen.BINDINGS),
             ("Sidebar", SiteTree.BINDINGS),

@@ -39,14 +39,15 @@ async def test_first_run_opens_the_demo(tmp_path, make):  # noqa: ANN001
 async def test_next_and_previous_post_follow_the_list(demo_store, make):  # noqa: ANN001
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("n")  # nothing open: n opens the newest post of the list
         assert current_id(app) == 112
         await pilot.press("n", "n")
         assert current_id(app) == 110
         assert cursor_post(app) == 110  # the tree selection follows
-        await pilot.press("p")
+        await pilot.press("p")  # not read ahead: shown once its worker has read it
         assert current_id(app) == 111
+        await wait_for(pilot, lambda: not app.reader.opening)
         assert app.reader.article_view.article.post.id == 111
         assert "Sailing club elects" in screen_text(app)
         assert "Post navigation" in app.reader.article_view.nav.plain
@@ -56,7 +57,7 @@ async def test_next_unread_skips_read_posts(demo_store, make):  # noqa: ANN001
     demo_store.mark_read("demo", [112, 111])
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("N")
         assert current_id(app) == 110
         await pilot.press("N")
@@ -72,7 +73,7 @@ async def test_next_unread_skips_read_posts(demo_store, make):  # noqa: ANN001
 async def test_opening_marks_read_and_m_toggles(demo_store, make):  # noqa: ANN001
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         site = app.reader.listing.sites["demo"]
         before = site.unread
         news_before = site.unread_by_cat[2]
@@ -93,7 +94,7 @@ async def test_opening_marks_read_and_m_toggles(demo_store, make):  # noqa: ANN0
 async def test_space_pages_then_goes_to_next_unread(demo_store, make):  # noqa: ANN001
     app = make(demo_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("n")
         await pilot.press("n", "n", "n", "n")  # 108: the long article
         assert current_id(app) == 108
@@ -110,28 +111,28 @@ async def test_space_pages_then_goes_to_next_unread(demo_store, make):  # noqa: 
 async def test_open_post_at_start_and_by_url(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert current_id(app) == 108
         assert "Is Saltmere’s harbour running out of room" in screen_text(app)
         await wait_for(pilot, lambda: cursor_post(app) == 108)
     link = demo_store.post("demo", 105).link
     app = make(demo_store, open_post=link, site="demo")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert current_id(app) == 105
 
 
 async def test_password_protected_post_says_so(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="104")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert "password-protected" in screen_text(app)
 
 
 async def test_comments_thread_collapses_and_toggles(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         thread = app.reader.comment_thread
         assert thread.comment_count == 4
         assert "Comments (4)" in screen_text(app)
@@ -157,7 +158,7 @@ async def test_comments_thread_collapses_and_toggles(demo_store, make):  # noqa:
 async def test_refresh_brings_new_posts_and_keeps_the_place(demo_store, make, fake):  # noqa: ANN001
     app = make(demo_store, open_post="110")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         new = dict(fake.data["posts"][0])
         new.update(
             id=200, slug="new", link="https://demo.broadsheet.invalid/new/",
@@ -198,7 +199,7 @@ async def test_failed_refresh_notifies_and_keeps_the_cache(demo_store, make):  #
     for transport in (httpx.MockTransport(fail), httpx.MockTransport(lambda r: httpx.Response(500))):
         app = make(demo_store, transport=transport, open_post="110")
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.reader.loaded)
+            await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
             await pilot.press("R")
             await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(app)))
             await app.workers.wait_for_complete()
@@ -218,7 +219,7 @@ async def test_markup_and_escapes_show_literally(tmp_path, make):  # noqa: ANN00
     store.save_sync("evil", posts=[post], bodies={1: "Body with [b]markup[/b]."}, comments=[], categories=[])
     app = make(store, open_post="1")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         text = screen_text(app)
         assert "[bold red]x[/] and [link=http://x]y[/link]" in text
         assert "[i]Mallory[/i]" in text
@@ -231,7 +232,7 @@ async def test_open_in_browser_uses_the_injected_opener(demo_store, make):  # no
     app = make(demo_store, open_post="110")
     app.open_in_browser = opened.append
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         app.reader.article_view.focus()
         await pilot.press("o")
         await app.workers.wait_for_complete()
@@ -241,7 +242,7 @@ async def test_open_in_browser_uses_the_injected_opener(demo_store, make):  # no
 async def test_filter_by_title(demo_store, make):  # noqa: ANN001
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("slash")
         assert app.focused is app.reader.filter_input
         await pilot.press(*"harbour")
@@ -261,7 +262,7 @@ async def test_keymap_from_config_and_help_screen(demo_store, make):  # noqa: AN
     config = Config(reader=ReaderConfig(refresh_after_minutes=0), keys={"next_post": "J", "bogus": "x"})
     app = make(demo_store, config=config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert any("bogus" in str(n.message) for n in notifications(app))
         await pilot.press("J")
         assert current_id(app) == 112
@@ -276,7 +277,7 @@ async def test_keymap_from_config_and_help_screen(demo_store, make):  # noqa: AN
 async def test_tree_enter_opens_posts_and_tab_cycles(demo_store, make):  # noqa: ANN001
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert app.focused is app.reader.site_tree
         await pilot.press("j", "j", "enter")  # site → All posts → first post
         assert current_id(app) == 112
@@ -291,7 +292,7 @@ async def test_tree_enter_opens_posts_and_tab_cycles(demo_store, make):  # noqa:
 async def test_layout_80x24(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.pause()
         text = screen_text(app)
         lines = text.splitlines()
@@ -307,7 +308,7 @@ async def test_layout_80x24(demo_store, make):  # noqa: ANN001
 async def test_layout_160x48(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.pause()
         text = screen_text(app)
         assert len(text.splitlines()) == 48
@@ -332,7 +333,7 @@ async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):  # 
 
     app = make(demo_store, transport=httpx.MockTransport(slow))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("R")
         await wait_for(pilot, lambda: calls)
         await pilot.press("R")
@@ -348,7 +349,7 @@ async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):  # 
 async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_store, make, fake):  # noqa: ANN001
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("m")  # 112 was opened (read); back to unread
         await app.workers.wait_for_complete()
         assert 112 not in Store(demo_store.directory).read_ids("demo")
@@ -367,7 +368,7 @@ async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_s
 async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):  # noqa: ANN001
     app = make(demo_store, open_post="111")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         fake.data["posts"] = [p for p in fake.data["posts"] if p["id"] != 111]
         await pilot.press("R")
         await app.workers.wait_for_complete()
@@ -395,7 +396,7 @@ async def test_quit_during_a_refresh_of_a_silent_site_is_immediate(demo_store, m
 
     app = make(demo_store, transport=httpx.MockTransport(silent))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("R")
         await wait_for(pilot, lambda: waiting)
         assert app.reader.refreshing
@@ -419,10 +420,10 @@ async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, 
     monkeypatch.setattr(Store, "body", recording)
     app = make(demo_store, open_post="110")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
-        await wait_for(pilot, lambda: "Loading…" not in screen_text(app))
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+        await wait_for(pilot, lambda: not app.reader.opening)
         await pilot.press("n", "p", "p")
-        await wait_for(pilot, lambda: current_id(app) == 111 and "Loading…" not in screen_text(app))
+        await wait_for(pilot, lambda: current_id(app) == 111 and not app.reader.opening)
         await app.workers.wait_for_complete()
     assert threads and not any(threads)
 
@@ -430,7 +431,7 @@ async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, 
 async def test_focused_pane_is_marked(demo_store, make):  # noqa: ANN001
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         reader = app.reader
         for pane in (reader.site_tree, reader.article_view, reader.comment_thread):
             pane.focus()

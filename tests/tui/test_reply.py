@@ -17,7 +17,7 @@ def shown_comments(app) -> list[Comment]:  # noqa: ANN001
 
 
 async def open_first(app, pilot):  # noqa: ANN001
-    await wait_for(pilot, lambda: app.reader.loaded)
+    await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
     await pilot.press("n")
     assert app.reader.current is not None
     return app.reader.current[1]
@@ -100,7 +100,7 @@ async def test_closed_comments_say_so(demo_store, make):  # noqa: ANN001
     closed = next(p for p in demo_store.posts("demo") if p.comment_status == "closed")
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded)
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         app.reader.open_post(("demo", None), closed.id)
         await pilot.press("r")
         assert app.screen.__class__.__name__ != "ComposeScreen"

@@ -57,7 +57,7 @@ async def settle(pilot: Pilot) -> None:
     app = pilot.app
     reader = app.reader  # type: ignore[attr-defined]
     await wait_for(pilot, lambda: reader.loaded and not reader.refreshing)
-    await wait_for(pilot, lambda: not reader.article_view.loading and not reader.article_view.rendering)
+    await wait_for(pilot, lambda: not reader.opening and not reader.article_view.rendering)
     await app.workers.wait_for_complete()
     await pilot.pause(0.35)  # the header's unread count is redrawn 0.25 s after the last change
     for area in app.screen.query(TextArea):

@@ -52,11 +52,10 @@ from ..listing import Listing, ListKey
 from ..navigation import PostLists
 from ..readstate import ReadStateQueue
 from ..widgets import ArticleView, CommentThread, SiteTree
-from .compose import ComposeResult as Composed
-from .compose import ComposeScreen
 
 if TYPE_CHECKING:
     from ..app import BroadsheetApp
+    from .compose import ComposeResult as Composed
 
 SUBTITLE_DELAY = 0.25
 """Seconds after the last read-state change before the header's unread count is redrawn."""
@@ -66,6 +65,11 @@ WATCH_SECONDS = 2.0
 
 NARROW = 120
 """Below this many columns the comments go under the article instead of beside it."""
+
+LOADING_DELAY = 0.15
+"""Seconds a post may take to read before a "Loading…" notice stands in for it: drawing
+the notice at once would compete with the read for the GIL, and most reads take a few ms
+(the previous article stays on screen meanwhile)."""
 
 
 class ReaderScreen(Screen[None]):
@@ -161,6 +165,11 @@ class ReaderScreen(Screen[None]):
         self._sync_running = False
         #: The post ``n`` would open, read ahead (a ``PostLoaded`` with ``prefetch``).
         self._prefetched: ReaderScreen.PostLoaded | None = None
+        #: The article being read by ``_load_post``, not on screen yet.
+        self._opening: Article | None = None
+        self._loading_timer: Timer | None = None
+        #: The post whose comments the pane shows (None: none, or being read).
+        self._comments_of: tuple[str, int] | None = None
         #: What ``_watch_cache`` saw last: (open post, file stamps).
         self._seen: tuple[Any, ...] | None = None
         self.set_reactive(ReaderScreen.show_comments, config.reader.comments)
@@ -269,7 +278,6 @@ class ReaderScreen(Screen[None]):
         self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
         self.lists.listing = event.listing
-        self._prefetched = None
         # The snapshot is long-lived and mostly acyclic: keep it out of the cyclic GC's full
         # passes (100+ ms each over ~140k objects, one every few keys otherwise).
         gc.freeze()
@@ -283,9 +291,12 @@ class ReaderScreen(Screen[None]):
             site = event.listing.sites.get(key[0])
             if site is not None and post_id in site.by_id:
                 self.site_tree.reveal(key, post_id)
-                self.article_view.set_neighbours(*self.lists.neighbours(key, post_id))
+                newer, older = self.lists.neighbours(key, post_id)
+                self.article_view.set_neighbours(newer, older)
                 if event.refreshed:
                     self._update_current(site.by_id[post_id])
+                if older is not None:
+                    self.call_after_refresh(self._prefetch, key, post_id, older)
             else:  # removed from the site (or the site unsubscribed) by the refresh
                 self.current = None
                 self.article_view.clear("This post is no longer on the site.")
@@ -409,33 +420,66 @@ class ReaderScreen(Screen[None]):
             self.site_tree.reveal(key, post_id)
         return True
 
+    @property
+    def opening(self) -> bool:
+        """A post is being read to be shown (its body and comments are not on screen yet)."""
+        return self._opening is not None or self.article_view.loading
+
     def _show(self, key: ListKey, article: Article, *, mark_read: bool = True) -> None:
+        """Show ``article`` (its body from the read-ahead), or read it in a worker and show
+        it when it arrives."""
         post = article.post
+        self._opening = None
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
         ahead = self._prefetched
         self._prefetched = None
         ready = (
             ahead is not None and ahead.body is not None and ahead.comments is not None
             and (ahead.site, ahead.post_id, ahead.modified) == (post.site, post.id, post.modified_gmt)
         )
+        shown = self.article_view.article
+        # the same post again (after a refresh): keep what is on screen until the new read
+        # lands, so neither pane jumps to the top
+        again = (
+            shown is not None and (shown.post.site, shown.post.id) == (post.site, post.id)
+            and not self.article_view.loading
+        )
         self.current = (key, post.id)
         if ready:
-            assert ahead is not None and ahead.body is not None and ahead.comments is not None
+            assert ahead is not None and ahead.body is not None
             article = dataclasses.replace(article, body=ahead.body)
             self._seen = (self.current, *ahead.stamps)
         else:
             self._seen = None
             self._load_post(post.site, post.id, post.modified_gmt)
+            if again:
+                assert shown is not None
+                article = dataclasses.replace(article, body=shown.body)
         newer, older = self.lists.neighbours(key, post.id)
-        self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb, loading=not ready)
+        if ready or again:
+            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb)
+        else:
+            self._opening = article
+            self._loading_timer = self.set_timer(LOADING_DELAY, self._show_loading)
         if ready:
             assert ahead is not None and ahead.comments is not None
             self._show_comments(post, ahead.comments)
-        else:
-            self._show_comments(post, None)
+            if older is not None:
+                self.call_after_refresh(self._prefetch, key, post.id, older)
         if article.unread and mark_read:
             self._set_read(post.site, post.id, True)
-        if older is not None:
-            self.call_after_refresh(self._prefetch, key, post.id, older)
+
+    def _show_loading(self) -> None:
+        """The read is slow: show the head, with a notice for the body and comments."""
+        self._loading_timer = None
+        article = self._opening
+        if article is not None and self.current is not None:
+            self._opening = None
+            newer, older = self.lists.neighbours(self.current[0], article.post.id)
+            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb, loading=True)
+            self._show_comments(article.post, None)
 
     @work(thread=True, exclusive=True, group="post")
     def _load_post(self, site: str, post_id: int, modified: str) -> None:
@@ -478,10 +522,16 @@ class ReaderScreen(Screen[None]):
             if event.body is not None and site is not None and event.post_id in site.by_id:
                 self.article_view.prepare(site.by_id[event.post_id], event.body)
             return
-        view = self.article_view.article
+        view = self._opening or self.article_view.article
         if self.current is None or view is None or (view.post.site, view.post.id) != (event.site, event.post_id):
             return  # the reader moved on
+        if event.body is not None:
+            self._opening = None
+            if self._loading_timer is not None:
+                self._loading_timer.stop()
+                self._loading_timer = None
         if event.error:
+            self.article_view.clear(f"Cannot open the post: {event.error}")
             self.notify(event.error, title="Cannot open the post", severity="error", markup=False)
             return
         self._seen = (self.current, *event.stamps)
@@ -490,8 +540,10 @@ class ReaderScreen(Screen[None]):
             self.article_view.show(
                 dataclasses.replace(view, body=event.body), newer=newer, older=older, crumbs=view.breadcrumb
             )
+            if older is not None:
+                self.call_after_refresh(self._prefetch, self.current[0], event.post_id, older)
         if event.comments is not None:
-            scroll = self.comment_thread.scroll_y if event.body is None else 0
+            scroll = self.comment_thread.scroll_y if self._comments_of == (event.site, event.post_id) else 0
             self._show_comments(view.post, event.comments)
             if scroll:
                 self.comment_thread.scroll_to(y=scroll, animate=False)
@@ -500,6 +552,7 @@ class ReaderScreen(Screen[None]):
         """Fill the comments pane (``None``: being read); what would look the same is not
         redrawn (``n`` through posts without comments then repaints neither the title nor
         the thread)."""
+        self._comments_of = None if comments is None else (post.site, post.id)
         closed = post.comment_status != "open"
         title = Text("Comments" if comments is None else f"Comments ({len(comments)})", style="bold")
         if closed:
@@ -648,6 +701,8 @@ class ReaderScreen(Screen[None]):
 
     @on(DraftLoaded)
     def _draft_loaded(self, event: DraftLoaded) -> None:
+        from .compose import ComposeScreen  # TextArea: ~10 ms of imports the first paint need not wait for
+
         post, comment = event.post, event.comment
         parent = comment.id if comment is not None else 0
         author, email = self._reply_identity(post.site)
