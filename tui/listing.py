@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cache.models import Category, Post, Site
+from cache.models import Category, Post, Site, breadcrumb, category_chain
 from cache.store import Store
-from cache.models import breadcrumb, category_chain
 
 #: The key of a post list: (site name, category id), with category ``None`` for all posts.
 ListKey = tuple[str, int | None]

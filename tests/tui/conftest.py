@@ -17,7 +17,8 @@ from cache.demo import FakeWordPress, add_demo_site, load_demo
 from cache.http import RetryPolicy
 from cache.sync import sync_site
 from tui.app import BroadsheetApp, make_app
-from tui.textual_compat import notifications, screen_text as _screen_text
+from tui.textual_compat import notifications
+from tui.textual_compat import screen_text as _screen_text
 
 __all__ = ["notifications", "screen_text", "wait_for"]
 

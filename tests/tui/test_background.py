@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tui.background import Cancelled, CancellableJob
+from tui.background import CancellableJob, Cancelled
 
 
 def test_runs_to_completion():

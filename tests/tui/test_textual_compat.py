@@ -13,7 +13,12 @@ from textual.scroll_view import ScrollView
 from textual.widgets import Static
 
 from tui import textual_compat
-from tui.textual_compat import SizeUpdateHook, notifications, screen_text, set_virtual_size_quietly
+from tui.textual_compat import (
+    SizeUpdateHook,
+    notifications,
+    screen_text,
+    set_virtual_size_quietly,
+)
 
 TUI = Path(textual_compat.__file__).parent
 PRIVATE = ["_keymap", "_scroll_update", "_size_updated", "_tree_lines", "_compositor", "_notifications"]

@@ -35,6 +35,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -43,11 +44,11 @@ from textual.worker import Worker
 
 from cache.config import Config
 from cache.errors import BroadsheetError
-from cache.models import Article, Comment, Post
+from cache.models import Article, Comment, Post, breadcrumb
 from cache.service import Service
 from cache.store import Store, thread
 
-from ..background import Cancelled, CancellableJob
+from ..background import CancellableJob, Cancelled
 from ..listing import Listing, ListKey
 from ..navigation import PostLists
 from ..readstate import ReadStateQueue
@@ -75,7 +76,7 @@ the notice at once would compete with the read for the GIL, and most reads take 
 class ReaderScreen(Screen[None]):
     """Sidebar tree, article pane and comments pane over one cache."""
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (NARROW, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012 - Textual's own ClassVar
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_post", "Next", id="next_post"),
         Binding("p", "previous_post", "Prev", id="previous_post"),
@@ -255,8 +256,6 @@ class ReaderScreen(Screen[None]):
         except BroadsheetError as error:
             self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
             return
-        from cache.models import breadcrumb
-
         self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=breadcrumb(post, cats)))
         # The look-up parsed the whole post index into this store; the listing will hold
         # what the reader needs, so do not keep a second copy for the session.
@@ -701,7 +700,9 @@ class ReaderScreen(Screen[None]):
 
     @on(DraftLoaded)
     def _draft_loaded(self, event: DraftLoaded) -> None:
-        from .compose import ComposeScreen  # TextArea: ~10 ms of imports the first paint need not wait for
+        from .compose import (
+            ComposeScreen,  # TextArea: ~10 ms of imports the first paint need not wait for
+        )
 
         post, comment = event.post, event.comment
         parent = comment.id if comment is not None else 0
@@ -775,7 +776,8 @@ class ReaderScreen(Screen[None]):
         if isinstance(outcome, BroadsheetError):
             self.notify(f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False)
         else:
-            severity = {"published": "information", "held": "information", "refused": "error"}.get(outcome.result, "warning")
+            severities: dict[str, SeverityLevel] = {"published": "information", "held": "information", "refused": "error"}
+            severity = severities.get(outcome.result, "warning")
             title = {"published": "Reply published", "held": "Reply held for moderation",
                      "refused": "Reply refused"}.get(outcome.result, "Reply queued")
             self.notify(outcome.summary(), title=title, severity=severity, markup=False, timeout=6)

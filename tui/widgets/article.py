@@ -302,7 +302,7 @@ class ArticleView(LineView, SizeUpdateHook):
         if self._pending >= len(self._chunks) and self.nav and self._width > 0:
             lines.append(_BLANK)
             lines.append(([Segment("─" * self._width)], "rule"))
-            lines.extend((line, "nav") for line in self._render(self.nav, self._width))
+            lines.extend((line, "nav") for line in self._lines_of(self.nav, self._width))
         self._lines = lines
         # assigning virtual_size would re-lay out the whole screen: a second screen update
         # per article; only this view's scrollbar depends on it (see textual_compat)
@@ -311,18 +311,18 @@ class ArticleView(LineView, SizeUpdateHook):
             self.refresh()
 
     def _render_text(self, text: Text, width: int) -> list[_Line]:
-        return [(line, "") for line in self._render(text, width)]
+        return [(line, "") for line in self._lines_of(text, width)]
 
     def _render_markdown(self, source: str, width: int) -> list[list[Segment]]:
         """A chunk's lines at ``width``, from the LRU when it was drawn recently."""
         key = (width, source)
         lines = self._cache.get(key)
         if lines is None:
-            lines = self._render(RichMarkdown(source, hyperlinks=True), width)
+            lines = self._lines_of(RichMarkdown(source, hyperlinks=True), width)
             self._cache.set(key, lines)
         return lines
 
-    def _render(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+    def _lines_of(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
         options = self.app.console_options.update(highlight=False, width=width, height=None)
         return self.app.console.render_lines(renderable, options, pad=False)
 
