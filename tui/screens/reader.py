@@ -166,8 +166,11 @@ class ReaderScreen(Screen[None]):
         self._sync_running = False
         #: The post ``n`` would open, read ahead (a ``PostLoaded`` with ``prefetch``).
         self._prefetched: ReaderScreen.PostLoaded | None = None
-        #: The article being read by ``_load_post``, not on screen yet.
+        #: The article being read by ``_load_post``, not on screen yet, and where the tree's
+        #: cursor goes once it is.
         self._opening: Article | None = None
+        self._reveal: tuple[ListKey, int] | None = None
+        self._listing_started = False
         self._loading_timer: Timer | None = None
         #: The post whose comments the pane shows (None: none, or being read).
         self._comments_of: tuple[str, int] | None = None
@@ -238,8 +241,10 @@ class ReaderScreen(Screen[None]):
         self.site_tree.focus()
         if self.start_post is not None:
             self._open_start_post()
-        # after the first paint: the thread would compete with it for the GIL
-        self.call_after_refresh(self.load_listing)
+        if self._opening is None:
+            # after the first paint: the thread would compete with it for the GIL
+            self.call_after_refresh(self.load_listing)
+        # else once the start post is on screen (``_post_loaded``), for the same reason
         self.set_interval(WATCH_SECONDS, self._watch_cache)
 
     def on_unmount(self) -> None:
@@ -264,6 +269,7 @@ class ReaderScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="listing")
     def load_listing(self) -> None:
         """Read the cache snapshot in a thread."""
+        self._listing_started = True
         store = Store(self.store.directory)
         try:
             listing = Listing.load(store)
@@ -416,7 +422,10 @@ class ReaderScreen(Screen[None]):
         article = Article(post, "", unread=post_id not in site.read, breadcrumb=site.crumbs(post))
         self._show(key, article, mark_read=mark_read)
         if reveal and self.loaded:
-            self.site_tree.reveal(key, post_id)
+            if self._opening is None:
+                self.site_tree.reveal(key, post_id)
+            else:  # with the article: redrawing the tree now would slow the read down
+                self._reveal = (key, post_id)
         return True
 
     @property
@@ -429,6 +438,7 @@ class ReaderScreen(Screen[None]):
         it when it arrives."""
         post = article.post
         self._opening = None
+        self._reveal = None
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None
@@ -476,6 +486,7 @@ class ReaderScreen(Screen[None]):
         article = self._opening
         if article is not None and self.current is not None:
             self._opening = None
+            self._after_open()
             newer, older = self.lists.neighbours(self.current[0], article.post.id)
             self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb, loading=True)
             self._show_comments(article.post, None)
@@ -524,11 +535,12 @@ class ReaderScreen(Screen[None]):
         view = self._opening or self.article_view.article
         if self.current is None or view is None or (view.post.site, view.post.id) != (event.site, event.post_id):
             return  # the reader moved on
-        if event.body is not None:
+        if self._opening is not None and (event.body is not None or event.error):
             self._opening = None
             if self._loading_timer is not None:
                 self._loading_timer.stop()
                 self._loading_timer = None
+            self.call_after_refresh(self._after_open)
         if event.error:
             self.article_view.clear(f"Cannot open the post: {event.error}")
             self.notify(event.error, title="Cannot open the post", severity="error", markup=False)
@@ -546,6 +558,17 @@ class ReaderScreen(Screen[None]):
             self._show_comments(view.post, event.comments)
             if scroll:
                 self.comment_thread.scroll_to(y=scroll, animate=False)
+
+    def _after_open(self) -> None:
+        """What waited for the article to be on screen: the tree's cursor, and at start
+        the listing."""
+        if self._reveal is not None:
+            key, post_id = self._reveal
+            self._reveal = None
+            if self.current == (key, post_id):
+                self.site_tree.reveal(key, post_id)
+        if not self._listing_started:
+            self.load_listing()
 
     def _show_comments(self, post: Post, comments: list[tuple[int, Comment]] | None) -> None:
         """Fill the comments pane (``None``: being read); what would look the same is not
