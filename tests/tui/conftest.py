@@ -17,6 +17,10 @@ from cache.demo import FakeWordPress, add_demo_site, load_demo
 from cache.http import RetryPolicy
 from cache.sync import sync_site
 from tui.app import BroadsheetApp, make_app
+from tui.textual_compat import notifications
+from tui.textual_compat import screen_text as _screen_text
+
+__all__ = ["notifications", "screen_text", "wait_for"]
 
 
 async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 5.0) -> None:
@@ -30,7 +34,7 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 5.
 
 def screen_text(app: BroadsheetApp) -> str:
     """The screen as plain text, one line per row."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return _screen_text(app.screen)
 
 
 @pytest.fixture
@@ -61,9 +65,8 @@ def make(config, fake) -> Callable[..., BroadsheetApp]:  # noqa: ANN001
 
     def build(store: Store, **kwargs: Any) -> BroadsheetApp:
         kwargs.setdefault("transport", httpx.MockTransport(fake))
-        app = make_app(store, kwargs.pop("config", config), **kwargs)
-        app.retry_policy = RetryPolicy(retries=0, backoff=0)
-        return app
+        kwargs.setdefault("policy", RetryPolicy(retries=0, backoff=0))
+        return make_app(store, kwargs.pop("config", config), **kwargs)
 
     return build
 

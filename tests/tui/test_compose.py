@@ -9,6 +9,7 @@ from textual.app import App
 
 from cache.models import Comment, Post
 from tui.screens.compose import ComposeResult, ComposeScreen
+from tui.textual_compat import screen_text
 
 POST = Post(id=5, site="news", title="[bold]Harbour[/bold] news", excerpt="The pontoon grows.")
 COMMENT = Comment(id=9, site="news", post=5, author="Sam [red]", text="I disagree, strongly.\n")
@@ -32,7 +33,7 @@ async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
 
 
 def shown(app: App) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return screen_text(app.screen)
 
 
 async def test_ctrl_s_sends_what_was_typed():
@@ -93,3 +94,27 @@ async def test_ctrl_e_edits_in_the_external_editor(tmp_path, monkeypatch):
 def test_bindings_have_ids():
     ids = {b.id for b in ComposeScreen.BINDINGS}
     assert ids == {"send_reply", "keep_draft", "external_editor"}
+
+
+async def test_save_runs_before_the_screen_closes():
+    import threading
+
+    gate = threading.Event()
+    saved: list[ComposeResult] = []
+
+    def save(result: ComposeResult) -> str:
+        gate.wait(5)
+        saved.append(result)
+        return "entry-1"
+
+    app = Host(ComposeScreen.for_post(POST, draft="Keep me", save=save))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Saving…" in shown(app))
+        await pilot.press("escape", "x")  # nothing happens while saving
+        assert isinstance(app.screen, ComposeScreen) and app.screen.text == "Keep me"
+        gate.set()
+        await wait_for(pilot, lambda: app.results)
+    assert saved == [ComposeResult("send", "Keep me")]
+    assert app.results == [ComposeResult("send", "Keep me", saved="entry-1")]

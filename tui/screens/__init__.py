@@ -1,5 +1,7 @@
-"""The reader's secondary screens."""
+"""The reader's screens: the reader itself, help, and compose (``.compose``, imported when
+first needed: its ``TextArea`` costs ~10 ms at start)."""
 
 from .help import HelpScreen
+from .reader import ReaderScreen
 
-__all__ = ["HelpScreen"]
+__all__ = ["HelpScreen", "ReaderScreen"]

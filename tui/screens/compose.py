@@ -1,20 +1,23 @@
 """The compose screen: write a reply to a post or a comment.
 
 A self-contained ``ModalScreen`` that shows what is answered (as plain text: remote strings
-are never parsed as markup) above a ``TextArea``. It does no I/O besides the external
-editor; it returns a ``ComposeResult`` and the app does the rest::
+are never parsed as markup) above a ``TextArea``. Besides the external editor it does one
+kind of I/O, and only if asked: ``save``, a blocking function the screen runs in a thread
+worker before it closes, so the text is safe on disk before the box goes away::
 
-    screen = ComposeScreen.for_post(post, draft=draft.text if draft else "")
-    self.push_screen(screen, on_composed)            # on_composed(result | None)
-
-    def on_composed(result):
-        if result is None: return                    # closed with nothing typed
+    def save(result):                                # in a thread: its own Service
+        service = Service(directory)
         if result.action == "send":
-            entry, _ = outbox.prepare(store, site.name, post.id, parent, result.text, author, email)
-            # refresh the thread (the pending placeholder is there), then in a thread worker:
-            outcome = asyncio.run(outbox.send_now(store, site, entry.id))
-        else:                                        # "draft"
-            outbox.save_draft(store, site.name, post.id, parent, result.text, draft_id=...)
+            return service.prepare_reply(site, post.id, parent, result.text, author, email)
+        return service.save_draft(site, post.id, parent, result.text, author, email)
+
+    screen = ComposeScreen.for_post(post, draft=draft.text if draft else "", save=save)
+    self.push_screen(screen, on_composed)            # on_composed(result | None)
+    # result.saved is what save returned; then send the prepared entry in a worker
+
+While ``save`` runs the screen stays open, read-only, saying "Saving…"; if it raises a
+``BroadsheetError`` the screen stays open with the text and the error's one line, so
+nothing typed is ever lost. Without ``save`` the screen closes at once with the text.
 
 Bindings (ids for remapping): ``ctrl+s`` ``send_reply``, ``escape`` ``keep_draft``,
 ``ctrl+e`` ``external_editor`` (suspends the app and runs ``$VISUAL``/``$EDITOR``).
@@ -22,14 +25,20 @@ Bindings (ids for remapping): ``ctrl+s`` ``send_reply``, ``escape`` ``keep_draft
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
 
+from textual import work
 from textual.app import ComposeResult as Widgets
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from cache.errors import BroadsheetError
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class ComposeResult:
 
     action: Literal["send", "draft"]
     text: str
+    saved: Any = None
+    """What the screen's ``save`` returned for this text (None without ``save``)."""
 
 
 class ComposeScreen(ModalScreen[ComposeResult | None]):
@@ -67,31 +78,51 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
     ComposeScreen TextArea {
         height: 1fr;
     }
+    ComposeScreen #compose-status {
+        height: auto;
+        display: none;
+        color: $text-muted;
+    }
+    ComposeScreen #compose-status.-error {
+        color: $text-error;
+    }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Send", id="send_reply", priority=True),
         Binding("escape", "keep_draft", "Keep draft", id="keep_draft", priority=True),
         Binding("ctrl+e", "external_editor", "$EDITOR", id="external_editor", priority=True),
     ]
 
-    def __init__(self, heading: str, quote: str = "", *, text: str = "", name: str | None = None) -> None:
+    saving: reactive[bool] = reactive(False)
+    """``save`` is running: the text is read-only and the keys wait."""
+
+    def __init__(
+        self, heading: str, quote: str = "", *, text: str = "",
+        save: Callable[[ComposeResult], Any] | None = None, name: str | None = None,
+    ) -> None:
         """``heading``: what is answered (one line); ``quote``: an excerpt of it; ``text``:
-        a draft to start from."""
+        a draft to start from; ``save``: stores the result (runs in a thread) before the
+        screen closes."""
         super().__init__(name=name)
         self.heading = heading
         self.quote = quote
         self.initial_text = text
+        self.save = save
 
     @classmethod
-    def for_post(cls, post: Any, *, draft: str = "") -> ComposeScreen:
+    def for_post(
+        cls, post: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None
+    ) -> ComposeScreen:
         """Answer a post (any object with ``title`` and ``excerpt``)."""
-        return cls(f"Reply to “{post.title}”", _excerpt(getattr(post, "excerpt", "")), text=draft)
+        return cls(f"Reply to “{post.title}”", _excerpt(getattr(post, "excerpt", "")), text=draft, save=save)
 
     @classmethod
-    def for_comment(cls, post: Any, comment: Any, *, draft: str = "") -> ComposeScreen:
+    def for_comment(
+        cls, post: Any, comment: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None
+    ) -> ComposeScreen:
         """Answer a comment (``author``, ``text``) on ``post`` (``title``)."""
-        return cls(f"Reply to {comment.author} on “{post.title}”", _excerpt(comment.text), text=draft)
+        return cls(f"Reply to {comment.author} on “{post.title}”", _excerpt(comment.text), text=draft, save=save)
 
     def compose(self) -> Widgets:
         with Vertical(id="compose"):
@@ -99,6 +130,7 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
             if self.quote:
                 yield Static(self.quote, id="compose-quote", markup=False)
             yield TextArea(self.initial_text, id="compose-text", soft_wrap=True, show_line_numbers=False)
+            yield Static("", id="compose-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -114,24 +146,67 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
     def text(self) -> str:
         return self.text_area.text
 
+    @property
+    def status(self) -> Static:
+        return self.query_one("#compose-status", Static)
+
+    def _show_status(self, message: str, *, error: bool = False) -> None:
+        status = self.status
+        status.update(message)
+        status.set_class(error, "-error")
+        status.display = bool(message)
+
+    def watch_saving(self, saving: bool) -> None:
+        self.text_area.read_only = saving
+        if saving:
+            self._show_status("Saving…")
+
     # -- actions -----------------------------------------------------------------------
 
     def action_send(self) -> None:
+        if self.saving:
+            return
         if not self.text.strip():
             self.notify("Nothing to send: type a reply first.", severity="warning")
             return
-        self.dismiss(ComposeResult("send", self.text.strip()))
+        self._finish(ComposeResult("send", self.text.strip()))
 
     def action_keep_draft(self) -> None:
-        self.dismiss(ComposeResult("draft", self.text.strip()) if self.text.strip() else None)
+        if self.saving:
+            return
+        self._finish(ComposeResult("draft", self.text.strip()) if self.text.strip() else None)
+
+    def _finish(self, result: ComposeResult | None) -> None:
+        """Close with ``result``, once ``save`` (if any) has stored it."""
+        if result is None or self.save is None:
+            self.dismiss(result)
+            return
+        self.saving = True
+        self._save(result)
+
+    @work(thread=True, exclusive=True, group="compose-save", exit_on_error=False)
+    def _save(self, result: ComposeResult) -> ComposeResult:
+        assert self.save is not None
+        return replace(result, saved=self.save(result))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "compose-save":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            message = str(error) if isinstance(error, BroadsheetError) else f"internal error: {type(error).__name__}: {error}"
+            self.saving = False
+            self._show_status(f"Not saved: {message} — your text is still here.", error=True)
 
     def action_external_editor(self) -> None:
         from textual.app import SuspendNotSupported
 
-        from cache.errors import BroadsheetError
-
         from ..editor import edit_text
 
+        if self.saving:
+            return
         try:
             try:
                 with self.app.suspend():

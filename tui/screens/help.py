@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ClassVar
 
 from rich.table import Table
@@ -14,16 +14,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def binding_rows(app, sections: Iterable[tuple[str, Iterable[BindingType]]]) -> list[tuple[str, str, str, str]]:  # noqa: ANN001
-    """``(section, keys, description, id)`` for every ``Binding``, keymap applied."""
-    keymap = app._keymap  # Textual's normalised keymap (binding id → keys)
+def binding_rows(
+    keymap: Mapping[str, str],
+    key_display: Callable[[Binding], str],
+    sections: Iterable[tuple[str, Iterable[BindingType]]],
+) -> list[tuple[str, str, str, str]]:
+    """``(section, keys, description, id)`` for every ``Binding``, with ``keymap`` (binding
+    id → keys, as given to ``App.set_keymap``) applied; ``key_display``: e.g.
+    ``App.get_key_display``."""
     rows = []
     for section, bindings in sections:
         for binding in bindings:
             if not isinstance(binding, Binding):
                 continue
             keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            shown = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+            shown = ", ".join(key_display(Binding(k.strip(), "")) for k in keys.split(","))
             rows.append((section, shown, binding.description or binding.action, binding.id or ""))
     return rows
 
@@ -50,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("Keys", style="bold", no_wrap=True)
         table.add_column("Action")
-        table.add_column("Id (config.toml [keys])", style="dim", no_wrap=True)
+        table.add_column(Text("Id (config.toml [keys])"), style="dim", no_wrap=True)
         section = None
         for where, keys, description, binding_id in self.rows:
             if where != section:

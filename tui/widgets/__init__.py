@@ -2,7 +2,6 @@
 
 from .article import ArticleView
 from .comments import CommentThread
-from .listing import Listing, ListKey, SiteListing
 from .site_tree import SiteTree
 
-__all__ = ["ArticleView", "CommentThread", "ListKey", "Listing", "SiteListing", "SiteTree"]
+__all__ = ["ArticleView", "CommentThread", "SiteTree"]

@@ -20,7 +20,6 @@ string goes in as ``rich.text.Text`` or as Markdown source, never as markup.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from time import perf_counter
 from typing import ClassVar
 
@@ -31,13 +30,14 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
-from cache import Article, Post
+from cache.models import Article, Post
 
+from ..textual_compat import SizeUpdateHook, set_virtual_size_quietly
 from .lines import LineView
 
 CHUNK = 2000
@@ -95,7 +95,7 @@ def _source(post: Post, body: str) -> str:
     return body.strip() or "*This post has no text.*"
 
 
-class ArticleView(LineView):
+class ArticleView(LineView, SizeUpdateHook):
     """One article; scrolls with j/k, arrows, page keys and space."""
 
     DEFAULT_CSS = """
@@ -121,6 +121,8 @@ class ArticleView(LineView):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.article: Article | None = None
+        #: The body of ``article`` is still being read (a notice stands in for it).
+        self.loading = False
         #: The "Post navigation" text (drawn after the body).
         self.nav = Text()
         self._head_text = Text("Choose a post in the sidebar (enter), or press N for the next unread one.")
@@ -131,9 +133,8 @@ class ArticleView(LineView):
         self._pending = 0  # index of the first chunk not rendered yet (== len(_chunks): done)
         self._generation = 0
         self._lines: list[_Line] = []
-        self._cache: OrderedDict[tuple[int, str], list[list[Segment]]] = OrderedDict()
+        self._cache: LRUCache[tuple[int, str], list[list[Segment]]] = LRUCache(CACHE_CHUNKS)
         self._styles: dict[str, Style] = {}
-        self._prepared: tuple[str, int, str, str] | None = None
 
     # -- showing ---------------------------------------------------------------------
 
@@ -147,14 +148,20 @@ class ArticleView(LineView):
         """Part of the body is still to be drawn."""
         return self._pending < len(self._chunks)
 
-    def show(self, article: Article, *, newer: Post | None, older: Post | None, crumbs: list[str] | None = None) -> None:
+    def show(
+        self, article: Article, *, newer: Post | None, older: Post | None, crumbs: list[str] | None = None,
+        loading: bool = False,
+    ) -> None:
         """Display ``article`` from the top (``newer``/``older``: its list neighbours).
 
-        Showing the article already on screen again (after a refresh) keeps the scroll.
+        ``loading``: the body is being read (in a worker); a notice stands in for it until
+        ``show`` is called again with it. Showing the article already on screen again
+        (its body arriving, or after a refresh) keeps the scroll.
         """
         old = self.article
         same = old is not None and old.post.id == article.post.id and old.post.site == article.post.site
         self.article = article
+        self.loading = loading
         post = article.post
         head = Text()
         head.append(" › ".join(crumbs or article.breadcrumb or ["Home"]), style="dim")
@@ -176,16 +183,16 @@ class ArticleView(LineView):
         self._head_text = head
         self.nav = self._nav_text(newer, older)
         keep = self.scroll_y if same else 0
-        self._start(split_markdown(_source(post, article.body)), keep)
+        source = "*Loading…*" if loading else _source(post, article.body)
+        self._start(split_markdown(source), keep)
         if not same:
             self.scroll_to(y=0, animate=False, immediate=True)
 
     def prepare(self, post: Post, body: str) -> None:
         """Lay out the first screen of ``post`` ahead of time (the post ``n`` opens next).
 
-        ``show`` then finds those lines in the cache, and ``prepared_body`` returns ``body``.
+        ``show`` then finds those lines in the cache.
         """
-        self._prepared = (post.site, post.id, post.modified_gmt, body)
         width = self._content_width
         if width <= 0:
             return
@@ -194,13 +201,6 @@ class ArticleView(LineView):
             if lines >= PREPARE_SCREENS * self._first_screen:
                 break
             lines += len(self._render_markdown(chunk, width)) + 1
-
-    def prepared_body(self, post: Post) -> str | None:
-        """The body given to ``prepare`` for this version of ``post``, if any."""
-        prepared = self._prepared
-        if prepared is not None and prepared[:3] == (post.site, post.id, post.modified_gmt):
-            return prepared[3]
-        return None
 
     def set_neighbours(self, newer: Post | None, older: Post | None) -> None:
         """Update the "Post navigation" lines (e.g. once the list is known)."""
@@ -211,6 +211,7 @@ class ArticleView(LineView):
     def clear(self, message: str) -> None:
         """Show a message instead of an article."""
         self.article = None
+        self.loading = False
         self._head_text = Text(message)
         self.nav = Text()
         self._start([], 0)
@@ -301,53 +302,37 @@ class ArticleView(LineView):
         if self._pending >= len(self._chunks) and self.nav and self._width > 0:
             lines.append(_BLANK)
             lines.append(([Segment("─" * self._width)], "rule"))
-            lines.extend((line, "nav") for line in self._render(self.nav, self._width))
+            lines.extend((line, "nav") for line in self._lines_of(self.nav, self._width))
         self._lines = lines
-        self._set_virtual_size(Size(self._width, len(lines)))
+        # assigning virtual_size would re-lay out the whole screen: a second screen update
+        # per article; only this view's scrollbar depends on it (see textual_compat)
+        set_virtual_size_quietly(self, Size(self._width, len(lines)))
         if repaint:
             self.refresh()
 
-    def _set_virtual_size(self, size: Size) -> None:
-        """Set ``virtual_size`` without re-laying out the screen.
-
-        Assigning it re-lays out the whole screen, and the scrollbars re-measured during
-        that cost a second screen update per article. Only this widget's scrollbar depends
-        on it, so update that directly (``_scroll_update`` still asks for a layout when the
-        scrollbar appears or disappears).
-        """
-        if size != self.virtual_size:
-            self.set_reactive(ScrollView.virtual_size, size)
-            self._scroll_update(size)
-
     def _render_text(self, text: Text, width: int) -> list[_Line]:
-        return [(line, "") for line in self._render(text, width)]
+        return [(line, "") for line in self._lines_of(text, width)]
 
     def _render_markdown(self, source: str, width: int) -> list[list[Segment]]:
         """A chunk's lines at ``width``, from the LRU when it was drawn recently."""
         key = (width, source)
         lines = self._cache.get(key)
-        if lines is not None:
-            self._cache.move_to_end(key)
-            return lines
-        lines = self._render(RichMarkdown(source, hyperlinks=True), width)
-        self._cache[key] = lines
-        if len(self._cache) > CACHE_CHUNKS:
-            self._cache.popitem(last=False)
+        if lines is None:
+            lines = self._lines_of(RichMarkdown(source, hyperlinks=True), width)
+            self._cache.set(key, lines)
         return lines
 
-    def _render(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+    def _lines_of(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
         options = self.app.console_options.update(highlight=False, width=width, height=None)
         return self.app.console.render_lines(renderable, options, pad=False)
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+    def size_updated(self) -> None:
         """Re-render for a new width as the layout sets it, so the update that follows the
         layout draws the text (``on_resize`` comes after it: at start, one more update)."""
-        changed = super()._size_updated(size, virtual_size, container_size, layout)
         width = self._content_width
         if width > 0 and width != self._width:
             self._cache.clear()  # other widths are unlikely to come back soon
             self._start(self._chunks, self.scroll_y)
-        return changed
 
     # -- drawing ---------------------------------------------------------------------
 

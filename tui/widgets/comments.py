@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from cache import Comment
+from cache.models import Comment
 
 from .lines import LineView
 
@@ -79,7 +79,7 @@ class CommentThread(LineView):
     """A post's comments, indented by depth, each thread collapsible."""
 
     DEFAULT_CSS = """
-    CommentThread { background: $surface; scrollbar-size-vertical: 1; }
+    CommentThread { background: $surface; scrollbar-size-vertical: 1; overflow-x: hidden; }
     CommentThread > .comment-thread--author { color: $accent; text-style: bold; }
     CommentThread > .comment-thread--date { color: $text-muted; }
     CommentThread > .comment-thread--guide { color: $primary-muted; }

@@ -21,7 +21,8 @@ from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from .listing import Listing, ListKey, SiteListing
+from ..listing import Listing, ListKey, SiteListing
+from ..navigation import PostLists
 
 PAGE = 100
 COUNTS_DELAY = 0.25
@@ -87,12 +88,12 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         key: ListKey
         post_id: int
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, lists: PostLists | None = None, *, id: str | None = None) -> None:  # noqa: A002
+        """``lists``: the post lists to show (shared with the reader's navigation)."""
         super().__init__("Sites", id=id)
         self.show_root = False
         self.guide_depth = 2
-        self.listing = Listing()
-        self.filter_text = ""
+        self.lists = lists if lists is not None else PostLists()
         self._lists: dict[ListKey, TreeNode[NodeData]] = {}
         self._sites: dict[str, TreeNode[NodeData]] = {}
         self._posts: dict[tuple[str, int], list[TreeNode[NodeData]]] = {}
@@ -106,16 +107,17 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
 
     # -- the lists -------------------------------------------------------------------
 
+    @property
+    def listing(self) -> Listing:
+        return self.lists.listing
+
+    @property
+    def filter_text(self) -> str:
+        return self.lists.filter_text
+
     def ids(self, key: ListKey) -> list[int]:
         """The post ids of a list, newest first, with the title filter applied."""
-        site = self.listing.sites.get(key[0])
-        if site is None:
-            return []
-        ids = site.post_ids(key[1])
-        if self.filter_text:
-            needle = self.filter_text.casefold()
-            ids = [i for i in ids if needle in site.by_id[i].title.casefold()]
-        return ids
+        return self.lists.ids(key)
 
     # -- building --------------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         first = not self._sites
         cursor = self.cursor_node.data if self.cursor_node else None
         scroll = self.scroll_y
-        self.listing = listing
+        self.lists.listing = listing
         self.clear()
         self._lists.clear()
         self._sites.clear()
@@ -231,7 +233,7 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
             self._move_to(target)
 
     def _move_to(self, node: TreeNode[NodeData]) -> None:
-        self._tree_lines  # noqa: B018 - rebuild the line index so node lines are current
+        self.last_line  # noqa: B018 - rebuilds the line index, so the node's line is current
         self.move_cursor(node)
 
     # -- labels ----------------------------------------------------------------------

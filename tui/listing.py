@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cache import Category, Post, Site, Store
-from cache.models import breadcrumb, category_chain
+from cache.models import Category, Post, Site, breadcrumb, category_chain
+from cache.store import Store
 
 #: The key of a post list: (site name, category id), with category ``None`` for all posts.
 ListKey = tuple[str, int | None]

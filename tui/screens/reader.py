@@ -1,0 +1,913 @@
+"""The reader screen: sidebar tree, article pane and comments pane, and the reader's keys.
+
+Design and invariants:
+
+- The screen reads through ``Store`` and does everything else through ``cache.service``;
+  it never opens a socket itself. Threads (workers) never share a ``Store``/``Service``:
+  each makes its own on the same directory (TinyDB is not thread-safe), and reaches the UI
+  only through ``post_message``.
+- Nothing proportional to the cache or to one post's size runs on the UI thread: the
+  listing (``Listing.load``), a post's body (``Store.body`` converts HTML to Markdown) and
+  comments are read in thread workers and shown when their message arrives. ``n`` stays
+  instant because the post it opens was read and laid out ahead (``_prefetch``).
+- Network work (refresh, sending a reply) runs in a thread worker on an event loop of its
+  own (``tui.background.CancellableJob``); ``on_unmount`` cancels it, so quitting never
+  waits for a silent server. Timers and workers belong to this screen, so Textual stops
+  and cancels them when it goes; nothing checks at fire time whether the panes exist.
+- Navigation (list order, neighbours, next/previous unread) is ``tui.navigation.PostLists``;
+  read-state writes go through ``tui.readstate.ReadStateQueue``; both are plain classes.
+- No remote string is ever parsed as markup: labels are ``Text``/``Content``,
+  notifications use ``markup=False``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker
+
+from cache.config import Config
+from cache.errors import BroadsheetError
+from cache.models import Article, Comment, Post, breadcrumb
+from cache.service import Service
+from cache.store import Store, thread
+
+from ..background import CancellableJob, Cancelled
+from ..listing import Listing, ListKey
+from ..navigation import PostLists
+from ..readstate import ReadStateQueue
+from ..widgets import ArticleView, CommentThread, SiteTree
+
+if TYPE_CHECKING:
+    from ..app import BroadsheetApp
+    from .compose import ComposeResult as Composed
+
+SUBTITLE_DELAY = 0.25
+"""Seconds after the last read-state change before the header's unread count is redrawn."""
+
+WATCH_SECONDS = 2.0
+"""How often the reader looks for changes another process (a shell sync or reply) made."""
+
+NARROW = 120
+"""Below this many columns the comments go under the article instead of beside it."""
+
+LOADING_DELAY = 0.15
+"""Seconds a post may take to read before a "Loading…" notice stands in for it: drawing
+the notice at once would compete with the read for the GIL, and most reads take a few ms
+(the previous article stays on screen meanwhile)."""
+
+
+class ReaderScreen(Screen[None]):
+    """Sidebar tree, article pane and comments pane over one cache."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012 - Textual's own ClassVar
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next_post", "Next", id="next_post"),
+        Binding("p", "previous_post", "Prev", id="previous_post"),
+        Binding("N", "next_unread", "Next unread", id="next_unread"),
+        Binding("P", "previous_unread", "Prev unread", show=False, id="previous_unread"),
+        Binding("space", "page_down", "Page down, then next unread", show=False, id="page_down"),
+        Binding("c", "toggle_comments", "Comments", id="toggle_comments"),
+        Binding("C", "wide_comments", "Comments full width", show=False, id="wide_comments"),
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("R", "refresh", "Refresh", id="refresh"),
+        Binding("o", "open_browser", "Browser", id="open_browser"),
+        Binding("m", "toggle_read", "Read/unread", id="toggle_read"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear the filter", show=False, id="clear_filter"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="focus_next"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False, id="focus_previous"),
+    ]
+
+    show_comments: reactive[bool] = reactive(True)
+    wide_comments: reactive[bool] = reactive(False)
+    refreshing: reactive[bool] = reactive(False)
+
+    @dataclass
+    class ListingLoaded(Message):
+        """A snapshot of the cache was read (at start or after a refresh)."""
+
+        listing: Listing
+        #: After a refresh: one line per site that failed, and per site with news.
+        errors: list[str] = field(default_factory=list)
+        news: list[str] = field(default_factory=list)
+        refreshed: bool = False
+
+    @dataclass
+    class PostLoaded(Message):
+        """A post's body and/or comments were read (``None``: not asked for)."""
+
+        site: str
+        post_id: int
+        body: str | None
+        comments: list[tuple[int, Comment]] | None
+        #: ``Store.stamps`` taken before reading: what ``_watch_cache`` compares with.
+        stamps: tuple[Any, ...] = ()
+        modified: str = ""
+        error: str = ""
+        prefetch: bool = False
+
+    @dataclass
+    class DraftLoaded(Message):
+        """The outbox was searched for a draft answering what ``r`` was pressed on."""
+
+        post: Post
+        comment: Comment | None
+        draft_id: int | None
+        text: str
+
+    @dataclass
+    class ReplyFinished(Message):
+        """A reply's send attempt ended (``outcome``: a send outcome, or the error)."""
+
+        site: str
+        post_id: int
+        outcome: Any
+
+    @dataclass
+    class SyncProgressed(Message):
+        """A running refresh reported what it is doing."""
+
+        site: str
+        message: str
+
+    def __init__(self, service: Service, config: Config, *, site: str | None = None, open_post: str | None = None) -> None:
+        super().__init__(id="reader")
+        self.service = service
+        self.store = service.store
+        self.config = config
+        self.start_site = site
+        self.start_post = open_post
+        #: (list, post id) of the article on screen.
+        self.current: tuple[ListKey, int] | None = None
+        self.lists = PostLists()
+        self.loaded = False
+        self.read_queue = ReadStateQueue()
+        self.jobs = CancellableJob()
+        self._subtitle_timer: Timer | None = None
+        self._sync_running = False
+        #: The post ``n`` would open, read ahead (a ``PostLoaded`` with ``prefetch``).
+        self._prefetched: ReaderScreen.PostLoaded | None = None
+        #: The article being read by ``_load_post``, not on screen yet, and where the tree's
+        #: cursor goes once it is.
+        self._opening: Article | None = None
+        self._reveal: tuple[ListKey, int] | None = None
+        self._listing_started = False
+        self._loading_timer: Timer | None = None
+        #: The post whose comments the pane shows (None: none, or being read).
+        self._comments_of: tuple[str, int] | None = None
+        #: What ``_watch_cache`` saw last: (open post, file stamps).
+        self._seen: tuple[Any, ...] | None = None
+        self.set_reactive(ReaderScreen.show_comments, config.reader.comments)
+
+    # -- widgets ---------------------------------------------------------------------
+
+    @property
+    def listing(self) -> Listing:
+        return self.lists.listing
+
+    @property
+    def site_tree(self) -> SiteTree:
+        return self.query_one(SiteTree)
+
+    @property
+    def article_view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def comment_thread(self) -> CommentThread:
+        return self.query_one(CommentThread)
+
+    @property
+    def comments_title(self) -> Static:
+        return self.query_one("#comments-title", Static)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    @property
+    def main(self) -> Horizontal:
+        return self.query_one("#main", Horizontal)
+
+    @property
+    def reader_app(self) -> BroadsheetApp:
+        return cast("BroadsheetApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar"):
+                yield Input(placeholder="Filter posts by title…", id="filter")
+                yield SiteTree(self.lists, id="tree")
+            with Horizontal(id="reading"):
+                yield ArticleView(id="article")
+                with Vertical(id="comments-pane"):
+                    yield Static(Text("Comments"), id="comments-title")
+                    yield CommentThread(id="comments")
+        yield Footer()
+
+    def _thread_service(self) -> Service:
+        """A ``Service`` for one worker thread (TinyDB objects never cross threads)."""
+        return Service(self.service.directory, transport=self.service.transport, policy=self.service.policy)
+
+    # -- start and stop --------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.watch_show_comments(self.show_comments)
+        try:
+            self.service.ensure_first_run()
+        except BroadsheetError as error:
+            self.notify(str(error), title="Cannot read the cache", severity="error", markup=False)
+            return
+        self.site_tree.focus()
+        if self.start_post is not None:
+            self._open_start_post()
+        if self._opening is None:
+            # after the first paint: the thread would compete with it for the GIL
+            self.call_after_refresh(self.load_listing)
+        # else once the start post is on screen (``_post_loaded``), for the same reason
+        self.set_interval(WATCH_SECONDS, self._watch_cache)
+
+    def on_unmount(self) -> None:
+        """Stop network work now: a refresh or a send waiting on a silent server."""
+        self.jobs.cancel()
+
+    def _open_start_post(self) -> None:
+        """``--open POST``: show it before the sidebar is loaded (first paint matters)."""
+        try:
+            site = self.store.site(self.start_site)
+            post = self.store.find_post(site.name, self.start_post or "")
+            cats = {c.id: c for c in self.store.categories(site.name)}
+            unread = post.id not in self.store.read_ids(site.name)
+        except BroadsheetError as error:
+            self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
+            return
+        self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=breadcrumb(post, cats)))
+        # The look-up parsed the whole post index into this store; the listing will hold
+        # what the reader needs, so do not keep a second copy for the session.
+        self.store.close()
+
+    @work(thread=True, exclusive=True, group="listing")
+    def load_listing(self) -> None:
+        """Read the cache snapshot in a thread."""
+        self._listing_started = True
+        store = Store(self.store.directory)
+        try:
+            listing = Listing.load(store)
+        finally:
+            store.close()
+        self.post_message(self.ListingLoaded(listing))
+
+    @on(ListingLoaded)
+    def _listing_loaded(self, event: ListingLoaded) -> None:
+        first = not self.loaded
+        self._seen = None  # what the snapshot already shows is not news
+        self.loaded = True
+        self.lists.listing = event.listing
+        # The snapshot is long-lived and mostly acyclic: keep it out of the cyclic GC's full
+        # passes (100+ ms each over ~140k objects, one every few keys otherwise).
+        gc.freeze()
+        self.site_tree.load(event.listing)
+        for error in event.errors:
+            self.notify(error, title="Refresh failed", severity="error", markup=False, timeout=8)
+        for news in event.news:
+            self.notify(news, title="Refreshed", markup=False)
+        if self.current is not None:
+            key, post_id = self.current
+            site = event.listing.sites.get(key[0])
+            if site is not None and post_id in site.by_id:
+                self.site_tree.reveal(key, post_id)
+                newer, older = self.lists.neighbours(key, post_id)
+                self.article_view.set_neighbours(newer, older)
+                if event.refreshed:
+                    self._update_current(site.by_id[post_id])
+                if older is not None:
+                    self.call_after_refresh(self._prefetch, key, post_id, older)
+            else:  # removed from the site (or the site unsubscribed) by the refresh
+                self.current = None
+                self.article_view.clear("This post is no longer on the site.")
+                self.comment_thread.set_comments([], empty_text="")
+                self.notify("The open post was removed from the site.", severity="warning", timeout=4)
+        self._update_subtitle()
+        if first:
+            self._refresh_stale_sites()
+
+    def _refresh_stale_sites(self) -> None:
+        minutes = self.config.reader.refresh_after_minutes
+        stale = []
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for name, site in self.listing.sites.items():
+            last = site.site.last_sync
+            if last is None:
+                stale.append(name)
+                continue
+            if minutes <= 0:
+                continue
+            try:
+                when = datetime.fromisoformat(last).replace(tzinfo=None)
+            except ValueError:
+                stale.append(name)
+                continue
+            if now - when > timedelta(minutes=minutes):
+                stale.append(name)
+        if stale:
+            self.refresh_sites(stale)
+
+    # -- refresh ---------------------------------------------------------------------
+
+    def refresh_sites(self, names: list[str] | None = None) -> None:
+        """Start a refresh unless one is running (two syncs must never write at once)."""
+        if self._sync_running:
+            self.notify("A refresh is already running.", timeout=2)
+            return
+        self._sync_running = True
+        self.refreshing = True
+        self._refresh_worker(names)
+
+    @work(thread=True, group="refresh")
+    def _refresh_worker(self, names: list[str] | None = None) -> None:
+        """Sync sites (all, or ``names``) on a cancellable loop, with this thread's own
+        ``Service``; then read the new snapshot."""
+        service = self._thread_service()
+        errors: list[str] = []
+        news: list[str] = []
+
+        def progress(name: str, message: str) -> None:
+            self.post_message(self.SyncProgressed(name, message))
+
+        try:
+            for result in self.jobs.run(lambda: service.sync(names, progress=progress)):
+                if result.error:
+                    errors.append(f"{result.site}: {result.error}")
+                elif result.new_posts:
+                    news.append(result.summary())
+            listing = Listing.load(service.store)
+        except Cancelled:
+            return  # the screen is going away
+        except BroadsheetError as error:
+            errors.append(str(error))
+            listing = self.listing
+        except Exception as error:  # noqa: BLE001 - a refresh must never take the reader down
+            errors.append(f"refresh: internal error: {type(error).__name__}: {error}")
+            listing = self.listing
+        finally:
+            service.close()
+        self.post_message(self.ListingLoaded(listing, errors, news, refreshed=True))
+
+    @on(SyncProgressed)
+    def _sync_progressed(self, event: SyncProgressed) -> None:
+        self.refreshing = True
+        self.sub_title = f"refreshing {event.site}: {event.message}…"
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "refresh" and event.worker.is_finished:
+            self._sync_running = False
+            self.refreshing = False
+            self._update_subtitle()
+
+    def _schedule_subtitle(self) -> None:
+        """Update the header's unread count once keys stop coming: a new sub-title repaints
+        the whole screen, which would double what ``n`` costs."""
+        if self._subtitle_timer is not None:
+            self._subtitle_timer.stop()
+        self._subtitle_timer = self.set_timer(SUBTITLE_DELAY, self._update_subtitle)
+
+    def _update_subtitle(self) -> None:
+        parts = []
+        if any(s.site.demo for s in self.listing.sites.values()):
+            parts.append("DEMO (offline sample site)")
+        parts.append(f"{self.listing.unread} unread")
+        if self.lists.filter_text:
+            parts.append(f"filter: {self.lists.filter_text}")
+        if self.refreshing:
+            parts.append("refreshing…")
+        self.sub_title = " · ".join(parts)
+
+    # -- opening posts ---------------------------------------------------------------
+
+    @on(SiteTree.PostSelected)
+    def _post_selected(self, event: SiteTree.PostSelected) -> None:
+        self.open_post(event.key, event.post_id, reveal=False)
+
+    def open_post(self, key: ListKey, post_id: int, *, reveal: bool = True, mark_read: bool = True) -> bool:
+        """Show a post of a list with its comments, and mark it read.
+
+        The post, its breadcrumb and read state come from the listing; its body and
+        comments from the read-ahead (``n``) or else from a worker (the head shows first).
+        """
+        site = self.listing.sites.get(key[0])
+        if site is None or post_id not in site.by_id:
+            self.notify(f"post {post_id} is not in the cache", title="Cannot open the post", severity="error")
+            return False
+        post = site.by_id[post_id]
+        article = Article(post, "", unread=post_id not in site.read, breadcrumb=site.crumbs(post))
+        self._show(key, article, mark_read=mark_read)
+        if reveal and self.loaded:
+            if self._opening is None:
+                self.site_tree.reveal(key, post_id)
+            else:  # with the article: redrawing the tree now would slow the read down
+                self._reveal = (key, post_id)
+        return True
+
+    @property
+    def opening(self) -> bool:
+        """A post is being read to be shown (its body and comments are not on screen yet)."""
+        return self._opening is not None or self.article_view.loading
+
+    def _show(self, key: ListKey, article: Article, *, mark_read: bool = True) -> None:
+        """Show ``article`` (its body from the read-ahead), or read it in a worker and show
+        it when it arrives."""
+        post = article.post
+        self._opening = None
+        self._reveal = None
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+        ahead = self._prefetched
+        self._prefetched = None
+        ready = (
+            ahead is not None and ahead.body is not None and ahead.comments is not None
+            and (ahead.site, ahead.post_id, ahead.modified) == (post.site, post.id, post.modified_gmt)
+        )
+        shown = self.article_view.article
+        # the same post again (after a refresh): keep what is on screen until the new read
+        # lands, so neither pane jumps to the top
+        again = (
+            shown is not None and (shown.post.site, shown.post.id) == (post.site, post.id)
+            and not self.article_view.loading
+        )
+        self.current = (key, post.id)
+        if ready:
+            assert ahead is not None and ahead.body is not None
+            article = dataclasses.replace(article, body=ahead.body)
+            self._seen = (self.current, *ahead.stamps)
+        else:
+            self._seen = None
+            self._load_post(post.site, post.id, post.modified_gmt)
+            if again:
+                assert shown is not None
+                article = dataclasses.replace(article, body=shown.body)
+        newer, older = self.lists.neighbours(key, post.id)
+        if ready or again:
+            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb)
+        else:
+            self._opening = article
+            self._loading_timer = self.set_timer(LOADING_DELAY, self._show_loading)
+        if ready:
+            assert ahead is not None and ahead.comments is not None
+            self._show_comments(post, ahead.comments)
+            if older is not None:
+                self.call_after_refresh(self._prefetch, key, post.id, older)
+        if article.unread and mark_read:
+            self._set_read(post.site, post.id, True)
+
+    def _show_loading(self) -> None:
+        """The read is slow: show the head, with a notice for the body and comments."""
+        self._loading_timer = None
+        article = self._opening
+        if article is not None and self.current is not None:
+            self._opening = None
+            self._after_open()
+            newer, older = self.lists.neighbours(self.current[0], article.post.id)
+            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb, loading=True)
+            self._show_comments(article.post, None)
+
+    @work(thread=True, exclusive=True, group="post")
+    def _load_post(self, site: str, post_id: int, modified: str) -> None:
+        """Read a post's body (converted to Markdown) and comments in a thread."""
+        self.post_message(self._read_post(site, post_id, modified, body=True))
+
+    @work(thread=True, exclusive=True, group="comments")
+    def _load_comments(self, site: str, post_id: int) -> None:
+        """Re-read the open post's comments in a thread."""
+        self.post_message(self._read_post(site, post_id, "", body=False))
+
+    def _prefetch(self, key: ListKey, post_id: int, older: Post) -> None:
+        """After the paint, read the post ``n`` would open next, unless the reader moved on."""
+        if self.current == (key, post_id):
+            self._prefetch_worker(older.site, older.id, older.modified_gmt)
+
+    @work(thread=True, exclusive=True, group="prefetch")
+    def _prefetch_worker(self, site: str, post_id: int, modified: str) -> None:
+        self.post_message(dataclasses.replace(self._read_post(site, post_id, modified, body=True), prefetch=True))
+
+    def _read_post(self, site: str, post_id: int, modified: str, *, body: bool) -> PostLoaded:
+        """(Any thread.) Body and comments through a one-off ``Store``: a kept one would
+        hold every ~1 MB body shard it had read."""
+        reader = Store(self.store.directory)
+        try:
+            stamps = reader.stamps(site, post_id)
+            text = reader.body(site, post_id) if body else None
+            comments = list(thread(reader.comments(site, post_id)))
+        except BroadsheetError as error:
+            return self.PostLoaded(site, post_id, None, None, error=str(error))
+        finally:
+            reader.close()
+        return self.PostLoaded(site, post_id, text, comments, stamps, modified)
+
+    @on(PostLoaded)
+    def _post_loaded(self, event: PostLoaded) -> None:
+        if event.prefetch:
+            self._prefetched = event if not event.error else None
+            site = self.listing.sites.get(event.site)
+            if event.body is not None and site is not None and event.post_id in site.by_id:
+                self.article_view.prepare(site.by_id[event.post_id], event.body)
+            return
+        view = self._opening or self.article_view.article
+        if self.current is None or view is None or (view.post.site, view.post.id) != (event.site, event.post_id):
+            return  # the reader moved on
+        if self._opening is not None and (event.body is not None or event.error):
+            self._opening = None
+            if self._loading_timer is not None:
+                self._loading_timer.stop()
+                self._loading_timer = None
+            self.call_after_refresh(self._after_open)
+        if event.error:
+            self.article_view.clear(f"Cannot open the post: {event.error}")
+            self.notify(event.error, title="Cannot open the post", severity="error", markup=False)
+            return
+        self._seen = (self.current, *event.stamps)
+        if event.body is not None:
+            newer, older = self.lists.neighbours(self.current[0], event.post_id)
+            self.article_view.show(
+                dataclasses.replace(view, body=event.body), newer=newer, older=older, crumbs=view.breadcrumb
+            )
+            if older is not None:
+                self.call_after_refresh(self._prefetch, self.current[0], event.post_id, older)
+        if event.comments is not None:
+            scroll = self.comment_thread.scroll_y if self._comments_of == (event.site, event.post_id) else 0
+            self._show_comments(view.post, event.comments)
+            if scroll:
+                self.comment_thread.scroll_to(y=scroll, animate=False)
+
+    def _after_open(self) -> None:
+        """What waited for the article to be on screen: the tree's cursor, and at start
+        the listing."""
+        if self._reveal is not None:
+            key, post_id = self._reveal
+            self._reveal = None
+            if self.current == (key, post_id):
+                self.site_tree.reveal(key, post_id)
+        if not self._listing_started:
+            self.load_listing()
+
+    def _show_comments(self, post: Post, comments: list[tuple[int, Comment]] | None) -> None:
+        """Fill the comments pane (``None``: being read); what would look the same is not
+        redrawn (``n`` through posts without comments then repaints neither the title nor
+        the thread)."""
+        self._comments_of = None if comments is None else (post.site, post.id)
+        closed = post.comment_status != "open"
+        title = Text("Comments" if comments is None else f"Comments ({len(comments)})", style="bold")
+        if closed:
+            title.append("  closed", style="dim")
+        if self.comments_title.content != title:  # update() re-lays out the screen
+            self.comments_title.update(title)
+        if comments is None:
+            empty = "Loading comments…"
+        else:
+            empty = "Comments are closed." if closed else "No comments yet."
+        pane = self.comment_thread
+        if comments or pane.comment_count or pane.empty_text != empty:
+            pane.set_comments(comments or [], empty_text=empty)
+
+    def _update_current(self, post: Post) -> None:
+        """After a refresh: redraw the open article if it changed, else its comments."""
+        view = self.article_view.article
+        if view is None or self.current is None:
+            return
+        if view.post.modified_gmt != post.modified_gmt or view.post.comment_count != post.comment_count:
+            key, post_id = self.current
+            self.open_post(key, post_id, reveal=False, mark_read=False)  # keeps the scroll
+        else:
+            self._reload_comments()
+
+    def _current_list(self) -> tuple[ListKey, int | None] | None:
+        """The list to move in, and the post open in it (None: before the first post)."""
+        if self.current is not None:
+            return self.current
+        node = self.site_tree.cursor_node
+        key = getattr(node.data if node else None, "key", None)
+        if key is None and self.listing.sites:
+            key = (next(iter(self.listing.sites)), None)
+        return (key, None) if key else None
+
+    def _step(self, delta: int, *, unread: bool) -> None:
+        where = self._current_list()
+        if where is None or not self.loaded:
+            return
+        key, post_id = where
+        step = self.lists.step(key, post_id, delta, unread=unread)
+        if step.post_id is None:
+            self.notify(step.message, timeout=2)
+        else:
+            self.open_post(key, step.post_id)
+
+    # -- read state ------------------------------------------------------------------
+
+    def _set_read(self, site_name: str, post_id: int, read: bool) -> None:
+        site = self.listing.sites.get(site_name)
+        if site is not None and site.set_read(post_id, read):
+            self.site_tree.update_read(site_name, post_id)
+            self._schedule_subtitle()
+        self.read_queue.put(site_name, [post_id], read)
+        self._save_read_state()
+
+    @work(thread=True, group="state")
+    def _save_read_state(self) -> None:
+        """Drain the read-state queue in order (one drainer at a time)."""
+        service = self._thread_service()
+        try:
+            self.read_queue.drain(service.mark)
+        except BroadsheetError as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="Cannot save read state", severity="error", markup=False
+            )
+        finally:
+            service.close()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_next_post(self) -> None:
+        """Open the next (older) post of the current list."""
+        self._step(+1, unread=False)
+
+    def action_previous_post(self) -> None:
+        """Open the previous (newer) post of the current list."""
+        self._step(-1, unread=False)
+
+    def action_next_unread(self) -> None:
+        self._step(+1, unread=True)
+
+    def action_previous_unread(self) -> None:
+        self._step(-1, unread=True)
+
+    def action_page_down(self) -> None:
+        view = self.article_view
+        if view.article is None or view.at_end:
+            self.action_next_unread()
+        else:
+            view.scroll_page_down(animate=False)
+
+    def action_toggle_comments(self) -> None:
+        if self.wide_comments:
+            self.wide_comments = False
+            return
+        self.show_comments = not self.show_comments
+
+    def action_wide_comments(self) -> None:
+        self.wide_comments = not self.wide_comments
+        if self.wide_comments:
+            self.show_comments = True
+            self.comment_thread.focus()
+
+    def action_refresh(self) -> None:
+        self.refresh_sites(None)
+
+    def action_help(self) -> None:
+        self.reader_app.show_help()
+
+    # -- replies -----------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        """Answer the open post, or the comment under the cursor when the comments have focus."""
+        if self.current is None:
+            self.notify("Open a post first, then press r to answer it.", timeout=3)
+            return
+        key, post_id = self.current
+        site = self.listing.sites.get(key[0])
+        view = self.article_view.article
+        if site is not None and post_id in site.by_id:
+            post = site.by_id[post_id]
+        elif view is not None and view.post.id == post_id:
+            post = view.post
+        else:
+            return
+        if post.comment_status != "open":
+            self.notify("Comments are closed on this post.", severity="warning", timeout=3)
+            return
+        comment = self.comment_thread.cursor_comment if self.focused is self.comment_thread else None
+        if comment is not None and comment.id < 0:
+            comment = None  # a pending reply of ours has no id on the site yet: answer the post
+        self._load_draft(post, comment)
+
+    @work(thread=True, exclusive=True, group="draft")
+    def _load_draft(self, post: Post, comment: Comment | None) -> None:
+        """Look for a draft answering the same thing (reads the outbox) in a thread."""
+        service = self._thread_service()
+        try:
+            draft = service.draft_for(post.site, post.id, comment.id if comment else 0)
+        except BroadsheetError:
+            draft = None
+        finally:
+            service.close()
+        self.post_message(self.DraftLoaded(post, comment, draft.id if draft else None, draft.text if draft else ""))
+
+    @on(DraftLoaded)
+    def _draft_loaded(self, event: DraftLoaded) -> None:
+        from .compose import (
+            ComposeScreen,  # TextArea: ~10 ms of imports the first paint need not wait for
+        )
+
+        post, comment = event.post, event.comment
+        parent = comment.id if comment is not None else 0
+        author, email = self._reply_identity(post.site)
+
+        def save(result: Composed) -> Any:
+            """(In the compose screen's thread.) Put the text on disk before it closes."""
+            service = self._thread_service()
+            try:
+                if result.action == "draft":
+                    return service.save_draft(
+                        post.site, post.id, parent, result.text, author, email, draft_id=event.draft_id
+                    )
+                return service.prepare_reply(post.site, post.id, parent, result.text, author, email)
+            finally:
+                service.close()
+
+        if comment is not None:
+            screen = ComposeScreen.for_comment(post, comment, draft=event.text, save=save)
+        else:
+            view = self.article_view.article
+            body = view.body if view is not None and view.post.id == post.id else ""
+            screen = ComposeScreen(f"Reply to “{post.title}”", " ".join(body.split())[:300], text=event.text, save=save)
+
+        def composed(result: Composed | None) -> None:
+            self._reply_composed(post, result)
+
+        self.app.push_screen(screen, composed)
+
+    def _reply_identity(self, site_name: str) -> tuple[str, str]:
+        """Name and email for the comment form: config.toml, else a label for the demo."""
+        reply = self.config.reply
+        author, email = reply.author, reply.email
+        site = self.listing.sites.get(site_name)
+        if site is not None and site.site.demo:
+            author = author or "Demo reader"
+            email = email or "reader@demo.invalid"
+        return author, email
+
+    def _reply_composed(self, post: Post, result: Composed | None) -> None:
+        """The compose screen closed; what it returns is already on disk."""
+        if result is None:
+            return
+        if result.action == "draft":
+            self.notify("Draft kept: press r on the same post to continue it.", timeout=3)
+            return
+        entry, created = result.saved
+        if not created:
+            self.notify("The same reply is already in the outbox: not sending it twice.", timeout=3)
+        self._reload_comments()
+        self.notify("Sending your reply…", timeout=2)
+        self._send_reply(post.site, post.id, entry.id)
+
+    @work(thread=True, group="reply")
+    def _send_reply(self, site_name: str, post_id: int, entry_id: int) -> None:
+        """Send one outbox entry on a cancellable loop, with this thread's own ``Service``."""
+        service = self._thread_service()
+        try:
+            outcome: Any = self.jobs.run(lambda: service.send_reply(entry_id))
+        except Cancelled:
+            return  # the screen is going away; the entry stays in the outbox
+        except BroadsheetError as error:
+            outcome = error
+        finally:
+            service.close()
+        self.post_message(self.ReplyFinished(site_name, post_id, outcome))
+
+    @on(ReplyFinished)
+    def _reply_finished(self, event: ReplyFinished) -> None:
+        outcome = event.outcome
+        if isinstance(outcome, BroadsheetError):
+            self.notify(f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False)
+        else:
+            severities: dict[str, SeverityLevel] = {"published": "information", "held": "information", "refused": "error"}
+            severity = severities.get(outcome.result, "warning")
+            title = {"published": "Reply published", "held": "Reply held for moderation",
+                     "refused": "Reply refused"}.get(outcome.result, "Reply queued")
+            self.notify(outcome.summary(), title=title, severity=severity, markup=False, timeout=6)
+        if self.current is not None and self.current[0][0] == event.site and self.current[1] == event.post_id:
+            self._reload_comments()
+
+    def _reload_comments(self) -> None:
+        """Redraw the open post's comments from the store (keeps the pane's scroll)."""
+        if self.current is not None:
+            key, post_id = self.current
+            self._load_comments(key[0], post_id)
+
+    def _watch_cache(self) -> None:
+        """Notice what another process wrote: a shell sync (new posts) or reply (comments)."""
+        if self.current is None or not self.loaded:
+            return
+        key, post_id = self.current
+        try:
+            seen = (self.current, *self.store.stamps(key[0], post_id))
+        except BroadsheetError:
+            return
+        before, self._seen = self._seen, seen
+        if before is None or before[0] != seen[0] or before == seen or self.refreshing:
+            return
+        if before[2] != seen[2]:
+            self._reload_comments()
+        if before[1] != seen[1]:
+            self.load_listing()
+
+    # -- browser, read toggle, filter ---------------------------------------------------
+
+    def action_open_browser(self) -> None:
+        post = self._target_post()
+        if post is None or not post.link:
+            self.notify("No post to open.", timeout=2)
+            return
+        self._open_url(post.link)
+        self.notify(f"Opening {post.link}", markup=False, timeout=2)
+
+    @work(thread=True, group="browser")
+    def _open_url(self, url: str) -> None:
+        self.reader_app.open_in_browser(url)
+
+    def _target_post(self) -> Post | None:
+        """The post under the tree cursor when the tree has focus, else the open one."""
+        node = self.site_tree.cursor_node
+        if self.focused is self.site_tree and node is not None and hasattr(node.data, "post_id"):
+            key, post_id = node.data.key, node.data.post_id  # type: ignore[union-attr]
+        elif self.current is not None:
+            key, post_id = self.current
+        else:
+            return None
+        site = self.listing.sites.get(key[0])
+        if site is not None and post_id in site.by_id:
+            return site.by_id[post_id]
+        view = self.article_view.article
+        return view.post if view is not None and view.post.id == post_id else None
+
+    def action_toggle_read(self) -> None:
+        post = self._target_post()
+        if post is None:
+            return
+        site = self.listing.sites.get(post.site)
+        read = site is not None and post.id in site.read
+        self._set_read(post.site, post.id, not read)
+        self.notify(f"Marked {'unread' if read else 'read'}: {post.title}", markup=False, timeout=2)
+
+    def action_filter(self) -> None:
+        self.filter_input.display = True
+        self.filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.filter_input.display:
+            self.filter_input.value = ""
+            self.filter_input.display = False
+            self.site_tree.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.lists.filter_text = event.value.strip()
+        self.site_tree.load(self.listing)
+        self._update_subtitle()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.site_tree.focus()
+
+    def commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
+        """The command palette's reader entries: (title, help, callback)."""
+        yield "Refresh", "Sync every site now (R)", self.action_refresh
+        yield "Next unread post", "Open the next unread post (N)", self.action_next_unread
+        yield "Reply", "Answer the open post or the selected comment (r)", self.action_reply
+        yield "Toggle comments", "Show or hide the comments pane (c)", self.action_toggle_comments
+        yield "Comments full width", "Give the comments the whole width (C)", self.action_wide_comments
+        yield "Toggle read", "Mark the post read or unread (m)", self.action_toggle_read
+        yield "Open in browser", "Open the post in the web browser (o)", self.action_open_browser
+        yield "Filter posts", "Filter the posts by title (/)", self.action_filter
+        yield "Broadsheet keys", "Every key binding and its id for config.toml (?)", self.action_help
+
+    # -- layout ----------------------------------------------------------------------
+
+    def watch_show_comments(self, show: bool) -> None:
+        self.main.set_class(not show, "-no-comments")
+        if not show and self.focused is self.comment_thread:
+            self.article_view.focus()
+
+    def watch_wide_comments(self, wide: bool) -> None:
+        self.main.set_class(wide, "-wide-comments")
+        if not wide and self.focused is self.comment_thread and not self.show_comments:
+            self.article_view.focus()
