@@ -255,12 +255,15 @@ class Service:
         *,
         full: bool = False,
         force: bool = False,
+        due_only: bool | None = None,
         progress: Progress | None = None,
     ) -> list[SyncResult]:
         """Fetch what is new on the named sites, or on every site that is due (its
         ``refresh_minutes`` have passed since its last sync) when ``names`` is None. ``force``
         fetches every site named or not, ignoring the sites' own hints (``<ttl>``,
-        ``Retry-After``). One failing site never stops the others (its error is in its result).
+        ``Retry-After``). ``due_only=False`` fetches every site without names though none is
+        due (the reader's ``R``). One failing site never stops the others (its error is in its
+        result).
         """
         from .sync import sync_sites
 
@@ -273,7 +276,7 @@ class Service:
                 raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
             if any(not s.demo for s in sites):  # the demo stays one `sync demo` away
                 sites = [s for s in sites if not s.demo]
-            if not (force or full):
+            if due_only if due_only is not None else not (force or full):
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(
             self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,

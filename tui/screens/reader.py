@@ -312,39 +312,26 @@ class ReaderScreen(Screen[None]):
             self._refresh_stale_sites()
 
     def _refresh_stale_sites(self) -> None:
-        minutes = self.config.reader.refresh_after_minutes
-        stale = []
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        for name, site in self.listing.sites.items():
-            last = site.site.last_sync
-            if last is None:
-                stale.append(name)
-                continue
-            if minutes <= 0:
-                continue
-            try:
-                when = datetime.fromisoformat(last).replace(tzinfo=None)
-            except ValueError:
-                stale.append(name)
-                continue
-            if now - when > timedelta(minutes=minutes):
-                stale.append(name)
-        if stale:
-            self.refresh_sites(stale)
+        """At start: refresh the sites that are due (``refresh_minutes`` per site)."""
+        if self.config.reader.refresh_after_minutes > 0 or any(
+            s.site.last_sync is None for s in self.listing.sites.values()
+        ):
+            self.refresh_sites(None, due_only=True)
 
     # -- refresh ---------------------------------------------------------------------
 
-    def refresh_sites(self, names: list[str] | None = None) -> None:
-        """Start a refresh unless one is running (two syncs must never write at once)."""
+    def refresh_sites(self, names: list[str] | None = None, *, due_only: bool = False) -> None:
+        """Start a refresh unless one is running (two syncs must never write at once):
+        ``names``, or every site (only those due with ``due_only``)."""
         if self._sync_running:
             self.notify("A refresh is already running.", timeout=2)
             return
         self._sync_running = True
         self.refreshing = True
-        self._refresh_worker(names)
+        self._refresh_worker(names, due_only)
 
     @work(thread=True, group="refresh")
-    def _refresh_worker(self, names: list[str] | None = None) -> None:
+    def _refresh_worker(self, names: list[str] | None = None, due_only: bool = False) -> None:
         """Sync sites (all, or ``names``) on a cancellable loop, with this thread's own
         ``Service``; then read the new snapshot."""
         service = self._thread_service()
@@ -355,7 +342,7 @@ class ReaderScreen(Screen[None]):
             self.post_message(self.SyncProgressed(name, message))
 
         try:
-            for result in self.jobs.run(lambda: service.sync(names, progress=progress)):
+            for result in self.jobs.run(lambda: service.sync(names, due_only=due_only, progress=progress)):
                 if result.error:
                     errors.append(f"{result.site}: {result.error}")
                 elif result.new_posts:
