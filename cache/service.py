@@ -256,11 +256,15 @@ class Service:
         full: bool = False,
         force: bool = False,
         progress: Progress | None = None,
+        on_done: Callable[[SyncResult], None] | None = None,
     ) -> list[SyncResult]:
         """Fetch what is new on the named sites, or on every site that is due (its
         ``refresh_minutes`` have passed since its last sync) when ``names`` is None. ``force``
         fetches every site named or not, ignoring the sites' own hints (``<ttl>``,
         ``Retry-After``). One failing site never stops the others (its error is in its result).
+        ``on_done(result)`` is told of each site as soon as it finishes; the search index is
+        updated after all of them (a failure there sets ``index_error`` on the results
+        afterwards).
         """
         from .sync import sync_sites
 
@@ -275,7 +279,7 @@ class Service:
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(
             self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
-            force=force or wanted is not None, options={s.name: self._options(s) for s in sites},
+            force=force or wanted is not None, options={s.name: self._options(s) for s in sites}, on_done=on_done,
         )
         changed = [r.site for r in results if r.ok and not r.not_modified]
         if changed:

@@ -5,7 +5,7 @@ Layout under the cache directory (every file a TinyDB database on
 
     sites.json                      sites                 (tiny, hot)
     sites/<name>/index.json         posts, categories, meta  (no bodies: small, hot)
-    sites/<name>/ids.json           summary               (post ids + the index's stamp)
+    sites/<name>/ids.json           summary               (what listings need + the index's stamp)
     sites/<name>/state.json         read                  (read state: tiny, hot)
     sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
     sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
@@ -21,6 +21,13 @@ Invariants:
 - Read state lives apart from the index so marking a post read rewrites a tiny file and
   never races a sync writing the index.
 - A post is unread unless its id is in ``state.json``.
+- ``ids.json`` is derived from the index and written right after it: the post ids, the
+  categories, each category's post ids and the ``RECENT`` newest posts (listing fields only),
+  stamped with the index file's identity (inode, size, mtime). It is trusted only while
+  that stamp matches the index; anything that disagrees (a sync killed between the two
+  writes, another process writing the index, a summary from an older Broadsheet) falls
+  back to the index itself. So the shell's listings over many sites (``summary``) read one
+  small file per site, never the indexes; ``cache.quick`` reads its ``ids`` and ``index``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,13 @@ from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, open_db, storage, table
 
 SHARDS = 32
+RECENT = 100
+"""Newest posts kept in each site's summary: ``posts --limit N`` up to this reads no index."""
+SUMMARY_VERSION = 2
+"""Bumped when the summary's shape changes: an older summary is treated as stale."""
+LISTING_FIELDS = ("id", "title", "date", "date_gmt", "modified", "link", "author", "categories", "sticky",
+                  "protected", "comment_status", "comment_count")
+"""The post fields a listing shows, kept in the summary's newest rows."""
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -361,11 +375,34 @@ class Store:
     def _write_summary(self, site: str) -> None:
         index = self._index(site)
         before = storage(index).stamp()
-        ids = list(self._raw(index, "posts"))
+        summary = _summarise(storage(index).read() or {})
         if before is None or storage(index).stamp() != before:
             return  # another process is writing the index: the fallback stays correct
         db = self._summary(site)
-        storage(db).write({"summary": {"1": {"index": before, "ids": ids}}})
+        storage(db).write({"summary": {"1": {"index": before, **summary}}})
+
+    def summary(self, site: str) -> Summary:
+        """What the shell's listings need of ``site`` (post ids, categories, unread counts,
+        the newest posts, read state) from its small ``ids.json`` — or from the index when
+        the summary does not match it. Nothing read here is kept in memory by the store."""
+        folder = self._site_dir(site)
+        index = folder / "index.json"
+        try:
+            stat = os.stat(index)
+            stamp: list[int] | None = [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            stamp = None
+        data = self._transient(folder / "ids.json").get("summary", {}).get("1")
+        if not (stamp and isinstance(data, dict) and data.get("index") == stamp
+                and data.get("version") == SUMMARY_VERSION):
+            data = _summarise(self._transient(index))
+        read = self._transient(folder / "state.json").get("read", {})
+        return Summary(site, data, frozenset(read))
+
+    def _transient(self, path: Path) -> dict[str, Any]:
+        """A file's contents without keeping them (unless this store already holds it open)."""
+        cached = self._dbs.get(path)
+        return (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""
@@ -543,6 +580,70 @@ def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
         if comment.id not in seen:
             seen.add(comment.id)
             yield 0, comment
+
+
+class Summary:
+    """One site's listing data, as ``Store.summary`` read it (see the module docstring).
+
+    Post ids are kept as the index's string keys, as ``state.json`` keys read marks."""
+
+    __slots__ = ("site", "post_keys", "categories", "_by_category", "_recent", "read")
+
+    def __init__(self, site: str, data: dict[str, Any], read: frozenset[str]) -> None:
+        self.site = site
+        self.post_keys: list[str] = data.get("ids", [])
+        cats = [Category.from_row(row, site) for row in data.get("categories", ())]
+        self.categories: list[Category] = sorted(cats, key=lambda c: c.name.casefold())
+        self._by_category: dict[str, list[str]] = data.get("by_category", {})
+        self._recent: list[dict[str, Any]] = data.get("recent", [])
+        self.read = read
+
+    @property
+    def post_count(self) -> int:
+        return len(self.post_keys)
+
+    @property
+    def unread_count(self) -> int:
+        return sum(1 for key in self.post_keys if key not in self.read)
+
+    def unread(self, post_id: int) -> bool:
+        return str(post_id) not in self.read
+
+    def category_unread(self) -> dict[int, int]:
+        """Unread posts per category id (each post counts in its own categories), as
+        ``Store.category_unread``."""
+        counts = {int(cat): sum(1 for key in keys if key not in self.read) for cat, keys in self._by_category.items()}
+        return {cat: n for cat, n in counts.items() if n}
+
+    def newest(self, limit: int, *, unread_only: bool = False) -> list[Post] | None:
+        """The ``limit`` newest (unread) posts with their listing fields, as ``Store.posts``
+        orders them; None when the summary's newest rows cannot tell (ask the index)."""
+        complete = len(self._recent) >= len(self.post_keys)
+        rows = self._recent
+        if unread_only:
+            rows = [row for row in rows if str(row["id"]) not in self.read]
+        if len(rows) < limit and not complete:
+            return None
+        return [Post.from_row(row, self.site) for row in rows[: max(limit, 0)]]
+
+
+def _summarise(index: dict[str, Any]) -> dict[str, Any]:
+    """The summary of an index's contents (``ids.json`` without the stamp)."""
+    import heapq
+
+    posts: dict[str, dict[str, Any]] = index.get("posts", {})
+    by_category: dict[str, list[str]] = {}
+    for key, row in posts.items():
+        for cat in row.get("categories", ()):
+            by_category.setdefault(str(cat), []).append(key)
+    newest = heapq.nlargest(RECENT, posts.values(), key=lambda row: (row.get("date_gmt", ""), row["id"]))
+    return {
+        "version": SUMMARY_VERSION,
+        "ids": list(posts),
+        "categories": list(index.get("categories", {}).values()),
+        "by_category": by_category,
+        "recent": [{k: row[k] for k in LISTING_FIELDS if k in row} for row in newest],
+    }
 
 
 def _normal_url(url: str) -> str:

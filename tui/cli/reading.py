@@ -2,6 +2,9 @@
 and ``mark``.
 
 They read through ``Store`` and change read state only through ``Service.mark``.
+``categories`` and ``posts --limit N`` (without ``--category``) read each site's summary
+(``Store.summary``: one small file a site), never the post indexes, so they stay fast over
+hundreds of sites; ``posts`` without a limit or with a category reads the indexes.
 ``read`` prints the post first and marks it afterwards: a cache that cannot be written
 (full disk, read-only) still shows the post, then warns and exits 1.
 ``unread`` normally never gets here: ``main`` answers it from ``cache.quick``; this is the
@@ -87,8 +90,9 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
     sites = sites_for(store, args.site)
     data = []
     for site in sites:
-        counts = store.category_unread(site.name)
-        cats = {c.id: c for c in store.categories(site.name)}
+        summary = store.summary(site.name)  # categories and unread counts, not the posts
+        counts = summary.category_unread()
+        cats = {c.id: c for c in summary.categories}
         for depth, cat in category_rows(cats.values()):
             data.append(
                 {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
@@ -113,6 +117,14 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
     sites = sites_for(store, args.site)
     rows: list[tuple[Post, dict[int, str], bool]] = []
     for site in sites:
+        if args.limit is not None and not args.category:  # the summaries' newest rows, no index
+            summary = store.summary(site.name)
+            names = {c.id: c.name for c in summary.categories}
+            posts = summary.newest(args.limit, unread_only=args.unread)
+            if posts is None:  # too few unread among them: this site's index answers
+                posts = store.posts(site.name, unread_only=args.unread, limit=args.limit)
+            rows.extend((post, names, summary.unread(post.id)) for post in posts)
+            continue
         category = store.find_category(site.name, args.category).id if args.category else None
         read = store.read_ids(site.name)
         names = {c.id: c.name for c in store.categories(site.name)}
