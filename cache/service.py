@@ -14,17 +14,17 @@ Design:
   the shell runs them with ``asyncio.run``, the reader in a worker it can cancel. Nothing
   here blocks on input.
 - Errors are ``cache.errors.BroadsheetError`` subclasses with one-line messages.
+- Importing this module stays light (no asyncio, sources or httpx): every shell command
+  starts by making a ``Service``, and the listings must answer in well under 0.2 s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import sources
 from .errors import BroadsheetError, NotFound
 from .store import Store
 
@@ -118,6 +118,7 @@ class Service:
         Raises: NotASite, Unreachable, BadResponse, and ``BroadsheetError`` when the name or
         the site itself is already subscribed (naming the existing subscription).
         """
+        from . import sources
         from .http import make_client
         from .models import Site
         from .store import valid_name
@@ -266,6 +267,8 @@ class Service:
         updated after all of them (a failure there sets ``index_error`` on the results
         afterwards).
         """
+        import asyncio
+
         from .sync import sync_sites
 
         wanted = list(names) if names is not None else None
@@ -365,7 +368,7 @@ class Service:
     def check_login_transport(self, site: str) -> None:
         """Before asking for a password: raise ``Refused`` for a site that takes no replies and
         ``InsecureTransport`` when the password could not be sent safely."""
-        from . import credentials
+        from . import credentials, sources
 
         found = self.store.site(site)
         writer = sources.make_source(found, None).writer()  # type: ignore[arg-type] # no request is made
@@ -381,7 +384,7 @@ class Service:
         the site's address and the verified user). Returns ``{"id", "name", "path"}``."""
         import dataclasses
 
-        from . import credentials
+        from . import credentials, sources
         from .errors import AuthError, Refused
         from .http import make_client
         from .outbox import NO_REPLIES
@@ -504,6 +507,8 @@ class Service:
     def _transport_for(self, site: Site) -> httpx.AsyncBaseTransport | None:
         if self.transport is not None:
             return self.transport
+        from . import sources
+
         return sources.transport_for(site)
 
 

@@ -55,7 +55,7 @@ SUMMARY_VERSION = 2
 """Bumped when the summary's shape changes: an older summary is treated as stale."""
 LISTING_FIELDS = ("id", "title", "date", "date_gmt", "modified", "link", "author", "categories", "sticky",
                   "protected", "comment_status", "comment_count")
-"""The post fields a listing shows, kept in the summary's newest rows."""
+"""The post fields a listing shows: the summary keeps its newest rows as arrays in this order."""
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -587,16 +587,24 @@ class Summary:
 
     Post ids are kept as the index's string keys, as ``state.json`` keys read marks."""
 
-    __slots__ = ("site", "post_keys", "categories", "_by_category", "_recent", "read")
+    __slots__ = ("_by_category", "_categories", "_recent", "post_keys", "read", "site")
 
     def __init__(self, site: str, data: dict[str, Any], read: frozenset[str]) -> None:
         self.site = site
         self.post_keys: list[str] = data.get("ids", [])
-        cats = [Category.from_row(row, site) for row in data.get("categories", ())]
-        self.categories: list[Category] = sorted(cats, key=lambda c: c.name.casefold())
+        self._categories: list[dict[str, Any]] = data.get("categories", [])
         self._by_category: dict[str, list[str]] = data.get("by_category", {})
-        self._recent: list[dict[str, Any]] = data.get("recent", [])
+        self._recent: list[list[Any]] = data.get("recent", [])
         self.read = read
+
+    @property
+    def categories(self) -> list[Category]:
+        """The site's categories, by name (as ``Store.categories``)."""
+        cats = [Category.from_row(row, self.site) for row in self._categories]
+        return sorted(cats, key=lambda c: c.name.casefold())
+
+    def category_names(self) -> dict[int, str]:
+        return {row["id"]: row["name"] for row in self._categories}
 
     @property
     def post_count(self) -> int:
@@ -604,7 +612,7 @@ class Summary:
 
     @property
     def unread_count(self) -> int:
-        return sum(1 for key in self.post_keys if key not in self.read)
+        return len(self.post_keys) - sum(map(self.read.__contains__, self.post_keys))
 
     def unread(self, post_id: int) -> bool:
         return str(post_id) not in self.read
@@ -612,19 +620,21 @@ class Summary:
     def category_unread(self) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories), as
         ``Store.category_unread``."""
-        counts = {int(cat): sum(1 for key in keys if key not in self.read) for cat, keys in self._by_category.items()}
+        read = self.read.__contains__
+        counts = {int(cat): len(keys) - sum(map(read, keys)) for cat, keys in self._by_category.items()}
         return {cat: n for cat, n in counts.items() if n}
 
     def newest(self, limit: int, *, unread_only: bool = False) -> list[Post] | None:
-        """The ``limit`` newest (unread) posts with their listing fields, as ``Store.posts``
-        orders them; None when the summary's newest rows cannot tell (ask the index)."""
+        """The ``limit`` newest (unread) posts with their listing fields only, in
+        ``Store.posts``'s order; None when the summary's newest rows cannot tell (ask the
+        index)."""
         complete = len(self._recent) >= len(self.post_keys)
         rows = self._recent
         if unread_only:
-            rows = [row for row in rows if str(row["id"]) not in self.read]
+            rows = [row for row in rows if str(row[0]) not in self.read]
         if len(rows) < limit and not complete:
             return None
-        return [Post.from_row(row, self.site) for row in rows[: max(limit, 0)]]
+        return [Post(site=self.site, **dict(zip(LISTING_FIELDS, row))) for row in rows[: max(limit, 0)]]
 
 
 def _summarise(index: dict[str, Any]) -> dict[str, Any]:
@@ -637,13 +647,21 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
         for cat in row.get("categories", ()):
             by_category.setdefault(str(cat), []).append(key)
     newest = heapq.nlargest(RECENT, posts.values(), key=lambda row: (row.get("date_gmt", ""), row["id"]))
+    defaults = {"title": "", **{k: v for k, v in _post_defaults().items() if k in LISTING_FIELDS}}
     return {
         "version": SUMMARY_VERSION,
         "ids": list(posts),
         "categories": list(index.get("categories", {}).values()),
         "by_category": by_category,
-        "recent": [{k: row[k] for k in LISTING_FIELDS if k in row} for row in newest],
+        "recent": [[row.get(k, defaults.get(k)) for k in LISTING_FIELDS] for row in newest],
     }
+
+
+def _post_defaults() -> dict[str, Any]:
+    from dataclasses import MISSING, fields
+
+    return {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            for f in fields(Post) if f.default is not MISSING or f.default_factory is not MISSING}
 
 
 def _normal_url(url: str) -> str:

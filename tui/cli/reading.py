@@ -102,13 +102,20 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return EXIT_OK
-    for site in sites:
-        if len(sites) > 1:
-            print(f"{site.name}:")
-        indent = "  " if len(sites) > 1 else ""
-        for row in (d for d in data if d["site"] == site.name):
+    multi = len(sites) > 1
+    indent = "  " if multi else ""
+    by_site: dict[str, list[dict[str, Any]]] = {site.name: [] for site in sites}
+    for row in data:
+        by_site[row["site"]].append(row)
+    lines = []
+    for name, rows in by_site.items():
+        if multi:
+            lines.append(f"{name}:")
+        for row in rows:
             unread = f", {row['unread']} unread" if row["unread"] else ""
-            print(f"{indent}{'  ' * row['depth']}{row['name']} ({row['count']}{unread})  [{row['id']}]")
+            lines.append(f"{indent}{'  ' * row['depth']}{row['name']} ({row['count']}{unread})  [{row['id']}]")
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")  # one write: hundreds of sites make thousands of lines
     return EXIT_OK
 
 
@@ -119,7 +126,7 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
     for site in sites:
         if args.limit is not None and not args.category:  # the summaries' newest rows, no index
             summary = store.summary(site.name)
-            names = {c.id: c.name for c in summary.categories}
+            names = summary.category_names()
             posts = summary.newest(args.limit, unread_only=args.unread)
             if posts is None:  # too few unread among them: this site's index answers
                 posts = store.posts(site.name, unread_only=args.unread, limit=args.limit)

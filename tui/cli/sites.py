@@ -123,14 +123,17 @@ def cmd_sites(service: Service, args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = service.store
     sites = store.sites()
-    summaries = {s.name: store.summary(s.name) for s in sites}  # small files, not the indexes
+    counts = {}  # from each site's summary, a small file (not its index), one at a time
+    for site in sites:
+        summary = store.summary(site.name)
+        counts[site.name] = (summary.post_count, summary.unread_count)
     rows = [
         {
             "name": s.name,
             "title": s.title,
             "url": s.url,
-            "posts": summaries[s.name].post_count,
-            "unread": summaries[s.name].unread_count,
+            "posts": counts[s.name][0],
+            "unread": counts[s.name][1],
             "last_sync": s.last_sync,
             "last_error": s.last_error,
             "demo": s.demo,
