@@ -56,6 +56,7 @@ SUMMARY_VERSION = 2
 LISTING_FIELDS = ("id", "title", "date", "date_gmt", "modified", "link", "author", "categories", "sticky",
                   "protected", "comment_status", "comment_count")
 """The post fields a listing shows: the summary keeps its newest rows as arrays in this order."""
+_DATE_GMT = LISTING_FIELDS.index("date_gmt")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -624,14 +625,17 @@ class Summary:
         counts = {int(cat): len(keys) - sum(map(read, keys)) for cat, keys in self._by_category.items()}
         return {cat: n for cat, n in counts.items() if n}
 
-    def newest(self, limit: int, *, unread_only: bool = False) -> list[Post] | None:
+    def newest(self, limit: int, *, unread_only: bool = False, after: str = "") -> list[Post] | None:
         """The ``limit`` newest (unread) posts with their listing fields only, in
-        ``Store.posts``'s order; None when the summary's newest rows cannot tell (ask the
-        index)."""
-        complete = len(self._recent) >= len(self.post_keys)
+        ``Store.posts``'s order; with ``after``, only those whose ``date_gmt`` is later (a
+        merge across sites that already has ``limit`` posts that new needs no older ones).
+        None when the summary's newest rows cannot tell (ask the index)."""
         rows = self._recent
+        complete = len(rows) >= len(self.post_keys) or bool(after and rows and rows[-1][_DATE_GMT] <= after)
         if unread_only:
             rows = [row for row in rows if str(row[0]) not in self.read]
+        if after:
+            rows = [row for row in rows if row[_DATE_GMT] > after]
         if len(rows) < limit and not complete:
             return None
         return [Post(site=self.site, **dict(zip(LISTING_FIELDS, row))) for row in rows[: max(limit, 0)]]

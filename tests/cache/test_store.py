@@ -185,6 +185,23 @@ def test_summary_says_when_its_newest_rows_cannot_tell(many):
     assert [p.id for p in small.summary("tiny").newest(500)] == [3, 2, 1]  # all of them: complete
 
 
+def test_summary_newest_after_a_date(many):
+    store, names = many
+    posts = store.posts(names[0])
+    for cut in (posts[3].date_gmt, posts[-1].date_gmt, posts[110].date_gmt):
+        for unread_only in (False, True):
+            newer = [p.id for p in posts if p.date_gmt > cut and (not unread_only or p.id not in store.read_ids(names[0]))]
+            got = store.summary(names[0]).newest(20, unread_only=unread_only, after=cut)
+            assert [p.id for p in got] == newer[:20]
+    # all but the 3 newest read: below 20 unread among the summary's rows, and older unread
+    # posts exist, yet none of them is newer than a cut inside the summary's rows
+    store.mark_read(names[0], [p.id for p in posts[3:]])
+    store.mark_read(names[0], [1, 2], read=False)
+    summary = store.summary(names[0])
+    assert [p.id for p in summary.newest(20, unread_only=True, after=posts[50].date_gmt)] == [130, 129, 128]
+    assert summary.newest(20, unread_only=True) is None  # posts 1 and 2 are beyond its rows
+
+
 def test_summary_is_rebuilt_by_every_sync(many):
     store, names = many
     site = names[1]

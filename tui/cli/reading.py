@@ -126,11 +126,17 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
     for site in sites:
         if args.limit is not None and not args.category:  # the summaries' newest rows, no index
             summary = store.summary(site.name)
-            names = summary.category_names()
-            posts = summary.newest(args.limit, unread_only=args.unread)
+            # once `limit` posts are in hand, a later site's post must be newer to get in
+            # (the merge is stable: on equal dates the earlier site's post stays ahead)
+            after = rows[-1][0].date_gmt if len(rows) >= args.limit else ""
+            posts = summary.newest(args.limit, unread_only=args.unread, after=after)
             if posts is None:  # too few unread among them: this site's index answers
                 posts = store.posts(site.name, unread_only=args.unread, limit=args.limit)
-            rows.extend((post, names, summary.unread(post.id)) for post in posts)
+            if posts:
+                names = summary.category_names()
+                rows.extend((post, names, summary.unread(post.id)) for post in posts)
+                rows.sort(key=lambda r: r[0].date_gmt, reverse=True)
+                del rows[args.limit:]
             continue
         category = store.find_category(site.name, args.category).id if args.category else None
         read = store.read_ids(site.name)
