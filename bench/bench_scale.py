@@ -80,7 +80,7 @@ def main() -> int:
 def bench(args: argparse.Namespace, directory: Path) -> int:
     if not (directory / "sites.json").exists():
         started = time.perf_counter()
-        build_sites(directory, args.sites, args.posts, args.comments)
+        build_sites(directory, args.sites, args.posts, args.comments, read=args.posts // 5)
         print(f"built {directory} in {time.perf_counter() - started:.0f}s")
     print(f"cache: {args.sites} sites × {args.posts} posts, {args.comments} comments each "
           f"(figures: median of {args.runs} runs, peak RSS the worst run)")

@@ -96,7 +96,8 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
         for depth, cat in category_rows(cats.values()):
             data.append(
                 {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
-                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)], "count": cat.count,
+                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)] if args.json else [],
+                 "count": cat.count,
                  "unread": counts.get(cat.id, 0)}
             )
     if args.json:
