@@ -5,7 +5,8 @@ Layout under the cache directory (every file a TinyDB database on
 
     sites.json                      sites                 (tiny, hot)
     sites/<name>/index.json         posts, categories, meta  (no bodies: small, hot)
-    sites/<name>/ids.json           summary               (what listings need + the index's stamp)
+    sites/<name>/ids.json           summary               (post ids + the index's stamp)
+    sites/<name>/summary.json       summary               (what listings need + the index's stamp)
     sites/<name>/state.json         read                  (read state: tiny, hot)
     sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
     sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
@@ -21,13 +22,16 @@ Invariants:
 - Read state lives apart from the index so marking a post read rewrites a tiny file and
   never races a sync writing the index.
 - A post is unread unless its id is in ``state.json``.
-- ``ids.json`` is derived from the index and written right after it: the post ids, the
-  categories, each category's post ids and the ``RECENT`` newest posts (listing fields only),
-  stamped with the index file's identity (inode, size, mtime). It is trusted only while
-  that stamp matches the index; anything that disagrees (a sync killed between the two
-  writes, another process writing the index, a summary from an older Broadsheet) falls
-  back to the index itself. So the shell's listings over many sites (``summary``) read one
-  small file per site, never the indexes; ``cache.quick`` reads its ``ids`` and ``index``.
+- ``ids.json`` and ``summary.json`` are derived from the index and written right after it,
+  each stamped with the index file's identity (inode, size, mtime), and trusted only while
+  that stamp matches the index; anything that disagrees (a sync killed between the writes,
+  another process writing the index, a file from an older Broadsheet) falls back to the
+  index itself. ``ids.json`` holds only the post ids: ``cache.quick`` (``broadsheet
+  unread``, in status bars) parses it whole, so it stays as small as it can be.
+  ``summary.json`` holds what the shell's listings need — the ids, the categories, each
+  category's post ids (one comma-joined string per category: cheap to parse) and the
+  ``RECENT`` newest posts (listing fields only, as arrays) — so ``posts --limit``,
+  ``categories`` and ``sites`` read one small file per site (``summary``), never the indexes.
 """
 
 from __future__ import annotations
@@ -95,6 +99,9 @@ class Store:
 
     def _summary(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "ids.json")
+
+    def _listing(self, site: str) -> TinyDB:
+        return self._db(self._site_dir(site) / "summary.json")
 
     def _state(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "state.json")
@@ -379,13 +386,13 @@ class Store:
         summary = _summarise(storage(index).read() or {})
         if before is None or storage(index).stamp() != before:
             return  # another process is writing the index: the fallback stays correct
-        db = self._summary(site)
-        storage(db).write({"summary": {"1": {"index": before, **summary}}})
+        storage(self._summary(site)).write({"summary": {"1": {"index": before, "ids": summary["ids"]}}})
+        storage(self._listing(site)).write({"summary": {"1": {"index": before, **summary}}})
 
     def summary(self, site: str) -> Summary:
         """What the shell's listings need of ``site`` (post ids, categories, unread counts,
-        the newest posts, read state) from its small ``ids.json`` — or from the index when
-        the summary does not match it. Nothing read here is kept in memory by the store."""
+        the newest posts, read state) from its small ``summary.json`` — or from the index
+        when that does not match it. Nothing read here is kept in memory by the store."""
         folder = self._site_dir(site)
         index = folder / "index.json"
         try:
@@ -393,7 +400,7 @@ class Store:
             stamp: list[int] | None = [stat.st_ino, stat.st_size, stat.st_mtime_ns]
         except OSError:
             stamp = None
-        data = self._transient(folder / "ids.json").get("summary", {}).get("1")
+        data = self._transient(folder / "summary.json").get("summary", {}).get("1")
         if not (stamp and isinstance(data, dict) and data.get("index") == stamp
                 and data.get("version") == SUMMARY_VERSION):
             data = _summarise(self._transient(index))
@@ -594,7 +601,7 @@ class Summary:
         self.site = site
         self.post_keys: list[str] = data.get("ids", [])
         self._categories: list[dict[str, Any]] = data.get("categories", [])
-        self._by_category: dict[str, list[str]] = data.get("by_category", {})
+        self._by_category: dict[str, str] = data.get("by_category", {})
         self._recent: list[list[Any]] = data.get("recent", [])
         self.read = read
 
@@ -622,7 +629,10 @@ class Summary:
         """Unread posts per category id (each post counts in its own categories), as
         ``Store.category_unread``."""
         read = self.read.__contains__
-        counts = {int(cat): len(keys) - sum(map(read, keys)) for cat, keys in self._by_category.items()}
+        counts = {}
+        for cat, joined in self._by_category.items():
+            keys = joined.split(",")
+            counts[int(cat)] = len(keys) - sum(map(read, keys))
         return {cat: n for cat, n in counts.items() if n}
 
     def newest(self, limit: int, *, unread_only: bool = False, after: str = "") -> list[Post] | None:
@@ -642,7 +652,7 @@ class Summary:
 
 
 def _summarise(index: dict[str, Any]) -> dict[str, Any]:
-    """The summary of an index's contents (``ids.json`` without the stamp)."""
+    """The summary of an index's contents (``summary.json`` without the stamp)."""
     import heapq
 
     posts: dict[str, dict[str, Any]] = index.get("posts", {})
@@ -656,7 +666,9 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
         "version": SUMMARY_VERSION,
         "ids": list(posts),
         "categories": list(index.get("categories", {}).values()),
-        "by_category": by_category,
+        # one string per category: parsing a string costs next to nothing, a list of ids
+        # as much as "ids" itself
+        "by_category": {cat: ",".join(keys) for cat, keys in by_category.items()},
         "recent": [[row.get(k, defaults.get(k)) for k in LISTING_FIELDS] for row in newest],
     }
 

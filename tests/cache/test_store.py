@@ -124,7 +124,7 @@ def test_bodies_synced_as_html_are_converted_safely_when_read(store):
     assert store.article("news", 2).body == body
 
 
-# -- summaries (ids.json): what the shell's listings read instead of the indexes -------------
+# -- summaries (summary.json): what the shell's listings read instead of the indexes --------
 
 
 @pytest.fixture
@@ -164,8 +164,10 @@ def test_summary_answers_as_the_index_does(many):
     for name in names:
         summary = assert_summary_agrees_with_the_index(store, name)
         assert summary.newest(20) is not None and summary.newest(20, unread_only=True) is not None
-    data = (store.directory / "sites" / names[0] / "ids.json").read_bytes()
+    data = (store.directory / "sites" / names[0] / "summary.json").read_bytes()
     assert b'"recent"' in data and b'"by_category"' in data
+    ids = (store.directory / "sites" / names[0] / "ids.json").read_bytes()
+    assert b'"recent"' not in ids  # `broadsheet unread` parses ids.json: only the ids
 
 
 def test_summary_says_when_its_newest_rows_cannot_tell(many):
@@ -219,7 +221,7 @@ def test_a_stale_summary_falls_back_to_the_index(many):
 
     store, names = many
     site = names[0]
-    summary_path = store.directory / "sites" / site / "ids.json"
+    summary_path = store.directory / "sites" / site / "summary.json"
     before = summary_path.read_bytes()
     index = open_db(store.directory / "sites" / site / "index.json")
     with storage(index).batch():  # what save_sync's index commit does, and then the "kill"
@@ -237,16 +239,19 @@ def test_a_stale_summary_falls_back_to_the_index(many):
 
 
 def test_a_summary_from_an_older_broadsheet_is_not_trusted(many):
-    """Before summaries carried listings, ids.json held only the ids: still valid for
-    ``cache.quick``, but the listings read the index."""
+    """An older Broadsheet wrote no summary.json (or one of another version): the listings
+    read the index, and ``cache.quick`` still reads ids.json."""
     import orjson
 
     store, names = many
-    path = store.directory / "sites" / names[0] / "ids.json"
-    old = orjson.loads(path.read_bytes())
-    entry = old["summary"]["1"]
-    path.write_bytes(orjson.dumps({"summary": {"1": {"index": entry["index"], "ids": entry["ids"]}}}))
-    summary = assert_summary_agrees_with_the_index(Store(store.directory), names[0])
+    path = store.directory / "sites" / names[0] / "summary.json"
+    data = orjson.loads(path.read_bytes())
+    data["summary"]["1"]["version"] = 1
+    data["summary"]["1"]["recent"] = [[1]]
+    path.write_bytes(orjson.dumps(data))
+    assert_summary_agrees_with_the_index(Store(store.directory), names[0])
+    (store.directory / "sites" / names[1] / "summary.json").unlink()
+    summary = assert_summary_agrees_with_the_index(Store(store.directory), names[1])
     assert summary.categories and summary.newest(3)
     from cache.quick import unread_counts
 
