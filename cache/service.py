@@ -14,17 +14,17 @@ Design:
   the shell runs them with ``asyncio.run``, the reader in a worker it can cancel. Nothing
   here blocks on input.
 - Errors are ``cache.errors.BroadsheetError`` subclasses with one-line messages.
+- Importing this module stays light (no asyncio, sources or httpx): every shell command
+  starts by making a ``Service``, and the listings must answer in well under 0.2 s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import sources
 from .errors import BroadsheetError, NotFound
 from .store import Store
 
@@ -118,6 +118,7 @@ class Service:
         Raises: NotASite, Unreachable, BadResponse, and ``BroadsheetError`` when the name or
         the site itself is already subscribed (naming the existing subscription).
         """
+        from . import sources
         from .http import make_client
         from .models import Site
         from .store import valid_name
@@ -257,14 +258,19 @@ class Service:
         force: bool = False,
         due_only: bool | None = None,
         progress: Progress | None = None,
+        on_done: Callable[[SyncResult], None] | None = None,
     ) -> list[SyncResult]:
         """Fetch what is new on the named sites, or on every site that is due (its
         ``refresh_minutes`` have passed since its last sync) when ``names`` is None. ``force``
         fetches every site named or not, ignoring the sites' own hints (``<ttl>``,
         ``Retry-After``). ``due_only=False`` fetches every site without names though none is
         due (the reader's ``R``). One failing site never stops the others (its error is in its
-        result).
+        result). ``on_done(result)`` is told of each site as soon as it finishes; the search
+        index is updated after all of them (a failure there sets ``index_error`` on the
+        results afterwards).
         """
+        import asyncio
+
         from .sync import sync_sites
 
         wanted = list(names) if names is not None else None
@@ -280,7 +286,7 @@ class Service:
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(
             self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
-            force=force, options={s.name: self._options(s) for s in sites},
+            force=force, options={s.name: self._options(s) for s in sites}, on_done=on_done,
         )
         changed = [r.site for r in results if r.ok and not r.not_modified]
         if changed:
@@ -366,7 +372,7 @@ class Service:
     def check_login_transport(self, site: str) -> None:
         """Before asking for a password: raise ``Refused`` for a site that takes no replies and
         ``InsecureTransport`` when the password could not be sent safely."""
-        from . import credentials
+        from . import credentials, sources
 
         found = self.store.site(site)
         writer = sources.make_source(found, None).writer()  # type: ignore[arg-type] # no request is made
@@ -382,7 +388,7 @@ class Service:
         the site's address and the verified user). Returns ``{"id", "name", "path"}``."""
         import dataclasses
 
-        from . import credentials
+        from . import credentials, sources
         from .errors import AuthError, Refused
         from .http import make_client
         from .outbox import NO_REPLIES
@@ -505,6 +511,8 @@ class Service:
     def _transport_for(self, site: Site) -> httpx.AsyncBaseTransport | None:
         if self.transport is not None:
             return self.transport
+        from . import sources
+
         return sources.transport_for(site)
 
 

@@ -6,6 +6,7 @@ Layout under the cache directory (every file a TinyDB database on
     sites.json                      sites                 (tiny, hot)
     sites/<name>/index.json         posts, categories, meta  (no bodies: small, hot)
     sites/<name>/ids.json           summary               (post ids + the index's stamp)
+    sites/<name>/summary.json       summary               (what listings need + the index's stamp)
     sites/<name>/state.json         read                  (read state: tiny, hot)
     sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
     sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
@@ -21,6 +22,16 @@ Invariants:
 - Read state lives apart from the index so marking a post read rewrites a tiny file and
   never races a sync writing the index.
 - A post is unread unless its id is in ``state.json``.
+- ``ids.json`` and ``summary.json`` are derived from the index and written right after it,
+  each stamped with the index file's identity (inode, size, mtime), and trusted only while
+  that stamp matches the index; anything that disagrees (a sync killed between the writes,
+  another process writing the index, a file from an older Broadsheet) falls back to the
+  index itself. ``ids.json`` holds only the post ids: ``cache.quick`` (``broadsheet
+  unread``, in status bars) parses it whole, so it stays as small as it can be.
+  ``summary.json`` holds what the shell's listings need — the ids, the categories, each
+  category's post ids (one comma-joined string per category: cheap to parse) and the
+  ``RECENT`` newest posts (listing fields only, as arrays) — so ``posts --limit``,
+  ``categories`` and ``sites`` read one small file per site (``summary``), never the indexes.
 """
 
 from __future__ import annotations
@@ -42,6 +53,14 @@ from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, open_db, storage, table
 
 SHARDS = 32
+RECENT = 100
+"""Newest posts kept in each site's summary: ``posts --limit N`` up to this reads no index."""
+SUMMARY_VERSION = 2
+"""Bumped when the summary's shape changes: an older summary is treated as stale."""
+LISTING_FIELDS = ("id", "title", "date", "date_gmt", "modified", "link", "author", "categories", "sticky",
+                  "protected", "comment_status", "comment_count")
+"""The post fields a listing shows: the summary keeps its newest rows as arrays in this order."""
+_DATE_GMT = LISTING_FIELDS.index("date_gmt")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -80,6 +99,9 @@ class Store:
 
     def _summary(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "ids.json")
+
+    def _listing(self, site: str) -> TinyDB:
+        return self._db(self._site_dir(site) / "summary.json")
 
     def _state(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "state.json")
@@ -374,11 +396,34 @@ class Store:
     def _write_summary(self, site: str) -> None:
         index = self._index(site)
         before = storage(index).stamp()
-        ids = list(self._raw(index, "posts"))
+        summary = _summarise(storage(index).read() or {})
         if before is None or storage(index).stamp() != before:
             return  # another process is writing the index: the fallback stays correct
-        db = self._summary(site)
-        storage(db).write({"summary": {"1": {"index": before, "ids": ids}}})
+        storage(self._summary(site)).write({"summary": {"1": {"index": before, "ids": summary["ids"]}}})
+        storage(self._listing(site)).write({"summary": {"1": {"index": before, **summary}}})
+
+    def summary(self, site: str) -> Summary:
+        """What the shell's listings need of ``site`` (post ids, categories, unread counts,
+        the newest posts, read state) from its small ``summary.json`` — or from the index
+        when that does not match it. Nothing read here is kept in memory by the store."""
+        folder = self._site_dir(site)
+        index = folder / "index.json"
+        try:
+            stat = os.stat(index)
+            stamp: list[int] | None = [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            stamp = None
+        data = self._transient(folder / "summary.json").get("summary", {}).get("1")
+        if not (stamp and isinstance(data, dict) and data.get("index") == stamp
+                and data.get("version") == SUMMARY_VERSION):
+            data = _summarise(self._transient(index))
+        read = self._transient(folder / "state.json").get("read", {})
+        return Summary(site, data, frozenset(read))
+
+    def _transient(self, path: Path) -> dict[str, Any]:
+        """A file's contents without keeping them (unless this store already holds it open)."""
+        cached = self._dbs.get(path)
+        return (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""
@@ -560,6 +605,96 @@ def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
         if comment.id not in seen:
             seen.add(comment.id)
             yield 0, comment
+
+
+class Summary:
+    """One site's listing data, as ``Store.summary`` read it (see the module docstring).
+
+    Post ids are kept as the index's string keys, as ``state.json`` keys read marks."""
+
+    __slots__ = ("_by_category", "_categories", "_recent", "post_keys", "read", "site")
+
+    def __init__(self, site: str, data: dict[str, Any], read: frozenset[str]) -> None:
+        self.site = site
+        self.post_keys: list[str] = data.get("ids", [])
+        self._categories: list[dict[str, Any]] = data.get("categories", [])
+        self._by_category: dict[str, str] = data.get("by_category", {})
+        self._recent: list[list[Any]] = data.get("recent", [])
+        self.read = read
+
+    @property
+    def categories(self) -> list[Category]:
+        """The site's categories, by name (as ``Store.categories``)."""
+        cats = [Category.from_row(row, self.site) for row in self._categories]
+        return sorted(cats, key=lambda c: c.name.casefold())
+
+    def category_names(self) -> dict[int, str]:
+        return {row["id"]: row["name"] for row in self._categories}
+
+    @property
+    def post_count(self) -> int:
+        return len(self.post_keys)
+
+    @property
+    def unread_count(self) -> int:
+        return len(self.post_keys) - sum(map(self.read.__contains__, self.post_keys))
+
+    def unread(self, post_id: int) -> bool:
+        return str(post_id) not in self.read
+
+    def category_unread(self) -> dict[int, int]:
+        """Unread posts per category id (each post counts in its own categories), as
+        ``Store.category_unread``."""
+        read = self.read.__contains__
+        counts = {}
+        for cat, joined in self._by_category.items():
+            keys = joined.split(",")
+            counts[int(cat)] = len(keys) - sum(map(read, keys))
+        return {cat: n for cat, n in counts.items() if n}
+
+    def newest(self, limit: int, *, unread_only: bool = False, after: str = "") -> list[Post] | None:
+        """The ``limit`` newest (unread) posts with their listing fields only, in
+        ``Store.posts``'s order; with ``after``, only those whose ``date_gmt`` is later (a
+        merge across sites that already has ``limit`` posts that new needs no older ones).
+        None when the summary's newest rows cannot tell (ask the index)."""
+        rows = self._recent
+        complete = len(rows) >= len(self.post_keys) or bool(after and rows and rows[-1][_DATE_GMT] <= after)
+        if unread_only:
+            rows = [row for row in rows if str(row[0]) not in self.read]
+        if after:
+            rows = [row for row in rows if row[_DATE_GMT] > after]
+        if len(rows) < limit and not complete:
+            return None
+        return [Post(site=self.site, **dict(zip(LISTING_FIELDS, row))) for row in rows[: max(limit, 0)]]
+
+
+def _summarise(index: dict[str, Any]) -> dict[str, Any]:
+    """The summary of an index's contents (``summary.json`` without the stamp)."""
+    import heapq
+
+    posts: dict[str, dict[str, Any]] = index.get("posts", {})
+    by_category: dict[str, list[str]] = {}
+    for key, row in posts.items():
+        for cat in row.get("categories", ()):
+            by_category.setdefault(str(cat), []).append(key)
+    newest = heapq.nlargest(RECENT, posts.values(), key=lambda row: (row.get("date_gmt", ""), row["id"]))
+    defaults = {"title": "", **{k: v for k, v in _post_defaults().items() if k in LISTING_FIELDS}}
+    return {
+        "version": SUMMARY_VERSION,
+        "ids": list(posts),
+        "categories": list(index.get("categories", {}).values()),
+        # one string per category: parsing a string costs next to nothing, a list of ids
+        # as much as "ids" itself
+        "by_category": {cat: ",".join(keys) for cat, keys in by_category.items()},
+        "recent": [[row.get(k, defaults.get(k)) for k in LISTING_FIELDS] for row in newest],
+    }
+
+
+def _post_defaults() -> dict[str, Any]:
+    from dataclasses import MISSING, fields
+
+    return {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            for f in fields(Post) if f.default is not MISSING or f.default_factory is not MISSING}
 
 
 def _normal_url(url: str) -> str:

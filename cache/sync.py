@@ -197,9 +197,13 @@ async def sync_sites(
     force: bool = False,
     options: dict[str, dict[str, Any]] | None = None,
     concurrency: int = 8,
+    on_done: Callable[[SyncResult], None] | None = None,
 ) -> list[SyncResult]:
     """Sync several sites concurrently (at most ``concurrency`` at a time, and at most
-    ``PER_HOST`` of them on one host); one failing does not stop the others."""
+    ``PER_HOST`` of them on one host); one failing does not stop the others.
+
+    ``on_done(result)`` is called as each site finishes (in the order they finish), so a
+    face can show it at once; the list returned is in the order of ``sites``."""
     limit = asyncio.Semaphore(concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -207,8 +211,11 @@ async def sync_sites(
         host = _host(site)
         per_host = hosts.setdefault(host, asyncio.Semaphore(concurrency if is_loopback(host) else PER_HOST))
         async with limit, per_host:
-            return await sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full,
-                                   force=force, options=(options or {}).get(site.name))
+            result = await sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full,
+                                     force=force, options=(options or {}).get(site.name))
+        if on_done is not None:
+            on_done(result)
+        return result
 
     return list(await asyncio.gather(*(one(site) for site in sites)))
 

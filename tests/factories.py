@@ -58,3 +58,23 @@ def wp_site(posts: int = 5, comments_per_post: int = 0) -> dict[str, Any]:
             cid += 1
             data["comments"].append(wp_comment(cid, post))
     return data
+
+
+def many_sites(store: Any, sites: int = 3, posts: int = 130, read: int = 40) -> list[str]:
+    """Fill ``store`` with ``sites`` sites through ``save_sync``: more posts than a summary's
+    newest rows, a category tree, dates that tie across sites, the oldest ``read`` marked
+    read. Returns the site names."""
+    from cache.models import Category, Post, Site
+
+    names = [f"s{n}" for n in range(sites)]
+    for n, name in enumerate(names):
+        store.add_site(Site(name=name, url=f"https://{name}.test", title=f"Site {n}", folder="F" if n % 2 else ""))
+        cats = [Category(1, name, "World"), Category(2, name, "Local", parent=1), Category(3, name, "Harbour", parent=2),
+                Category(4, name, "sport", slug="sport"), Category(5, name, "Empty")]
+        rows = [Post(pid, name, f"{name} post {pid}", date=stamp(pid * 10 + n % 2), date_gmt=stamp(pid * 10 + n % 2),
+                     link=f"https://{name}.test/{pid}/", categories=[1 + pid % 4] + ([2] if pid % 7 == 0 else []),
+                     comment_count=pid % 3, sticky=pid == 5)
+                for pid in range(1, posts + 1)]
+        store.save_sync(name, posts=rows, categories=cats)
+        store.mark_read(name, range(1, read + 1))
+    return names

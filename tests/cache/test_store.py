@@ -140,3 +140,135 @@ def test_a_confirmed_reply_counts_in_its_posts_comment_count(tmp_path):
     assert Store(tmp_path).unread_counts() == {"news": 1}  # the summary follows the index
     store.save_sync("news", posts=[], comments=[Comment(11, "news", 1, text="mine, published")])
     assert store.post("news", 1).comment_count == 2, "a sync returning the same comment keeps the count"
+# -- summaries (summary.json): what the shell's listings read instead of the indexes --------
+
+
+@pytest.fixture
+def many(tmp_path):
+    from tests.factories import many_sites
+
+    store = Store(tmp_path / "many")
+    return store, many_sites(store)
+
+
+def _listing(post):
+    from cache.store import LISTING_FIELDS
+
+    return {name: getattr(post, name) for name in (*LISTING_FIELDS, "site")}
+
+
+def assert_summary_agrees_with_the_index(store, site):
+    from cache.store import RECENT
+
+    summary = store.summary(site)
+    assert summary.post_count == len(store.post_ids(site))
+    assert summary.unread_count == store.unread_counts()[site]
+    assert summary.categories == store.categories(site)
+    assert summary.category_unread() == store.category_unread(site)
+    for unread_only in (False, True):
+        for limit in (1, 7, 60, RECENT):
+            fast = summary.newest(limit, unread_only=unread_only)
+            if fast is None:
+                continue
+            full = store.posts(site, unread_only=unread_only, limit=limit)
+            assert [_listing(p) for p in fast] == [_listing(p) for p in full]
+    return summary
+
+
+def test_summary_answers_as_the_index_does(many):
+    store, names = many
+    for name in names:
+        summary = assert_summary_agrees_with_the_index(store, name)
+        assert summary.newest(20) is not None and summary.newest(20, unread_only=True) is not None
+    data = (store.directory / "sites" / names[0] / "summary.json").read_bytes()
+    assert b'"recent"' in data and b'"by_category"' in data
+    ids = (store.directory / "sites" / names[0] / "ids.json").read_bytes()
+    assert b'"recent"' not in ids  # `broadsheet unread` parses ids.json: only the ids
+
+
+def test_summary_says_when_its_newest_rows_cannot_tell(many):
+    from cache.store import RECENT
+
+    store, names = many  # 130 posts, more than RECENT
+    summary = store.summary(names[0])
+    assert summary.newest(RECENT + 1) is None
+    newest = [p.id for p in store.posts(names[0], limit=RECENT)]
+    store.mark_read(names[0], newest[5:])  # only 5 unread left among the newest rows
+    summary = store.summary(names[0])
+    assert [p.id for p in summary.newest(5, unread_only=True)] == newest[:5]
+    assert summary.newest(6, unread_only=True) is None  # the index must answer
+    small = Store(store.directory / "small")
+    small.add_site(Site(name="tiny", url="https://t.test"))
+    small.save_sync("tiny", posts=[Post(i, "tiny", f"P{i}", date_gmt=f"2026-01-0{i}T00:00:00") for i in (1, 2, 3)])
+    assert [p.id for p in small.summary("tiny").newest(500)] == [3, 2, 1]  # all of them: complete
+
+
+def test_summary_newest_after_a_date(many):
+    store, names = many
+    posts = store.posts(names[0])
+    for cut in (posts[3].date_gmt, posts[-1].date_gmt, posts[110].date_gmt):
+        for unread_only in (False, True):
+            newer = [p.id for p in posts if p.date_gmt > cut and (not unread_only or p.id not in store.read_ids(names[0]))]
+            got = store.summary(names[0]).newest(20, unread_only=unread_only, after=cut)
+            assert [p.id for p in got] == newer[:20]
+    # all but the 3 newest read: below 20 unread among the summary's rows, and older unread
+    # posts exist, yet none of them is newer than a cut inside the summary's rows
+    store.mark_read(names[0], [p.id for p in posts[3:]])
+    store.mark_read(names[0], [1, 2], read=False)
+    summary = store.summary(names[0])
+    assert [p.id for p in summary.newest(20, unread_only=True, after=posts[50].date_gmt)] == [130, 129, 128]
+    assert summary.newest(20, unread_only=True) is None  # posts 1 and 2 are beyond its rows
+
+
+def test_summary_is_rebuilt_by_every_sync(many):
+    store, names = many
+    site = names[1]
+    store.save_sync(site, posts=[Post(1000, site, "Brand new", date_gmt="2030-01-01T00:00:00", categories=[5])],
+                    removed=[130])
+    summary = assert_summary_agrees_with_the_index(store, site)
+    assert summary.newest(1)[0].title == "Brand new" and 130 not in [p.id for p in summary.newest(5)]
+    assert summary.category_unread()[5] == 1
+
+
+def test_a_stale_summary_falls_back_to_the_index(many):
+    """A sync killed between the index write and the summary write leaves a summary whose
+    stamp no longer matches the index: every listing then answers from the index."""
+    from cache.storage import open_db, storage
+
+    store, names = many
+    site = names[0]
+    summary_path = store.directory / "sites" / site / "summary.json"
+    before = summary_path.read_bytes()
+    index = open_db(store.directory / "sites" / site / "index.json")
+    with storage(index).batch():  # what save_sync's index commit does, and then the "kill"
+        data = dict(storage(index).read())
+        posts = dict(data["posts"])
+        del posts["130"]
+        posts["999"] = {"id": 999, "title": "Only in the index", "date_gmt": "2031-01-01T00:00:00", "categories": [4]}
+        data["posts"] = posts
+        storage(index).write(data)
+    assert summary_path.read_bytes() == before  # the summary still describes the old index
+    fresh = Store(store.directory)
+    summary = assert_summary_agrees_with_the_index(fresh, site)
+    assert summary.newest(1)[0].title == "Only in the index"
+    assert summary.post_count == 130 and "130" not in summary.post_keys
+
+
+def test_a_summary_from_an_older_broadsheet_is_not_trusted(many):
+    """An older Broadsheet wrote no summary.json (or one of another version): the listings
+    read the index, and ``cache.quick`` still reads ids.json."""
+    import orjson
+
+    store, names = many
+    path = store.directory / "sites" / names[0] / "summary.json"
+    data = orjson.loads(path.read_bytes())
+    data["summary"]["1"]["version"] = 1
+    data["summary"]["1"]["recent"] = [[1]]
+    path.write_bytes(orjson.dumps(data))
+    assert_summary_agrees_with_the_index(Store(store.directory), names[0])
+    (store.directory / "sites" / names[1] / "summary.json").unlink()
+    summary = assert_summary_agrees_with_the_index(Store(store.directory), names[1])
+    assert summary.categories and summary.newest(3)
+    from cache.quick import unread_counts
+
+    assert unread_counts(store.directory) == store.unread_counts()

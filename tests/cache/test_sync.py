@@ -181,3 +181,31 @@ async def test_nothing_new_rewrites_no_comment_file(store):
     again = await run(store, store.site("news"), fake)
     assert again.ok and again.new_comments == 0
     assert [p.stat().st_mtime_ns for p in shards] == before
+
+
+async def test_each_site_is_reported_as_soon_as_it_is_done(store):
+    """``on_done`` hears of a failing site while another is still being fetched: the slow
+    site's server answers only once the failure has been reported (a hang otherwise)."""
+    import asyncio
+
+    slow = subscribe(store, "slow")
+    bad = store.add_site(Site(name="bad", url="https://bad.test", api_root="https://bad.test/wp-json/"))
+    fake = FakeWordPress(wp_site(posts=2))
+    reported = asyncio.Event()
+    done: list[str] = []
+
+    async def handler(request):
+        if request.url.host == "bad.test":
+            raise httpx.ConnectError("Connection refused", request=request)
+        await reported.wait()
+        return fake(request)
+
+    def on_done(result):
+        done.append(result.site)
+        reported.set()
+
+    results = await asyncio.wait_for(
+        sync_sites(store, [slow, bad], transport=httpx.MockTransport(handler), policy=FAST, on_done=on_done), 20)
+    assert done == ["bad", "slow"]
+    assert [r.site for r in results] == ["slow", "bad"]  # the list keeps the sites' order
+    assert results[0].ok and results[0].new_posts == 2 and not results[1].ok

@@ -349,7 +349,7 @@ def warn_corrupt(path: Any, moved: Any) -> None:
         advice = "it holds the text of your unsent replies (`broadsheet sync` cannot rebuild it)"
     elif path.name == "state.json":
         advice = f"{site}'s posts show as unread again; its read marks are in that copy"
-    elif path.name in ("index.json", "ids.json"):
+    elif path.name in ("index.json", "ids.json", "summary.json"):
         advice = f"run `broadsheet sync {site}` to rebuild it"
     else:
         advice = f"run `broadsheet sync --full {site}` to fetch it again"

@@ -2,6 +2,9 @@
 and ``mark``.
 
 They read through ``Store`` and change read state only through ``Service.mark``.
+``categories`` and ``posts --limit N`` (without ``--category``) read each site's summary
+(``Store.summary``: one small file a site), never the post indexes, so they stay fast over
+hundreds of sites; ``posts`` without a limit or with a category reads the indexes.
 ``read`` prints the post first and marks it afterwards: a cache that cannot be written
 (full disk, read-only) still shows the post, then warns and exits 1.
 ``unread`` normally never gets here: ``main`` answers it from ``cache.quick``; this is the
@@ -87,24 +90,33 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
     sites = sites_for(store, args.site)
     data = []
     for site in sites:
-        counts = store.category_unread(site.name)
-        cats = {c.id: c for c in store.categories(site.name)}
+        summary = store.summary(site.name)  # categories and unread counts, not the posts
+        counts = summary.category_unread()
+        cats = {c.id: c for c in summary.categories}
         for depth, cat in category_rows(cats.values()):
             data.append(
                 {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
-                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)], "count": cat.count,
+                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)] if args.json else [],
+                 "count": cat.count,
                  "unread": counts.get(cat.id, 0)}
             )
     if args.json:
         emit_json(data)
         return EXIT_OK
-    for site in sites:
-        if len(sites) > 1:
-            print(f"{site.name}:")
-        indent = "  " if len(sites) > 1 else ""
-        for row in (d for d in data if d["site"] == site.name):
+    multi = len(sites) > 1
+    indent = "  " if multi else ""
+    by_site: dict[str, list[dict[str, Any]]] = {site.name: [] for site in sites}
+    for row in data:
+        by_site[row["site"]].append(row)
+    lines = []
+    for name, rows in by_site.items():
+        if multi:
+            lines.append(f"{name}:")
+        for row in rows:
             unread = f", {row['unread']} unread" if row["unread"] else ""
-            print(f"{indent}{'  ' * row['depth']}{row['name']} ({row['count']}{unread})  [{row['id']}]")
+            lines.append(f"{indent}{'  ' * row['depth']}{row['name']} ({row['count']}{unread})  [{row['id']}]")
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")  # one write: hundreds of sites make thousands of lines
     return EXIT_OK
 
 
@@ -113,6 +125,20 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
     sites = sites_for(store, args.site)
     rows: list[tuple[Post, dict[int, str], bool]] = []
     for site in sites:
+        if args.limit is not None and not args.category:  # the summaries' newest rows, no index
+            summary = store.summary(site.name)
+            # once `limit` posts are in hand, a later site's post must be newer to get in
+            # (the merge is stable: on equal dates the earlier site's post stays ahead)
+            after = rows[-1][0].date_gmt if len(rows) >= args.limit else ""
+            posts = summary.newest(args.limit, unread_only=args.unread, after=after)
+            if posts is None:  # too few unread among them: this site's index answers
+                posts = store.posts(site.name, unread_only=args.unread, limit=args.limit)
+            if posts:
+                names = summary.category_names()
+                rows.extend((post, names, summary.unread(post.id)) for post in posts)
+                rows.sort(key=lambda r: r[0].date_gmt, reverse=True)
+                del rows[args.limit:]
+            continue
         category = store.find_category(site.name, args.category).id if args.category else None
         read = store.read_ids(site.name)
         names = {c.id: c.name for c in store.categories(site.name)}

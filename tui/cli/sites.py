@@ -4,19 +4,23 @@
 Every change goes through ``cache.service.Service`` (discovery, the duplicate check, what
 ``remove`` drops and forgets, sync); this module only reads ``Store`` for the listing and
 turns results into lines. Network work runs with ``asyncio.run``: the shell has nothing else
-to do meanwhile.
+to do meanwhile. ``sites`` reads each site's summary (``Store.summary``), not its index.
+``sync`` prints each site's line as soon as that site is done (``SyncDisplay``): over
+hundreds of sites the output flows, and a slow or failing site holds up no other line.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from . import EXIT_ERROR, EXIT_OK, Command, emit_json, progress_printer, site_argument
+from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, warn
 
 if TYPE_CHECKING:
     from cache.service import Service
+    from cache.sync import SyncResult
 
 
 def register(command: Command) -> None:
@@ -118,14 +122,18 @@ def cmd_sites(service: Service, args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = service.store
-    counts = store.unread_counts()
+    sites = store.sites()
+    counts = {}  # from each site's summary, a small file (not its index), one at a time
+    for site in sites:
+        summary = store.summary(site.name)
+        counts[site.name] = (summary.post_count, summary.unread_count)
     rows = [
         {
             "name": s.name,
             "title": s.title,
             "url": s.url,
-            "posts": len(store.post_ids(s.name)),
-            "unread": counts.get(s.name, 0),
+            "posts": counts[s.name][0],
+            "unread": counts[s.name][1],
             "last_sync": s.last_sync,
             "last_error": s.last_error,
             "demo": s.demo,
@@ -134,7 +142,7 @@ def cmd_sites(service: Service, args: argparse.Namespace) -> int:
             "feed_url": s.feed_url,
             "refresh_minutes": config.refresh_minutes(s.name),
         }
-        for s in store.sites()
+        for s in sites
     ]
     if args.json:
         emit_json(rows)
@@ -165,13 +173,55 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
     from cache.config import load_config
 
     service.config = load_config(args.config)
-    progress = progress_printer()
-    results = asyncio.run(service.sync(args.names or None, full=args.full, force=args.force, progress=progress))
+    display = SyncDisplay(sys.stderr.isatty())
+    try:
+        results = asyncio.run(service.sync(args.names or None, full=args.full, force=args.force,
+                                           progress=display.progress if display.tty else None, on_done=display.done))
+    finally:
+        display.clear()
     if not results:
         print("every site is up to date (none is due yet); `broadsheet sync --force` fetches them anyway")
         return EXIT_OK
-    if progress:
-        sys.stderr.write("\r\x1b[K")
-    for result in results:
-        print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    unindexed = [r for r in results if r.index_error]
+    if unindexed:  # known only once every site is done, after their lines went out
+        warn(f"search index not updated for {len(unindexed)} site{'s' * (len(unindexed) != 1)}: "
+             f"{unindexed[0].index_error}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
+
+
+class SyncDisplay:
+    """What ``sync`` shows: each site's summary line as soon as that site is done (stdout,
+    failures on stderr), in the order they finish; on a terminal also one status line on
+    stderr (sites done and running, the latest step), redrawn below the lines."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.running: set[str] = set()
+        self.finished = 0
+        self.latest = ""
+
+    def progress(self, site: str, message: str) -> None:
+        """``Service.sync``'s progress hook (terminal only)."""
+        if site not in self.running and message == "fetching":
+            self.running.add(site)
+        self.latest = f"{site}: {message}"
+        self._draw()
+
+    def done(self, result: SyncResult) -> None:
+        """``Service.sync``'s ``on_done`` hook: the site's line, now."""
+        self.running.discard(result.site)
+        self.finished += 1
+        self.clear()
+        print(result.summary(), file=sys.stdout if result.ok else sys.stderr, flush=True)
+        self._draw()
+
+    def clear(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    def _draw(self) -> None:
+        if self.tty:
+            text = f"sync: {self.finished} done, {len(self.running)} running  {self.latest}"
+            sys.stderr.write(f"\r\x1b[K{one_line(text)[:max(20, shutil.get_terminal_size().columns - 1)]}")
+            sys.stderr.flush()
