@@ -30,8 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WORDS = ("news terminal reader feed article update river harbour council budget school "
-         "weather market train election garden library museum concert football").split()
+WORDS = ["news", "terminal", "reader", "feed", "article", "update", "river", "harbour", "council", "budget", "school", "weather", "market", "train", "election", "garden", "library", "museum", "concert", "football"]
 
 
 def paragraph(n: int, seed: int) -> str:
@@ -128,8 +127,8 @@ def parsers() -> dict[str, object]:
     import feedparser
 
     found = {
-        "feedparser": lambda data: feedparser.parse(data),
-        "fastfeedparser": lambda data: fastfeedparser.parse(data),
+        "feedparser": feedparser.parse,
+        "fastfeedparser": fastfeedparser.parse,
     }
     try:
         from cache.sources.feed import parse_feed

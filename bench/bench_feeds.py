@@ -44,9 +44,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.feedgen import (FeedRef, unreachable_feeds, write_big_feed, write_feed_set,  # noqa: E402
-                               write_newsboat_urls, write_opml)
-from tests.e2e.feedsite import StaticServer, available  # noqa: E402
+from tests.e2e.feedgen import (
+    FeedRef,
+    unreachable_feeds,
+    write_big_feed,
+    write_feed_set,
+    write_newsboat_urls,
+    write_opml,
+)
+from tests.e2e.feedsite import StaticServer, available
 
 BROADSHEET = [sys.executable, "-m", "tui"]
 BROADSHEET_REPO = REPO  # --broadsheet-repo: the checkout whose `python -m tui` is measured

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cache.errors import BroadsheetError  # noqa: E402
-from cache.http import DEADLINE, RetryPolicy, make_client, send  # noqa: E402
-from tests.fault.server import HostileServer, bomb  # noqa: E402
+from cache.errors import BroadsheetError
+from cache.http import DEADLINE, RetryPolicy, make_client, send
+from tests.fault.server import HostileServer, bomb
 
 BEHAVIOURS = [
     "/ok",
@@ -65,7 +65,7 @@ async def one(server: HostileServer, path: str, policy: RetryPolicy) -> tuple[fl
             outcome = f"{response.status_code}, {len(response.content)} bytes"
         except BroadsheetError as error:
             outcome = f"{type(error).__name__}: {error}".replace(f"127.0.0.1:{server.port}", "HOST")
-        except Exception as error:  # noqa: BLE001 - a bench reports, it does not crash
+        except Exception as error:
             outcome = f"NOT A cache.errors TYPE: {type(error).__name__}: {error}"
         return time.perf_counter() - start, counter[0], outcome
 
@@ -108,7 +108,7 @@ async def main() -> int:
         # the deadline-bound ones all at once (they idle), the others one at a time beside them
         waiting = asyncio.gather(*(asyncio.gather(*(one(server, p, policy) for _ in range(args.rounds))) for p in slow))
         quick = await each_in_turn([path for path in BEHAVIOURS if path not in SLOW])
-        results = {**dict(zip(slow, await waiting)), **quick}
+        results = {**dict(zip(slow, await waiting, strict=False)), **quick}
         print(f"\n{'behaviour':34} {'worst s':>8} {'tries':>5}  outcome")
         for path, runs in results.items():
             worst = max(runs)

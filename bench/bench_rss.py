@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_tui import BIG_THREAD, LONG_POST, POSTS, SITE, build  # noqa: E402
+from bench_tui import BIG_THREAD, LONG_POST, POSTS, SITE, build
 
 SESSION = "broadsheet-bench-rss"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cachegen import build_sites  # noqa: E402
+from cachegen import build_sites
 
 SECONDS, MEGABYTES = 0.2, 60
 PYCACHE = tempfile.mkdtemp(prefix="bench-pycache-")  # bytecode outside the source tree

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cachegen import paragraph, build_cache  # noqa: E402
+from cachegen import build_cache, paragraph
 
 TARGET = 0.3
 
@@ -45,7 +45,7 @@ QUERIES = [
 ]
 
 
-def timed(fn):  # noqa: ANN001, ANN201
+def timed(fn):
     started = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - started

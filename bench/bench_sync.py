@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from cache.http import make_client  # noqa: E402
-from cache.models import Site  # noqa: E402
-from cache.sources import discover  # noqa: E402
-from cache.sources.wordpress import COMMENT_FIELDS, POST_FIELDS, route_url  # noqa: E402
-from cache.store import Store  # noqa: E402
-from cache.sync import sync_site  # noqa: E402
-from tests.e2e.wpserver import WordPress, available  # noqa: E402
+from cache.http import make_client
+from cache.models import Site
+from cache.sources import discover
+from cache.sources.wordpress import COMMENT_FIELDS, POST_FIELDS, route_url
+from cache.store import Store
+from cache.sync import sync_site
+from tests.e2e.wpserver import WordPress, available
 
 CONCURRENCY = 6
 

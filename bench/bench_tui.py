@@ -37,7 +37,7 @@ POSTS = 10_000
 BIG_THREAD = 5_000  # the post with 1,000 comments
 LONG_POST = 5_001  # the 10,000-word article
 HELD = 20  # presses of n "held down"
-WORDS = "harbour pontoon ferry council tide quay sailing library review market weather fog lantern".split()
+WORDS = ["harbour", "pontoon", "ferry", "council", "tide", "quay", "sailing", "library", "review", "market", "weather", "fog", "lantern"]
 
 
 def _para(rng: random.Random, words: int) -> str:
@@ -154,7 +154,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
         seen_at = [0.0]
         display = app._display
 
-        def record(screen, update) -> None:  # noqa: ANN001
+        def record(screen, update) -> None:
             display(screen, update)
             if update is None or app._batch_count:
                 return
@@ -178,7 +178,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
                 if len(frames) == count and not getattr(getattr(app, "reader", app).article_view, "rendering", False):
                     return
 
-        async def timed(action, *texts: str) -> tuple[float, float, int]:  # noqa: ANN001
+        async def timed(action, *texts: str) -> tuple[float, float, int]:
             """(ms to the update that showed the last of ``texts``, ms to the last update,
             updates)."""
             await settle()
@@ -191,7 +191,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
             await settle()
             return 1000 * (seen_at[0] - t0), 1000 * (frames[-1] - t0), len(frames)
 
-        def press(key: str):  # noqa: ANN202
+        def press(key: str):
             def send() -> None:
                 app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
             return send

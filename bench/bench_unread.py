@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cachegen import build_cache  # noqa: E402
+from cachegen import build_cache
 
 TARGET = 0.15
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cache.models import Category, Comment, Post, Site  # noqa: E402
-from cache.store import Store  # noqa: E402
+from cache.models import Category, Comment, Post, Site
+from cache.store import Store
 
-WORDS = ("harbour quay council ferry tide season board report vote plan berth fleet town "
-         "weather market library school road bridge lantern festival budget").split()
+WORDS = ["harbour", "quay", "council", "ferry", "tide", "season", "board", "report", "vote", "plan", "berth", "fleet", "town", "weather", "market", "library", "school", "road", "bridge", "lantern", "festival", "budget"]
 
 
 def paragraph(rng: random.Random, words: int) -> str:

@@ -31,7 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):  # noqa: ANN202 - PEP 562
+def __getattr__(name: str) -> object:
     """Import the models and the store on first use: ``broadsheet unread`` needs neither."""
     if name in _LAZY:
         from importlib import import_module

@@ -11,11 +11,9 @@ UTC — so they sort as strings.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Self
-
 
 
 class _Row:
@@ -47,19 +45,28 @@ class _Row:
         return cls(**values)
 
 
-@functools.cache
+_NAMES: dict[type, tuple[str, ...]] = {}
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    """A dataclass's field names (cached per class: rows are built by the thousand)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
-@functools.cache
 def _defaults(cls: type) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.default is not MISSING:
-            found[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            found[f.name] = f.default_factory()
+    """A dataclass's default values by field name (cached per class)."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {}
+        for f in fields(cls):
+            if f.default is not MISSING:
+                found[f.name] = f.default
+            elif f.default_factory is not MISSING:
+                found[f.name] = f.default_factory()
     return found
 
 

@@ -18,7 +18,7 @@ import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
 
 from .errors import BroadsheetError
@@ -48,10 +48,7 @@ def parse_subscriptions(text: str) -> list[Subscription]:
     Raises: BroadsheetError (one line) when the file is neither.
     """
     head = text.lstrip("\ufeff \t\r\n")[:2000].lower()
-    if head.startswith("<?xml") or head.startswith("<opml") or "<opml" in head:
-        found = _parse_opml(text)
-    else:
-        found = _parse_urls(text)
+    found = _parse_opml(text) if head.startswith(("<?xml", "<opml")) or "<opml" in head else _parse_urls(text)
     if len(found) > MAX_SUBSCRIPTIONS:
         raise BroadsheetError(f"the file lists {len(found)} feeds; the limit is {MAX_SUBSCRIPTIONS}")
     return found
@@ -127,7 +124,7 @@ def to_opml(sites: Iterable[Site], title: str = "Broadsheet subscriptions") -> s
         if site.demo:
             continue
         by_folder.setdefault(site.folder, []).append(site)
-    when = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    when = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',

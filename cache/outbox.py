@@ -55,13 +55,20 @@ import httpx
 
 from . import credentials as credentials_mod
 from . import sources
-from .http import NOT_SENT
 from .errors import (
-    AuthError, BroadsheetError, InsecureTransport, NotFound, Refused, SourceError, StoreError, Unreachable,
+    AuthError,
+    BroadsheetError,
+    InsecureTransport,
+    NotFound,
+    Refused,
+    SourceError,
+    StoreError,
+    Unreachable,
 )
+from .http import NOT_SENT
 from .models import Comment, Site
-from .store import Store, now_iso
 from .storage import storage, table
+from .store import Store, now_iso
 
 FILE_NAME = "outbox.json"
 STALE_CLAIM = 120.0
@@ -208,8 +215,8 @@ class SendOutcome:
 # -- the file ----------------------------------------------------------------------------
 
 
-def _db(store: Store):  # noqa: ANN202 - TinyDB
-    return store._db(store.directory / FILE_NAME)  # one TinyDB (and storage cache) per store
+def _db(store: Store) -> Any:
+    return store.database(FILE_NAME)  # one TinyDB (and storage cache) per store
 
 
 def _normal(text: str) -> str:
@@ -542,8 +549,8 @@ async def _send_claimed(
         # site: don't count it, so a 409 after the user queues it again is not taken for ours.
         # Anything else (a redirect, a malformed answer) may have: it counts.
         definite = isinstance(error, (Refused, AuthError, InsecureTransport)) and before is not None
-        extra = {"attempts": before} if definite else {}
-        entry = _release(store, entry, REFUSED, last_error=str(error), error_code=code, **extra)
+        counted: dict[str, Any] = {"attempts": before} if definite else {}
+        entry = _release(store, entry, REFUSED, last_error=str(error), error_code=code, **counted)
         _remove_placeholder(store, entry)
         return SendOutcome("refused", entry, str(error))
     state = HELD if posted.held else SENT

@@ -40,6 +40,7 @@ from __future__ import annotations
 import html
 import re
 from functools import cache
+from typing import Any
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] ... BEL or ST),
 # and two-character escapes. The 8-bit forms (0x9b CSI, 0x9d OSC, ...) are C1 controls and
@@ -295,7 +296,7 @@ _ACTIVE = re.compile("|".join("<" + tag for tag in sorted(_DROP_CONTENT)), re.IG
 
 
 @cache
-def _options(active: bool):
+def _options(active: bool) -> Any:
     from html_to_markdown import ConversionOptions
 
     return ConversionOptions(
@@ -325,9 +326,9 @@ def html_to_markdown(fragment: str | None) -> str:
 
     try:
         result = convert(text, _options(_ACTIVE.search(text) is not None))
-    except Exception:  # noqa: BLE001 - native code, any failure: never let a body break a sync
+    except Exception:
         return _plain(text)
-    markdown = result.content
+    markdown = result.content or ""
     if any(warning.kind == WarningKind.DEPTH_LIMIT_EXCEEDED for warning in result.warnings) or len(markdown) > _MAX_GROWTH * len(text) + 4096:
         return _plain(text)  # depth limit reached (deep nodes skipped) or output blown up
     markdown = _police_links(clean_text(markdown)).strip()

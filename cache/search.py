@@ -555,7 +555,7 @@ class SearchIndex:
                 self._record(conn, site, stamps)
             return len(wanted)
 
-        return self._run(work)
+        return int(self._run(work))
 
     def remove(self, site: str, post_ids: Iterable[int] | None = None) -> None:
         """Forget ``site``'s posts ``post_ids`` (and their comments), or the whole site."""
@@ -588,7 +588,7 @@ class SearchIndex:
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")  # one segment: faster queries
             return total
 
-        total = self._run(work)
+        total = int(self._run(work))
         try:  # move the rebuild out of the WAL into the file (best effort: readers may hold it)
             self._writing().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
@@ -615,7 +615,7 @@ class SearchIndex:
                     self._record(conn, name, now)
             return total
 
-        return self._run(work)
+        return int(self._run(work))
 
     def _refresh_site(self, conn: sqlite3.Connection, store: Store, site: str,
                       old: dict[str, Any] | None, now: dict[str, Any]) -> int:
@@ -705,10 +705,7 @@ class SearchIndex:
             bodies = self._read(store, site, f"bodies/{shard:02d}.json").get("bodies", {})
             for post in items:
                 row = bodies.get(str(post.id)) or {}
-                if "html" in row:
-                    body = html_text(row["html"])
-                else:
-                    body = markdown_text(row.get("body", ""))
+                body = html_text(row["html"]) if "html" in row else markdown_text(row.get("body", ""))
                 title = _plain(clean_line(post.title))
                 rowid = self._rowid(conn, post.date_gmt)
                 conn.execute("INSERT INTO fts(rowid, title, body, tag) VALUES (?, ?, ?, ?)",
@@ -796,7 +793,7 @@ def _comment_rows(shard: dict[str, Any], dates: dict[int, str],
 class _PostRow:
     """What the index needs of a post's row in ``index.json`` (compact rows omit defaults)."""
 
-    __slots__ = ("id", "title", "date", "date_gmt", "modified_gmt", "link")
+    __slots__ = ("date", "date_gmt", "id", "link", "modified_gmt", "title")
 
     def __init__(self, pid: int, row: dict[str, Any]) -> None:
         self.id = pid

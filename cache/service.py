@@ -23,13 +23,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from .errors import BroadsheetError, NotFound
-from .store import Store
-
 from .config import Config
+from .errors import BroadsheetError, NotFound
 from .models import Site
+from .store import Store
 
 if TYPE_CHECKING:
     import httpx
@@ -214,7 +214,8 @@ class Service:
         """Subscribe to the bundled offline demo site (once)."""
         from .demo import add_demo_site
 
-        return add_demo_site(self.store)
+        site: Site = add_demo_site(self.store)
+        return site
 
     def ensure_first_run(self) -> bool:
         """With no site subscribed, add the demo; returns whether it did."""
@@ -304,7 +305,7 @@ class Service:
         """Whether ``site``'s refresh interval has passed since its last sync (or its index is
         missing, or it was never synced)."""
         import time
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         minutes = self.config.refresh_minutes(site.name)
         if site.last_sync is None or minutes <= 0:
@@ -315,7 +316,7 @@ class Service:
         except BroadsheetError:
             return True
         try:
-            last = datetime.fromisoformat(site.last_sync).replace(tzinfo=timezone.utc).timestamp()
+            last = datetime.fromisoformat(site.last_sync).replace(tzinfo=UTC).timestamp()
         except ValueError:
             return True
         return (now if now is not None else time.time()) - last >= minutes * 60

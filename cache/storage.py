@@ -36,7 +36,6 @@ from tinydb.storages import Storage
 
 from .errors import StoreError
 
-
 #: A file modified less than this many ns ago is re-read even if its stat looks unchanged:
 #: another process could have replaced it within one timestamp tick (Linux file systems
 #: tick in 1–10 ms) with a file of the same size that reused the old inode number.
@@ -282,11 +281,10 @@ def _fsync_dir(directory: Path) -> None:
 
 def open_db(path: str | os.PathLike[str]) -> TinyDB:
     """Open a TinyDB file with ``AtomicJSONStorage``; tables must use ``table(name)``."""
-    db = TinyDB(path, storage=AtomicJSONStorage)
-    return db
+    return TinyDB(path, storage=AtomicJSONStorage)
 
 
-def table(db: TinyDB, name: str):  # noqa: ANN201 - tinydb.Table
+def table(db: TinyDB, name: str) -> Any:
     """A table with TinyDB's query cache off (another process may change the file)."""
     tbl = db.table(name, cache_size=0)
     tbl._next_id = None  # derived again from the file: another process may have inserted

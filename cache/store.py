@@ -39,12 +39,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-from tinydb.table import Document
 
 from . import paths
 from .errors import NotFound, StoreError
@@ -66,7 +65,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 def now_iso() -> str:
     """The current UTC time as ``YYYY-MM-DDTHH:MM:SS``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def valid_name(name: str) -> bool:
@@ -88,6 +87,11 @@ class Store:
         if db is None:
             db = self._dbs[path] = open_db(path)
         return db
+
+    def database(self, name: str) -> TinyDB:
+        """A database file directly under the cache directory (``outbox.json``), opened once
+        per store and shared by every module that writes it."""
+        return self._db(self.directory / name)
 
     def _site_dir(self, site: str) -> Path:
         if not valid_name(site):
@@ -295,8 +299,8 @@ class Store:
         data = (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
         row = data.get("bodies", {}).get(str(post_id), {})
         if "html" in row:  # as synced: converted on the way out (html_to_markdown is safe)
-            return html_to_markdown(row["html"])
-        return row.get("body", "")
+            return html_to_markdown(str(row["html"]))
+        return str(row.get("body", ""))
 
     def article(self, site: str, post_id: int) -> Article:
         """A post with its body, read state and breadcrumb."""
@@ -390,7 +394,7 @@ class Store:
         index = self._index(site)
         summary = self._raw(self._summary(site), "summary").get("1")
         if summary and summary.get("index") == storage(index).stamp():
-            return summary["ids"]
+            return list(summary["ids"])
         return list(self._raw(index, "posts"))
 
     def _write_summary(self, site: str) -> None:
@@ -473,9 +477,9 @@ class Store:
         range that are not among them are dropped (trashed, spammed or unapproved since). Our
         own replies (negative ids, or ``hold``: invisible to anonymous reads) are kept.
         """
-        rows = {pid: {"body": text} for pid, text in (bodies or {}).items()}
-        rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
-        for shard, items in _by_shard(rows.items(), key=lambda kv: kv[0]).items():
+        body_rows = {pid: {"body": text} for pid, text in (bodies or {}).items()}
+        body_rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
+        for shard, items in _by_shard(body_rows.items(), key=lambda kv: kv[0]).items():
             db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
             with storage(db).batch():
                 _upsert(db, "bodies", dict(items))
@@ -489,7 +493,7 @@ class Store:
         db = self._index(site)
         with storage(db).batch():
             old_rows = self._raw(db, "posts")
-            rows = {p.id: p.to_row() for p in posts}
+            rows: dict[int, dict[str, Any]] = {p.id: p.to_row() for p in posts}
             new = sum(1 for pid in rows if str(pid) not in old_rows)
             updated = len(rows) - new
             for pid, row in rows.items():
@@ -577,7 +581,8 @@ class Store:
     @staticmethod
     def _raw(db: TinyDB, name: str) -> dict[str, Any]:
         """A table's raw ``{doc_id: row}`` mapping (read-only; no Document copies)."""
-        return (storage(db).read() or {}).get(name, {})
+        table_: dict[str, Any] = (storage(db).read() or {}).get(name, {})
+        return table_
 
 
 def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
@@ -665,7 +670,7 @@ class Summary:
             rows = [row for row in rows if row[_DATE_GMT] > after]
         if len(rows) < limit and not complete:
             return None
-        return [Post(site=self.site, **dict(zip(LISTING_FIELDS, row))) for row in rows[: max(limit, 0)]]
+        return [Post(site=self.site, **dict(zip(LISTING_FIELDS, row, strict=False))) for row in rows[: max(limit, 0)]]
 
 
 def _summarise(index: dict[str, Any]) -> dict[str, Any]:
@@ -693,8 +698,13 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
 def _post_defaults() -> dict[str, Any]:
     from dataclasses import MISSING, fields
 
-    return {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-            for f in fields(Post) if f.default is not MISSING or f.default_factory is not MISSING}
+    found: dict[str, Any] = {}
+    for f in fields(Post):
+        if f.default is not MISSING:
+            found[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            found[f.name] = f.default_factory()
+    return found
 
 
 def _normal_url(url: str) -> str:

@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 
 from . import sources
-from .errors import BroadsheetError
-from .errors import Unreachable
+from .errors import BroadsheetError, Unreachable
 from .http import RetryPolicy, is_loopback, make_client, time_limit
 from .models import Site
 from .safe import clean_line
@@ -104,7 +103,10 @@ async def sync_site(
     ``options`` are the site's settings from config.toml (``full_text``)."""
     started = time.monotonic()
     result = SyncResult(site.name)
-    say = (lambda message: progress(site.name, message)) if progress else (lambda message: None)
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(site.name, message)
+
     own = client is None
     client = client or make_client(transport or sources.transport_for(site))
     source = None

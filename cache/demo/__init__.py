@@ -12,10 +12,10 @@ real.
 
 from __future__ import annotations
 
-import time
-
 import copy
 import json
+import time
+from datetime import UTC
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +28,8 @@ DEMO_NAME = "demo"
 
 def load_demo() -> dict[str, Any]:
     """The demo site's data (WordPress REST shapes)."""
-    return json.loads(resources.files(__package__).joinpath("site.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath("site.json").read_text("utf-8"))
+    return data
 
 
 class FakeWordPress:
@@ -78,7 +79,8 @@ class FakeWordPress:
             return self.index()
         if handler is None:
             return self.error(404, "rest_no_route", "No route was found matching the URL and request method.")
-        return handler(request, query)
+        response: httpx.Response = handler(request, query)
+        return response
 
     # -- pages ------------------------------------------------------------------------
 
@@ -189,7 +191,7 @@ class FakeWordPress:
         if self.app_passwords.get(login, None) != password.replace(" ", "") and \
                 self.app_passwords.get(login, None) != password:
             return self.error(401, "incorrect_password", "The provided password is an invalid application password.")
-        return user
+        return dict(user)
 
     def route_users_me(self, request: httpx.Request, query: dict[str, str]) -> httpx.Response:
         user = self.user_of(request)
@@ -233,13 +235,13 @@ class FakeWordPress:
         )
 
     def add_comment(self, post: dict[str, Any], parent: int, text: str, author: str, user_id: int = 0) -> dict[str, Any]:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         comments = self.data.setdefault("comments", [])
         # Ids from the clock: every process starts from the bundled data, and two processes'
         # replies must never share an id (the cache would keep only one of them).
         comment_id = max([c["id"] for c in comments] + [int(time.time() * 1000) - 1_700_000_000_000]) + 1
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         comment = {
             "id": comment_id, "post": post["id"], "parent": parent, "author": user_id,
             "author_name": author, "author_url": "", "date": now, "date_gmt": now,

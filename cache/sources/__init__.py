@@ -37,7 +37,8 @@ def source_class(kind: str) -> type[Source]:
         module, name = KINDS[kind]
     except KeyError:
         raise NotASite(f"unknown kind of site {kind!r} (known: {', '.join(KINDS)})") from None
-    return getattr(import_module(module), name)
+    found: type[Source] = getattr(import_module(module), name)
+    return found
 
 
 def make_source(site: Site, client: httpx.AsyncClient, policy: RetryPolicy | None = None) -> Source:

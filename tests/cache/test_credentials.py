@@ -111,7 +111,7 @@ def test_check_origin():
     credentials.check_origin(creds, "https://news.example.test/wp-json/wp/v2/comments")
     for other in ("http://news.example.test/wp-json/", "https://news.example.test:8443/wp-json/",
                   "https://other.example.test/wp-json/"):
-        with pytest.raises(AuthError, match="credentials were saved for https://news.example.test; run"):
+        with pytest.raises(AuthError, match=r"credentials were saved for https://news.example.test; run"):
             credentials.check_origin(creds, other)
     with pytest.raises(AuthError, match="login news"):
         credentials.check_origin(Credentials("news", "ada", SECRET), "https://news.example.test/wp-json/")
@@ -126,9 +126,9 @@ def test_delete_forgets_a_sites_credentials(tmp_path):
 
 def test_check_transport_has_its_own_strict_loopback_rule(monkeypatch):
     """Not ``is_loopback`` (which once trusted ``*.localhost``): only loopback IPs and ``localhost``."""
-    from cache.sources import wordpress
+    from cache import http
 
-    monkeypatch.setattr(wordpress, "is_loopback", lambda host: True)  # however lenient it may be
+    monkeypatch.setattr(http, "is_loopback", lambda host: True)  # however lenient it may be
     for url in ("http://evil.localhost/wp-json/", "http://news.example.test/wp-json/"):
         with pytest.raises(InsecureTransport):
             credentials.check_transport(url)

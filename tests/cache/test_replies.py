@@ -9,10 +9,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from cache.sources.wordpress import write as replies
 from cache.credentials import Credentials
 from cache.errors import AuthError, BadResponse, InsecureTransport, Refused, Unreachable
 from cache.http import make_client
+from cache.sources.wordpress import write as replies
 
 API = "https://news.example.test/wp-json/"
 HOME = "https://news.example.test/"
@@ -315,7 +315,7 @@ async def test_credentials_are_never_sent_to_another_origin():
     seen: list[httpx.Request] = []
     other = "https://other.example.test/wp-json/"
     async with client_for(lambda r: created("approved"), seen) as client:
-        with pytest.raises(AuthError, match="credentials were saved for https://news.example.test"):
+        with pytest.raises(AuthError, match=r"credentials were saved for https://news.example.test"):
             await replies.post_rest(client, other, CREDS, 5, 0, "Hi")
         with pytest.raises(AuthError):
             await replies.verify(client, other, CREDS)

@@ -21,11 +21,10 @@ def test_batch_writes_once_and_nothing_on_error(tmp_path):
     db = open_db(path)
     table(db, "t").insert({"n": 0})
     before = path.read_bytes()
-    with pytest.raises(RuntimeError):
-        with storage(db).batch():
-            table(db, "t").insert({"n": 1})
-            table(db, "t").insert({"n": 2})
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), storage(db).batch():
+        table(db, "t").insert({"n": 1})
+        table(db, "t").insert({"n": 2})
+        raise RuntimeError("interrupted")
     assert path.read_bytes() == before
     assert [d["n"] for d in table(db, "t").all()] == [0]
     with storage(db).batch():
@@ -72,11 +71,10 @@ def test_failed_write_is_a_store_error_and_leaves_no_temp_file(tmp_path):
     path = tmp_path / "x.json"
     db = open_db(path)
     table(db, "t").insert({"a": 1})
-    with pytest.raises(StoreError, match="cannot write"):
-        with storage(db).batch():
-            table(db, "t").insert({"a": 2})
-            os.unlink(path)
-            path.mkdir()  # the replace will fail: a directory is in the way
+    with pytest.raises(StoreError, match="cannot write"), storage(db).batch():
+        table(db, "t").insert({"a": 2})
+        os.unlink(path)
+        path.mkdir()  # the replace will fail: a directory is in the way
     path.rmdir()
     assert not any(p.name.startswith(".x.json.") for p in tmp_path.iterdir())
 

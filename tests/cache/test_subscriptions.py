@@ -40,7 +40,7 @@ async def test_a_wordpress_site_is_found_from_its_feed_url_and_kept_as_wordpress
 async def test_the_same_site_is_never_subscribed_twice(tmp_path, wordpress, again):
     svc = service(tmp_path, wordpress)
     await svc.subscribe(BASE + "/")
-    with pytest.raises(BroadsheetError, match="already subscribed as 'news.example.test'"):
+    with pytest.raises(BroadsheetError, match=r"already subscribed as 'news.example.test'"):
         await svc.subscribe(again, name="other")
     assert [s.name for s in svc.store.sites()] == ["news.example.test"]
 

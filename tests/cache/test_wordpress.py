@@ -9,9 +9,8 @@ from cache.demo import FakeWordPress
 from cache.errors import BadResponse, NotASite, Unreachable
 from cache.http import RetryPolicy, make_client, send
 from cache.models import Site
-from cache.sources.wordpress import WordPressSource, discover
 from cache.service import normalise_url
-from cache.sources.wordpress import route_url
+from cache.sources.wordpress import WordPressSource, discover, route_url
 from tests.factories import BASE, wp_comment, wp_site
 
 FAST = RetryPolicy(retries=2, backoff=0)

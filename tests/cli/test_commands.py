@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cache.store import Store
 from cache.service import site_slug
+from cache.store import Store
 from tui.cli import main
 
 

@@ -83,8 +83,16 @@ from pathlib import Path
 
 from .wpserver import _can_bind, _group_members, _kill_group, _pid_alive, _prctl, _which
 
-__all__ = ["FeedSite", "StaticServer", "Post", "Request", "FeedSiteError", "available",
-           "DEFAULT_HOST", "HOSTILE_TITLES"]
+__all__ = [
+    "DEFAULT_HOST",
+    "HOSTILE_TITLES",
+    "FeedSite",
+    "FeedSiteError",
+    "Post",
+    "Request",
+    "StaticServer",
+    "available",
+]
 
 DEFAULT_HOST = "127.0.0.61"
 _TMP_PREFIX = "broadsheet-feeds-"
@@ -334,7 +342,7 @@ class StaticServer:
 
     # lifecycle
 
-    def __enter__(self) -> "StaticServer":
+    def __enter__(self) -> StaticServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -356,7 +364,7 @@ class StaticServer:
         """Process-group ids of the processes this server runs (for tests)."""
         return self._p.pgids()
 
-    def start(self) -> "StaticServer":
+    def start(self) -> StaticServer:
         """Start nginx; return when it accepts connections."""
         if self._started:
             return self
@@ -712,12 +720,12 @@ def default_posts(n: int, *, start: dt.datetime | None = None) -> list[Post]:
     """``n`` posts (oldest first): non-ASCII and hostile titles, categories and tags,
     dates one day apart in several time zones, every third post summary-only, one with an
     enclosure. Deterministic."""
-    start = start or dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.timezone.utc)
+    start = start or dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)
     posts = []
     titles = list(HOSTILE_TITLES) + list(_NON_ASCII_TITLES)
     for i in range(n):
         zone = _ZONES[i % len(_ZONES)]
-        tz = dt.timezone.utc if zone == "Z" else dt.datetime.strptime(zone, "%z").tzinfo
+        tz = dt.UTC if zone == "Z" else dt.datetime.strptime(zone, "%z").tzinfo
         date = (start + dt.timedelta(days=i, minutes=7 * i)).astimezone(tz)
         title = f"{titles[i % len(titles)]} #{i + 1}" if i < len(titles) else f"Post number {i + 1}: {titles[i % len(titles)]}"
         body = "\n\n".join(_PARAGRAPHS[(i + k) % len(_PARAGRAPHS)] for k in range(3))
@@ -755,7 +763,7 @@ class FeedSite:
         self.server: StaticServer | None = None
         self.url = self.feed_url = self.atom_url = self.json_url = ""
 
-    def __enter__(self) -> "FeedSite":
+    def __enter__(self) -> FeedSite:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -777,7 +785,7 @@ class FeedSite:
     def running(self) -> bool:
         return self.server is not None and self.server.running
 
-    def start(self) -> "FeedSite":
+    def start(self) -> FeedSite:
         """Start nginx (it fixes the base URL), then build the site into ``public``."""
         if self.server is not None:
             return self
@@ -831,7 +839,7 @@ class FeedSite:
         """Add a post (visible after :meth:`rebuild`); ``date`` defaults to now (UTC, to the
         second), or a second after the newest post, so added posts keep their order."""
         if date is None:
-            date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            date = dt.datetime.now(dt.UTC).replace(microsecond=0)
             if self.posts:
                 date = max(date, max(p.date for p in self.posts) + dt.timedelta(seconds=1))
         slug = slug or f"post-{len(self.posts) + 1:03d}-{int(time.time() * 1000) % 100000}"
@@ -847,7 +855,7 @@ class FeedSite:
         becomes now unless given. Visible after :meth:`rebuild`."""
         if "slug" in changes:
             raise ValueError("the slug is the post's identity; add a new post instead")
-        changes.setdefault("lastmod", dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        changes.setdefault("lastmod", dt.datetime.now(dt.UTC).replace(microsecond=0))
         for key in ("categories", "tags"):
             if key in changes:
                 changes[key] = tuple(changes[key])  # type: ignore[arg-type]

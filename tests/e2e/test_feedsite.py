@@ -21,7 +21,15 @@ import httpx
 import pytest
 
 from .conftest import require_feed_producers
-from .feedgen import FOLDERS, rss_feed, unreachable_feeds, write_big_feed, write_feed_set, write_newsboat_urls, write_opml
+from .feedgen import (
+    FOLDERS,
+    rss_feed,
+    unreachable_feeds,
+    write_big_feed,
+    write_feed_set,
+    write_newsboat_urls,
+    write_opml,
+)
 from .feedsite import FeedSite, StaticServer
 from .wpserver import _group_members
 

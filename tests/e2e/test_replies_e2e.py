@@ -28,8 +28,7 @@ def closed_port() -> int:
 @pytest.fixture
 def site(wordpress) -> Site:
     name = "wp-" + secrets.token_hex(3)
-    site = Store().add_site(Site(name=name, url=wordpress.url, api_root=wordpress.rest_root))
-    return site
+    return Store().add_site(Site(name=name, url=wordpress.url, api_root=wordpress.rest_root))
 
 
 def sync(site: Site) -> None:

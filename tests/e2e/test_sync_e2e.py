@@ -131,9 +131,9 @@ def test_incremental_sync_fetches_only_what_is_new(site, tmp_path):
     store = Store(cache)
     cursors = store.cursors("local")
 
-    from cache.sync import sync_site
-
     import asyncio
+
+    from cache.sync import sync_site
 
     quiet = asyncio.run(sync_site(store, store.site("local")))
     assert quiet.ok and (quiet.new_posts, quiet.updated_posts, quiet.new_comments) == (0, 0, 0)

@@ -75,7 +75,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WordPress", "WordPressError", "available", "DEFAULT_HOST", "PERMALINKS"]
+__all__ = ["DEFAULT_HOST", "PERMALINKS", "WordPress", "WordPressError", "available"]
 
 WP_ROOT = Path("/usr/share/wordpress")
 WP_CONFIG_DIR = Path("/etc/wordpress")
@@ -290,7 +290,7 @@ def _php_str(value: str) -> str:
 
 # --------------------------------------------------------------------------- the server
 
-_running: "set[WordPress]" = set()
+_running: set[WordPress] = set()
 
 
 @atexit.register
@@ -369,7 +369,7 @@ class WordPress:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def __enter__(self) -> "WordPress":
+    def __enter__(self) -> WordPress:
         self.start()
         return self
 
@@ -384,7 +384,7 @@ class WordPress:
         assert self.tmp is not None
         return self.tmp / "mysql.sock"
 
-    def start(self) -> "WordPress":
+    def start(self) -> WordPress:
         if self._started:
             return self
         reason = available()

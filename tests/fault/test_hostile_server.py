@@ -46,7 +46,7 @@ async def outcome(client, url: str, **kwargs) -> tuple[BaseException | object, f
     start = time.perf_counter()
     try:
         result: object = await send(client, "GET", url, counter=counter, **kwargs)
-    except Exception as error:  # noqa: BLE001 - the point is to see what comes out
+    except Exception as error:
         result = error
     return result, time.perf_counter() - start, counter[0]
 

@@ -91,7 +91,7 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help.split("\n")[0], description=help,
+        sub = commands.add_parser(name, help=help.split("\n", maxsplit=1)[0], description=help,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(handler=handler)
         # also accepted after the command (`broadsheet unread --cache-dir DIR`)
@@ -343,8 +343,8 @@ def warn_corrupt(path: Any, moved: Any) -> None:
     path, moved = Path(path), Path(moved)
     site = path.parent.name if path.parent.parent.name == "sites" else path.parent.parent.name
     if path.name == "sites.json":
-        advice = (f"the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
-                  f"(their cached posts are kept)")
+        advice = ("the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
+                  "(their cached posts are kept)")
     elif path.name == "outbox.json":
         advice = "it holds the text of your unsent replies (`broadsheet sync` cannot rebuild it)"
     elif path.name == "state.json":

@@ -270,7 +270,7 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     if not hits:
         print(f"nothing matches {query!r}", file=sys.stderr)
         return EXIT_OK
-    multi = len({hit.site for hit in hits}) > 1 or args.site is None and len(service.store.sites()) > 1
+    multi = len({hit.site for hit in hits}) > 1 or (args.site is None and len(service.store.sites()) > 1)
     for hit in hits:
         where = f"{hit.site}:" if multi else ""
         what = f"comment #{hit.comment_id} on " if hit.in_ == "comment" else ""

@@ -33,13 +33,13 @@ import hashlib
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadResponse, SourceError, Unreachable
 from ...http import host_of, retry_after, send
 from ...models import Category, Comment, Post
-from ...safe import html_to_markdown
+from ...safe import html_to_line, html_to_markdown
 from ..base import Changes, Discovered, Known, Source, stable_id
 from . import fulltext, parse
 from .discover import discover as _discover
@@ -112,7 +112,7 @@ class FeedSource(Source):
 
     def changes(self, feed: parse.Feed, known: Known, cursors: dict[str, Any], now: float) -> Changes:
         """Entries → posts, bodies, categories; only new or changed posts are kept."""
-        stamp = datetime.fromtimestamp(now, timezone.utc).strftime(FMT)
+        stamp = datetime.fromtimestamp(now, UTC).strftime(FMT)
         seen: dict[str, Any] = cursors.get("items") or {}
         items: dict[str, Any] = {}
         posts: list[Post] = []
@@ -222,7 +222,7 @@ class FeedSource(Source):
         changes.cursors["extracted"] = done
         if mode == "never":
             return
-        todo = []
+        todo: list[Post] = []
         for post in sorted(self.posts.values(), key=lambda p: p.date_gmt, reverse=True):
             if len(todo) >= MAX_FULL_TEXT:
                 break
@@ -303,7 +303,7 @@ def to_post(
         modified = modified_gmt = changed
     else:
         modified, modified_gmt = date, date_gmt
-    excerpt = parse.html_to_line(entry.summary[:4000] or entry.content[:4000])[:300]
+    excerpt = html_to_line(entry.summary[:4000] or entry.content[:4000])[:300]
     post = Post(
         id=post_id, site=site, title=entry.title or "(no title)", date=date, date_gmt=date_gmt,
         modified=modified, modified_gmt=modified_gmt, link=entry.link, slug=slug(entry.title)[:200],
@@ -341,7 +341,7 @@ def local(when: datetime) -> str:
 
 
 def utc(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime(FMT)
+    return when.astimezone(UTC).strftime(FMT)
 
 
 def slug(name: str) -> str:
@@ -367,7 +367,7 @@ def parse_feed(data: bytes, site: str, url: str = "") -> ParsedFeed:
 
     Raises: BadResponse."""
     feed = parse.read(data, url)
-    stamp = datetime.now(timezone.utc).strftime(FMT)
+    stamp = datetime.now(UTC).strftime(FMT)
     result = ParsedFeed(feed)
     for entry in feed.entries:
         post, _ = to_post(site, entry, {}, {}, stamp)

@@ -55,6 +55,6 @@ def extract(page: str, url: str = "") -> str | None:
     except Exception as error:  # a malformed page: keep the summary
         log.info("no full text from %s: %s", url, error)
         return None
-    if text_length(found) < MIN_TEXT:
+    if not isinstance(found, str) or text_length(found) < MIN_TEXT:
         return None
     return found

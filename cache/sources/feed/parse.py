@@ -28,7 +28,7 @@ import html
 import html.entities
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import BadResponse
@@ -348,7 +348,7 @@ def parse_date(text: str | None) -> datetime | None:
     if found is None or not 1970 <= found.year <= 2200:
         return None
     if found.tzinfo is None:
-        found = found.replace(tzinfo=timezone.utc)
+        found = found.replace(tzinfo=UTC)
     return found
 
 
@@ -522,15 +522,17 @@ def _json_feed(data: bytes, url: str) -> Feed:
     feed = Feed("json", title=_line(s(doc.get("title")), MAX_TITLE),
                 link=url_join(url, s(doc.get("home_page_url"))),
                 description=_line(s(doc.get("description")), MAX_TITLE))
-    items = doc.get("items") if isinstance(doc.get("items"), list) else []
+    raw_items = doc.get("items")
+    items: list[Any] = raw_items if isinstance(raw_items, list) else []
     feed.truncated = max(0, len(items) - MAX_ITEMS)
     for item in items[:MAX_ITEMS]:
         if not isinstance(item, dict):
             continue
-        authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
+        raw_authors, raw_tags, raw_attachments = item.get("authors"), item.get("tags"), item.get("attachments")
+        authors: list[Any] = raw_authors if isinstance(raw_authors, list) else [item.get("author")]
         author = next((s(a.get("name")) for a in authors if isinstance(a, dict) and s(a.get("name"))), "")
-        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
-        attachments = item.get("attachments") if isinstance(item.get("attachments"), list) else []
+        tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
+        attachments: list[Any] = raw_attachments if isinstance(raw_attachments, list) else []
         content = s(item.get("content_html")) or _plain_html(s(item.get("content_text")))
         entry = Entry(
             guid=s(item.get("id")).strip(),

@@ -27,9 +27,9 @@ import httpx
 import orjson
 
 from ...errors import BadResponse, NotASite, SourceError, Unreachable
-from ...http import RetryPolicy, host_of, is_loopback, send
+from ...http import RetryPolicy, host_of, send
 from ...models import Category, Comment, Post, Site, valid_id
-from ...safe import clean_line, html_to_line
+from ...safe import html_to_line
 from ..base import Changes, Discovered, Known, Source, Writer
 from . import parse
 
@@ -249,8 +249,8 @@ class WordPressSource(Source):
                 author = row.get("author")
                 author_of[post.id] = author if isinstance(author, int) and not isinstance(author, bool) else 0
                 batch.posts.append(post)
-                content = row.get("content") if isinstance(row.get("content"), dict) else {}
-                rendered = content.get("rendered")
+                raw = row.get("content")
+                rendered = raw.get("rendered") if isinstance(raw, dict) else None
                 # kept as HTML: converted when read (Store.body), off the sync's critical path
                 batch.html[post.id] = "" if post.protected or not isinstance(rendered, str) else rendered
 

@@ -55,7 +55,8 @@ def category(site: str, data: dict[str, Any]) -> Category:
     """A ``/wp/v2/categories`` item."""
     if not isinstance(data, dict):
         raise BadResponse("the site sent a category that is not an object")
-    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    raw = data.get("name")
+    name = raw if isinstance(raw, str) else ""
     return Category(
         id=number(data, "id"),
         site=site,

@@ -42,7 +42,7 @@ WordPress itself answers a resend with 409 duplicate. Nothing here touches the s
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -233,7 +233,7 @@ def _parse_gmt(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -273,7 +273,7 @@ async def find(
         if start is None:
             return None  # cannot tell our comment from an older one: not found
         if start.tzinfo is None:
-            start = start.replace(tzinfo=timezone.utc)
+            start = start.replace(tzinfo=UTC)
         earliest = start - CLOCK_SKEW
     user_id: int | None = None
     if credentials is not None:
@@ -304,7 +304,9 @@ async def find(
         attempts.append(({**base, "search": snippet}, False))
     attempts.append((base, False))
     for params, authed in attempts:
-        kwargs: dict[str, Any] = {"auth": BasicAuth(credentials), "follow_redirects": False} if authed else {}
+        kwargs: dict[str, Any] = (
+            {"auth": BasicAuth(credentials), "follow_redirects": False} if authed and credentials is not None else {}
+        )
         response = await send(client, "GET", url, params=params, policy=policy, **kwargs)
         if response.status_code != 200:
             continue
