@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.killing import OPERATIONS, KillLab, Trial, summary  # noqa: E402
-from tests.e2e.wpserver import WordPress, available  # noqa: E402
+from tests.e2e.killing import OPERATIONS, KillLab, Trial, summary
+from tests.e2e.wpserver import WordPress, available
 
 
 def run(lab: KillLab, ops: list[str], label: str, *, moderate_every: int = 0) -> list[Trial]:

@@ -146,7 +146,7 @@ class KillLab:
     def run(self, cache: Path, *args: str, stale_zero: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run ``broadsheet ARGS`` to the end (the checks' commands: ``STALE_TEMP`` 0)."""
         return subprocess.run(self.argv(*args, stale_zero=stale_zero), env=self.env(cache), cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
 
     def must(self, cache: Path, *args: str) -> subprocess.CompletedProcess:
         done = self.run(cache, *args)
@@ -209,7 +209,8 @@ class KillLab:
 
     def on_site(self, text: str) -> int:
         """Comments with exactly this text in the database (any status)."""
-        sql = "SELECT COUNT(*) AS n FROM {prefix}comments WHERE comment_content = '%s'" % text.replace("'", "''")
+        quoted = text.replace("\\", "\\\\").replace("'", "''")
+        sql = f"SELECT COUNT(*) AS n FROM {{prefix}}comments WHERE comment_content = '{quoted}'"
         return int(self.wp.query(sql)[0]["n"] or 0)
 
     def duplicate_check(self, on: bool) -> None:
@@ -323,7 +324,7 @@ class KillLab:
         t.killed, t.returncode = self.kill_after(cache, args, delay)
         try:
             self._check(t, cache, info)
-        except Exception as error:  # a check that could not even run is a failed trial
+        except Exception as error:  # noqa: BLE001 - a check that could not even run fails the trial
             t.problems.append(f"{type(error).__name__}: {error}")
         if not keep:
             shutil.rmtree(cache, ignore_errors=True)
@@ -386,10 +387,9 @@ class KillLab:
             else:
                 t.replies["lost"] += 1
                 problems.append(f"reply {text!r} is not on the site but its outbox entry is {state} (lost)")
-            if entry and state in ("sent", "held"):
-                if any(c.id == -entry["id"] and c.status == "pending" for c in self.cached_comments(cache)):
-                    where = t.known if "placeholder" in KNOWN_BUGS else problems
-                    where.append(f"reply {entry['id']} was sent but its placeholder is still in the thread")
+            if entry and state in ("sent", "held") and any(c.id == -entry["id"] and c.status == "pending" for c in self.cached_comments(cache)):
+                where = t.known if "placeholder" in KNOWN_BUGS else problems
+                where.append(f"reply {entry['id']} was sent but its placeholder is still in the thread")
         # 5. temporary files
         found, t.leftover_temps = self.temp_files(cache)
         problems.extend(found)
