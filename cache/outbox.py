@@ -555,13 +555,15 @@ async def _send_claimed(
         return SendOutcome("refused", entry, str(error))
     state = HELD if posted.held else SENT
     result = "held" if posted.held else "published"
+    # The thread first, then the entry: a kill in between leaves the entry claimed by a dead
+    # process, whose successor finds the comment on the site and confirms it again (harmless).
+    _confirm(store, entry, posted)
     try:
         entry = _release(store, entry, state, comment_id=posted.comment_id, link=posted.link,
                          last_error="", error_code="")
     except ClaimLost as lost:
         # It is on the site, but the entry is another process's now: it will find it there.
         entry = lost.entry
-    _confirm(store, entry, posted)
     return SendOutcome(result, entry, "held for moderation" if posted.held else "published",
                        posted.link, posted.comment_id)
 
@@ -602,7 +604,9 @@ async def send_ids(
 async def flush(store: Store, site: Site, client: httpx.AsyncClient) -> int:
     """Send the site's queued replies (called by ``sync`` before reading); returns how many
     reached the site. Failures stay in the outbox; nothing is raised for them."""
-    if not any(e.state in (QUEUED, SENDING) for e in entries(store, site.name)):
+    waiting = entries(store, site.name)
+    _heal_placeholders(store, waiting)
+    if not any(e.state in (QUEUED, SENDING) for e in waiting):
         return 0
     outcomes = await send_ids(store, site, client)
     return sum(1 for o in outcomes if o.result in ("published", "held"))
@@ -665,6 +669,15 @@ def _remove_placeholder(store: Store, entry: Entry) -> None:
         store.remove_comment(entry.site, entry.post, entry.placeholder_id)
     except (StoreError, NotFound):
         pass
+
+
+def _heal_placeholders(store: Store, done: list[Entry]) -> None:
+    """Drop placeholders left beside confirmed comments (a process killed between recording
+    a reply as sent and swapping its placeholder, before that order was reversed)."""
+    for entry in done:
+        if entry.state in (SENT, HELD) and entry.comment_id is not None:
+            if any(c.id == entry.placeholder_id for c in store.comments(entry.site, entry.post)):
+                _remove_placeholder(store, entry)
 
 
 def _confirm(store: Store, entry: Entry, posted: sources.Posted) -> None:

@@ -72,7 +72,7 @@ TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}$")
 #: ``Trial.known`` (and in the bench's figures) but not failing a trial. Remove a tag here
 #: when its bug is fixed. "placeholder": ``tests/e2e/test_kill.py::
 #: test_a_send_killed_between_sent_and_confirm_leaves_no_placeholder``.
-KNOWN_BUGS = {"placeholder"}
+KNOWN_BUGS: set[str] = set()
 #: Outbox states in which a reply not (yet) on the site is kept for the user.
 KEPT = {"queued", "unconfirmed", "refused", "draft"}
 #: Outbox states that say (or allow) that the reply is on the site.
