@@ -675,9 +675,9 @@ def _heal_placeholders(store: Store, done: list[Entry]) -> None:
     """Drop placeholders left beside confirmed comments (a process killed between recording
     a reply as sent and swapping its placeholder, before that order was reversed)."""
     for entry in done:
-        if entry.state in (SENT, HELD) and entry.comment_id is not None:
-            if any(c.id == entry.placeholder_id for c in store.comments(entry.site, entry.post)):
-                _remove_placeholder(store, entry)
+        confirmed = entry.state in (SENT, HELD) and entry.comment_id is not None
+        if confirmed and any(c.id == entry.placeholder_id for c in store.comments(entry.site, entry.post)):
+            _remove_placeholder(store, entry)
 
 
 def _confirm(store: Store, entry: Entry, posted: sources.Posted) -> None:
