@@ -188,8 +188,8 @@ def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Post]
     """``(site, post)`` for an id or URL; a URL finds its site even among several."""
     key = check_post_key(key)
     if site_name or "://" not in key:
-        site = store.site(site_name).name
-        return site, store.find_post(site, key)
+        name = store.site(site_name).name
+        return name, store.find_post(name, key)
     for site in store.sites():
         try:
             return site.name, store.find_post(site.name, key)
@@ -266,7 +266,8 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
         service = Service(args.cache_dir, transport=transport)
         if args.command is None:
             return run_reader(service.store, args)
-        return args.handler(service, args)
+        handled: int = args.handler(service, args)
+        return handled
     except KeyboardInterrupt:
         print("broadsheet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -276,14 +277,14 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
     except Exception as raised:
         if args.debug:
             raise
-        error = _leaf(raised)
+        leaf = _leaf(raised)
         directory = service.directory if service is not None else args.cache_dir
-        if isinstance(error, (BroadsheetError, OSError)):
-            print(f"broadsheet: error: {describe(error, directory)}", file=sys.stderr)
-            return getattr(error, "exit_code", EXIT_ERROR)
+        if isinstance(leaf, (BroadsheetError, OSError)):
+            print(f"broadsheet: error: {describe(leaf, directory)}", file=sys.stderr)
+            return getattr(leaf, "exit_code", EXIT_ERROR)
         # a bug: still one line unless --debug
         print(
-            f"broadsheet: internal error: {type(error).__name__}: {describe(error)} (run with --debug for details)",
+            f"broadsheet: internal error: {type(leaf).__name__}: {describe(leaf)} (run with --debug for details)",
             file=sys.stderr,
         )
         return EXIT_ERROR

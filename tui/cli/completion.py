@@ -49,7 +49,7 @@ def cmd_completion(service: Service, args: argparse.Namespace) -> int:
 def script(shell: str) -> str:
     """The completion script for ``shell`` (bash, zsh or fish)."""
     argcomplete = _argcomplete()
-    return argcomplete.shellcode(["broadsheet"], shell=shell)
+    return str(argcomplete.shellcode(["broadsheet"], shell=shell))
 
 
 def autocomplete(parser: argparse.ArgumentParser) -> None:

@@ -88,7 +88,7 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
 
     store = service.store
     sites = sites_for(store, args.site)
-    data = []
+    data: list[dict[str, Any]] = []
     for site in sites:
         summary = store.summary(site.name)  # categories and unread counts, not the posts
         counts = summary.category_unread()
@@ -114,7 +114,8 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
             lines.append(f"{name}:")
         for row in rows:
             unread = f", {row['unread']} unread" if row["unread"] else ""
-            lines.append(f"{indent}{'  ' * row['depth']}{row['name']} ({row['count']}{unread})  [{row['id']}]")
+            pad = "  " * row["depth"]
+            lines.append(f"{indent}{pad}{row['name']} ({row['count']}{unread})  [{row['id']}]")
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")  # one write: hundreds of sites make thousands of lines
     return EXIT_OK

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, warn
 
@@ -127,7 +127,7 @@ def cmd_sites(service: Service, args: argparse.Namespace) -> int:
     for site in sites:
         summary = store.summary(site.name)
         counts[site.name] = (summary.post_count, summary.unread_count)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": s.name,
             "title": s.title,
