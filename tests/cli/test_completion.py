@@ -94,3 +94,16 @@ def test_bash_round_trip_through_the_printed_script(two_sites, tmp_path, capsys)
     done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert [w.strip() for w in done.stdout.splitlines() if w.strip()] == ["harbour"]
+
+
+def test_folder_names_complete_from_the_sites_file(tmp_path, capsys):
+    from tui.cli import main
+    from tui.cli.completion import folder_names
+
+    cache = tmp_path / "cache"
+    assert main(["--cache-dir", str(cache), "add", "demo"]) == 0
+    assert main(["--cache-dir", str(cache), "move", "demo", "Local papers"]) == 0
+    capsys.readouterr()
+    parsed = type("Args", (), {"cache_dir": str(cache)})()
+    assert folder_names("Lo", parsed) == ["Local papers"]
+    assert folder_names("X", parsed) == []

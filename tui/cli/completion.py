@@ -32,7 +32,7 @@ Load it from your shell's start-up file:
   zsh (~/.zshrc, after compinit):   eval "$(broadsheet completion zsh)"
   fish (~/.config/fish/config.fish): broadsheet completion fish | source
 
-Commands, options and site names are completed."""
+Commands, options, site names and folder names are completed."""
 
 
 def register(command: Command) -> None:
@@ -66,12 +66,25 @@ def site_names(prefix: str = "", parsed_args: argparse.Namespace | None = None, 
     return [name for name in _site_names(paths.cache_dir(override)) if name.startswith(prefix)]
 
 
+def folder_names(prefix: str = "", parsed_args: argparse.Namespace | None = None, **_: Any) -> list[str]:
+    """Folder names in use starting with ``prefix`` (an argcomplete completer)."""
+    from cache import paths
+
+    override = getattr(parsed_args, "cache_dir", None) if parsed_args is not None else None
+    folders = {str(row.get("folder") or "") for row in _site_rows(paths.cache_dir(override))}
+    return sorted(f for f in folders if f and f.startswith(prefix))
+
+
 def _site_names(directory: Path) -> list[str]:
+    return [str(row["name"]) for row in _site_rows(directory) if "name" in row]
+
+
+def _site_rows(directory: Path) -> list[dict[str, Any]]:
     import orjson
 
     try:
         rows = orjson.loads((directory / "sites.json").read_bytes()).get("sites", {})
-        return [str(rows[key]["name"]) for key in sorted(rows, key=int)]
+        return [rows[key] for key in sorted(rows, key=int) if isinstance(rows[key], dict)]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []
 
@@ -86,4 +99,4 @@ def _argcomplete() -> Any:
     return argcomplete
 
 
-__all__ = ["SHELLS", "autocomplete", "script", "site_names"]
+__all__ = ["SHELLS", "autocomplete", "folder_names", "script", "site_names"]

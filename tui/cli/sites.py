@@ -24,19 +24,23 @@ if TYPE_CHECKING:
 
 
 def register(command: Command) -> None:
+    from .completion import folder_names
+
     """Add the subscription commands to ``broadsheet``'s parser."""
     sub = command("add", cmd_add, "subscribe to a site: a home page, an article or a feed URL "
                   "(WordPress sites are read through their REST API, others through their feed; "
                   "`demo` for the bundled demo)")
     sub.add_argument("url", metavar="URL")
     sub.add_argument("--name", help="short name for the site (default: from the host)")
-    sub.add_argument("--folder", default="", help="file the site under this folder in the sidebar")
+    folder = sub.add_argument("--folder", default="", help="file the site under this folder in the sidebar")
+    folder.completer = folder_names  # type: ignore[attr-defined]
     sub.add_argument("--kind", choices=("auto", "wordpress", "feed"), default="auto",
                      help="how to read the site (default: auto, WordPress first)")
 
     sub = command("move", cmd_move, "file a site under a folder (\"\" for none)")
     site_argument(sub, "name")
-    sub.add_argument("folder", metavar="FOLDER")
+    folder = sub.add_argument("folder", metavar="FOLDER")
+    folder.completer = folder_names  # type: ignore[attr-defined]
 
     sub = command("import", cmd_import, "subscribe to the feeds of an OPML file or a newsboat urls file "
                   "('-' for stdin); nothing is fetched until the next sync")
