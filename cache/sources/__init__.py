@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..http import RetryPolicy
     from ..models import Site
 
+MAX_PAGE = 96 * 2**20
+"""The largest answer discovery reads: the URL may be a big feed (10,000 items ≈ 40 MB)."""
+
 KINDS: dict[str, tuple[str, str]] = {
     "wordpress": ("cache.sources.wordpress", "WordPressSource"),
     "feed": ("cache.sources.feed", "FeedSource"),
@@ -78,7 +81,7 @@ async def discover(
     problem: SourceError | None = None
     try:
         # the address typed may redirect to the site's real host (example.com → www.example.com)
-        page = await send(client, "GET", url, policy=policy, cross_host=True)
+        page = await send(client, "GET", url, policy=policy, cross_host=True, max_body=MAX_PAGE)
     except SourceError as error:
         problem = error  # a kind may still find the site elsewhere (WordPress's /wp-json/)
     blocked = ""

@@ -543,3 +543,20 @@ async def test_retry_after_on_a_failed_sync_is_remembered(tmp_path):
     assert result.ok and result.not_modified and fake.total == before, "not fetched again before the hour"
     store, result = await _store_sync(tmp_path, fake, force=True)
     assert result.ok and len(store.posts("news")) == 1
+
+
+async def test_a_feed_larger_than_a_rest_page_is_read_but_a_200_mb_one_is_refused(tmp_path, monkeypatch):
+    from cache.sources import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "MAX_FEED_BODY", 3 * 2**20)
+    monkeypatch.setattr("cache.http.MAX_BODY", 1 * 2**20)  # what a REST page may be
+    padding = "x" * 2000
+    big = rss("".join(item(n, content=f"<p>{padding}</p>") for n in range(1, 801)))  # ~1.9 MB
+    assert 2**20 < len(big) < 3 * 2**20
+    fake = FakeSite({"/feed/": big})
+    store, result = await _store_sync(tmp_path, fake)
+    assert result.ok, result.error
+    assert len(store.posts("news")) == 800
+    fake.pages["/feed/"] = big * 2  # past the feed limit
+    store, result = await _store_sync(tmp_path, fake, force=True)
+    assert not result.ok and "MB" in result.error and "\n" not in result.error

@@ -61,6 +61,9 @@ MAX_COMMENT = 200_000
 FULL_TEXT_MODES = ("auto", "always", "never")
 
 
+MAX_FEED_BODY = 96 * 2**20
+"""The largest feed accepted (10,000 full-text items is ~40 MB; a 200 MB feed is refused)."""
+
 class FeedSource(Source):
     """Reads a site through its feed (``site.feed_url``); takes no replies."""
 
@@ -92,7 +95,8 @@ class FeedSource(Source):
             headers["If-None-Match"] = str(cursors["etag"])
         if cursors.get("last_modified") and not known.full:
             headers["If-Modified-Since"] = str(cursors["last_modified"])
-        response = await send(self.client, "GET", self.feed_url, policy=self.policy, counter=self.requests, headers=headers)
+        response = await send(self.client, "GET", self.feed_url, policy=self.policy, counter=self.requests,
+                              headers=headers, max_body=MAX_FEED_BODY)
         if response.status_code == 304:
             cursors["next_fetch_after"] = now + interval(response, int(cursors.get("ttl") or 0))
             return Changes(not_modified=True, categories=None, cursors=cursors)
