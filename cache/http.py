@@ -43,6 +43,8 @@ slow, lying or hostile, and guarantees:
 from __future__ import annotations
 
 import asyncio
+import ssl
+import functools
 import contextlib
 import email.utils
 import time
@@ -93,6 +95,8 @@ def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
 
     It does not follow redirects itself: :func:`send` does, and keeps them on the site.
     """
+    if transport is None and "verify" not in kwargs:
+        kwargs["verify"] = _tls_context()  # loading the CA bundle costs ~25 ms per client
     return httpx.AsyncClient(
         transport=transport,
         timeout=kwargs.pop("timeout", TIMEOUT),
@@ -101,6 +105,12 @@ def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
         **kwargs,
     )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client of this process (it is read-only once built)."""
+    return httpx.create_ssl_context()
 
 
 def is_loopback(host: str) -> bool:

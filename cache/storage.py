@@ -27,6 +27,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,32 @@ def atomic_write(path: Path, payload: bytes) -> None:
         except OSError:
             pass
         raise
-    _fsync_dir(path.parent)
+    pending = _PENDING_DIRS.get()
+    if pending is None:
+        _fsync_dir(path.parent)
+    else:
+        pending.add(path.parent)
+
+
+_PENDING_DIRS: ContextVar[set[Path] | None] = ContextVar("pending_dirs", default=None)
+
+
+@contextmanager
+def directory_syncs() -> Iterator[None]:
+    """Within this block, ``atomic_write`` fsyncs each file but each directory only once,
+    when the block ends (a sync writes dozens of shards into one directory). Files written
+    after the block — the index, the commit point — find every rename before them durable."""
+    if _PENDING_DIRS.get() is not None:  # nested: the outer block syncs
+        yield
+        return
+    dirs: set[Path] = set()
+    token = _PENDING_DIRS.set(dirs)
+    try:
+        yield
+    finally:
+        _PENDING_DIRS.reset(token)
+        for directory in sorted(dirs):
+            _fsync_dir(directory)
 
 
 def _remove_stale_temps(path: Path) -> None:

@@ -49,7 +49,7 @@ from . import paths
 from .errors import NotFound, StoreError
 from .models import Article, Category, Comment, Post, Site, breadcrumb
 from .safe import html_to_markdown
-from .storage import AtomicJSONStorage, open_db, storage, table
+from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
 
 SHARDS = 32
 RECENT = 100
@@ -479,16 +479,17 @@ class Store:
         """
         body_rows = {pid: {"body": text} for pid, text in (bodies or {}).items()}
         body_rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
-        for shard, items in _by_shard(body_rows.items(), key=lambda kv: kv[0]).items():
-            db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
-            with storage(db).batch():
-                _upsert(db, "bodies", dict(items))
         comments = list(comments)
-        new_comments, counts = self._save_comments(site, comments)
         gone = 0
-        if comments_complete_since is not None:
-            gone, dropped_counts = self._drop_missing_comments(site, comments, comments_complete_since)
-            counts.update(dropped_counts)
+        with directory_syncs():  # the shards' directories are fsync'd once, before the index
+            for shard, items in _by_shard(body_rows.items(), key=lambda kv: kv[0]).items():
+                db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
+                with storage(db).batch():
+                    _upsert(db, "bodies", dict(items))
+            new_comments, counts = self._save_comments(site, comments)
+            if comments_complete_since is not None:
+                gone, dropped_counts = self._drop_missing_comments(site, comments, comments_complete_since)
+                counts.update(dropped_counts)
 
         db = self._index(site)
         with storage(db).batch():

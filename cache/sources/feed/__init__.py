@@ -61,6 +61,9 @@ MAX_COMMENT = 200_000
 FULL_TEXT_MODES = ("auto", "always", "never")
 
 
+FIRST_FULL_TEXT = 5
+"""Article pages fetched for full text by a site's first sync (``MAX_FULL_TEXT`` later)."""
+
 MAX_FEED_BODY = 96 * 2**20
 """The largest feed accepted (10,000 full-text items is ~40 MB; a 200 MB feed is refused)."""
 
@@ -110,7 +113,7 @@ class FeedSource(Source):
             ttl=feed.ttl,
             next_fetch_after=now + interval(response, feed.ttl),
         )
-        changes = self.changes(feed, known, cursors, now)
+        changes = await asyncio.to_thread(self.changes, feed, known, cursors, now)  # CPU: off the loop
         await asyncio.gather(self.fetch_comments(feed, changes), self.fetch_full_text(feed, changes, known))
         return changes
 
@@ -227,8 +230,11 @@ class FeedSource(Source):
         if mode == "never":
             return
         todo: list[Post] = []
+        # a first sync (an OPML import of 200 feeds) fetches few pages per site; later syncs
+        # catch up, newest first
+        budget = MAX_FULL_TEXT if known.posts else FIRST_FULL_TEXT
         for post in sorted(self.posts.values(), key=lambda p: p.date_gmt, reverse=True):
-            if len(todo) >= MAX_FULL_TEXT:
+            if len(todo) >= budget:
                 break
             entry = self.entries[post.id]
             if not post.link or done.get(str(post.id)) == post.modified_gmt:

@@ -24,8 +24,12 @@ MAX_PAGE = 3_000_000
 MIN_TEXT = 200
 """Fewer characters of text than this in an extract: it failed (keep the summary)."""
 
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # not <[^>]*>: each unclosed "<" would rescan to the end
 _ELLIPSIS = re.compile(r"(?:\u2026|\.\.\.|\[&hellip;\]|&hellip;|\[\u2026\]|read more|continue reading)\W*$", re.IGNORECASE)
+
+
+FULL_ENOUGH = 1_500
+"""Characters of text above which a description is taken for the whole article."""
 
 
 def text_length(fragment: str) -> int:
@@ -37,11 +41,15 @@ def summary_only(content: str, summary: str) -> bool:
     """Whether an item carries only a summary: no full content, the content is the summary,
     or the content is short and ends like a teaser (an ellipsis, "read more")."""
     if not content.strip():
-        return True
+        content = summary  # RSS without content:encoded: <description> may be the article
+        if not content.strip():
+            return True
+    length = text_length(content[:20_000])
+    teaser = bool(_ELLIPSIS.search(_TAG.sub(" ", content[-400:]).strip()))
     if content.strip() == summary.strip():
-        return True
-    length = text_length(content)
-    return length < 600 and bool(_ELLIPSIS.search(_TAG.sub(" ", content[-400:]).strip()))
+        # RSS without content:encoded: <description> may hold the whole article
+        return length < FULL_ENOUGH or teaser
+    return length < 600 and teaser
 
 
 def extract(page: str, url: str = "") -> str | None:

@@ -104,7 +104,9 @@ _DECL = re.compile(rb"^<\?xml[^>]*?>", re.IGNORECASE)
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 _MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
-_XMLNS = re.compile(r"""\s+xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
+# Anchored on "xmlns" itself (the space before it is matched backwards): a pattern starting
+# with \s+ rescans every run of whitespace from each of its positions (quadratic).
+_XMLNS = re.compile(r"""(?<=\s)xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 _NAMED = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -114,6 +116,8 @@ def skip_prolog(data: bytes, *, cut_doctype: bool = False) -> tuple[bytes, int]:
     A small scanner, not a regular expression: an internal subset may hold ``>`` and ``]``
     inside quoted entity values."""
     i, n = 0, len(data)
+    kept: list[bytes] = []  # with cut_doctype: the pieces around DOCTYPEs, joined once
+    start = 0
     while i < n:
         while i < n and data[i] in b" \t\r\n":
             i += 1
@@ -140,11 +144,14 @@ def skip_prolog(data: bytes, *, cut_doctype: bool = False) -> tuple[bytes, int]:
                     break
                 j += 1
             if cut_doctype:
-                data, n = data[:i] + data[j + 1 :], n - (j + 1 - i)
-            else:
-                i = j + 1
+                kept.append(data[start:i])
+                start = j + 1
+            i = j + 1
         else:
             break
+    if cut_doctype and kept:
+        head = b"".join(kept)
+        return head + data[start:], len(head) + (i - start)
     return data, i
 
 

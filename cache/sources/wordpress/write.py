@@ -203,7 +203,7 @@ _BODY = re.compile(r"<body[^>]*>(.*?)</body>", re.IGNORECASE | re.DOTALL)
 
 def _page_message(page: str) -> str:
     """WordPress's error text from a comment-form answer page, as one safe line."""
-    page = page[:200_000]
+    page = page[:20_000]  # the message is near the top; the patterns' cost grows with length
     for pattern in (_ERROR_P, _DIE_DIV, _BODY):
         match = pattern.search(page)
         if match and (line := html_to_line(match.group(1))):
