@@ -43,10 +43,10 @@ slow, lying or hostile, and guarantees:
 from __future__ import annotations
 
 import asyncio
-import ssl
-import functools
 import contextlib
 import email.utils
+import functools
+import ssl
 import time
 import zlib
 from collections.abc import Iterator
