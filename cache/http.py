@@ -367,11 +367,27 @@ def _redirect_refusal(first: httpx.URL, current: httpx.URL, target: httpx.URL, c
     if current.scheme == "https" and target.scheme == "http":
         return f"plain http ({where}); not following it"
     if cross_host:
+        if _local(target.host) and not _local(first.host):
+            return f"{clean_line(host_of(target))[:100]} (this machine or the local network); not following it"
         return ""
     upgrade = current.scheme == "http" and target.scheme == "https"
     if target.host != first.host or (not upgrade and _port(target) != _port(current)):
         return f"{clean_line(host_of(target))[:100]}; not following it off the site"
     return ""
+
+
+def _local(host: str) -> bool:
+    """A loopback, private or link-local address, or a name for this machine."""
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
 
 
 def _port(url: httpx.URL) -> int:

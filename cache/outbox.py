@@ -111,29 +111,47 @@ def _start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
+def _machine() -> str:
+    """This machine and PID namespace: two machines sharing a cache (an NFS home) or a
+    process in a container see different pids, and must not judge each other's claims."""
+    try:
+        with open("/etc/machine-id", encoding="ascii") as handle:
+            machine = handle.read().strip()
+    except OSError:
+        import socket
+
+        machine = socket.gethostname()
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        namespace = ""
+    return f"{machine}.{namespace}".replace(":", "_")
+
+
 def _identity() -> str:
     pid = os.getpid()
-    return f"{pid}:{_boot_id()}:{_start_time(pid)}:{secrets.token_hex(4)}"
+    return f"{pid}:{_boot_id()}:{_start_time(pid)}:{_machine()}:{secrets.token_hex(4)}"
 
 
 _PROCESS = _identity()
 
 
 def claimer_alive(claimed_by: str) -> bool | None:
-    """Whether the process that wrote ``claimed_by`` still runs: the same boot, a process
-    with that pid, started at the same time (so a reused pid is not taken for it). None
-    when it cannot be told (another system, no /proc): the claim's age decides then."""
+    """Whether the process that wrote ``claimed_by`` still runs: on this machine and in this
+    PID namespace, the same boot, a process with that pid, started at the same time (so a
+    reused pid is not taken for it). None when it cannot be told (another machine or
+    container, no /proc): the claim's age decides then, and a live sender renews it."""
     if claimed_by == _PROCESS:
         return True
     parts = claimed_by.split(":")
-    if len(parts) != 4 or not parts[0].isdigit():
+    if len(parts) != 5 or not parts[0].isdigit():
         return None
-    pid, boot, started, _ = parts
+    pid, boot, started, machine, _ = parts
     here = _boot_id()
-    if not boot or not here or not started:
-        return None
+    if not boot or not here or not started or machine != _machine():
+        return None  # another machine or container: only the claim's age can tell
     if boot != here:
-        return False  # the machine restarted since
+        return False  # this machine restarted since
     now = _start_time(int(pid))
     return bool(now) and now == started
 
@@ -481,6 +499,14 @@ async def send_entry(
         return await _send_claimed(store, site, entry, client, creds)
     except ClaimLost as lost:
         return SendOutcome("sending", lost.entry, "being sent by another Broadsheet")
+    except asyncio.CancelledError:
+        # Stopped (quit, Ctrl-C, a deadline): give the claim back at once rather than leave
+        # it to a live process for ever. An attempt already counted is looked up next time.
+        try:
+            _release(store, entry, QUEUED, last_error="interrupted while sending", error_code="interrupted")
+        except (ClaimLost, BroadsheetError):
+            pass
+        raise
     finally:
         heartbeat.cancel()
 

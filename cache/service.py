@@ -187,12 +187,14 @@ class Service:
                 name = f"{base}-{n}"
             taken.add(name)
             keys[key] = name
-            if sub.kind == "wordpress":
-                site = Site(name=name, url=sub.home or url, api_root=sub.api_root, title=sub.title, kind="wordpress",
-                            feed_url=url, folder=clean_folder(sub.folder), home=sub.home)
+            home = _same_site_url(sub.home, url)
+            api_root = _same_site_url(sub.api_root, url)
+            if sub.kind == "wordpress" and api_root:
+                site = Site(name=name, url=home or url, api_root=api_root, title=sub.title, kind="wordpress",
+                            feed_url=url, folder=clean_folder(sub.folder), home=home)
             else:
                 site = Site(name=name, url=url, title=sub.title, kind="feed", feed_url=url,
-                            folder=clean_folder(sub.folder), home=sub.home)
+                            folder=clean_folder(sub.folder), home=home)
             new.append(site)
         imported.added = self.store.add_sites(new)
         return imported
@@ -207,7 +209,7 @@ class Service:
         """File a site under ``folder`` ("" takes it out of any folder)."""
         site = self.store.site(name)
         site.folder = clean_folder(folder)
-        self.store.update_site(site)
+        self.store.update_site_fields(site.name, folder=site.folder)
         return site
 
     def add_demo(self) -> Site:
@@ -550,6 +552,21 @@ def normalise_url(url: str) -> str:
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise NotASite(f"{clean_line(url)[:200]} has an invalid port: port {parsed.port} is out of range (1-65535)")
     return str(parsed)
+
+
+def _same_site_url(candidate: str, feed_url: str) -> str:
+    """``candidate`` (a home page or API root from an imported file), normalised, when it is
+    on the feed's host; "" otherwise — a file must not point a later login at another host."""
+    from urllib.parse import urlsplit
+
+    if not candidate:
+        return ""
+    try:
+        url = normalise_url(candidate)
+    except BroadsheetError:
+        return ""
+    here, there = urlsplit(url).hostname or "", urlsplit(feed_url).hostname or ""
+    return url if here.removeprefix("www.") == there.removeprefix("www.") else ""
 
 
 def site_key(url: str) -> str:

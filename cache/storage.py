@@ -312,9 +312,7 @@ def open_db(path: str | os.PathLike[str]) -> TinyDB:
 
 def table(db: TinyDB, name: str) -> Any:
     """A table with TinyDB's query cache off (another process may change the file)."""
-    tbl = db.table(name, cache_size=0)
-    tbl._next_id = None  # derived again from the file: another process may have inserted
-    return tbl
+    return db.table(name, cache_size=0)
 
 
 def storage(db: TinyDB) -> AtomicJSONStorage:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,10 @@ class Store:
         """A database file directly under the cache directory (``outbox.json``), opened once
         per store and shared by every module that writes it."""
         return self._db(self.directory / name)
+
+    def site_dir(self, site: str) -> Path:
+        """The directory holding ``site``'s files (not created)."""
+        return self._site_dir(site)
 
     def _site_dir(self, site: str) -> Path:
         if not valid_name(site):
@@ -151,23 +156,21 @@ class Store:
 
     def add_site(self, site: Site) -> Site:
         """Subscribe to ``site`` (its name must be new)."""
-        if not valid_name(site.name):
-            raise StoreError(f"invalid site name {site.name!r}: use letters, digits, '.', '_' or '-'")
-        db = self._sites
-        with storage(db).batch():
-            sites = table(db, "sites")
-            if any(row.get("name") == site.name for row in sites.all()):
-                raise StoreError(f"a site called {site.name!r} is already subscribed")
-            site.added = site.added or now_iso()
-            sites.insert(site.to_row())
-        return site
+        return self.add_sites([site])[0]
 
     def add_sites(self, sites: list[Site]) -> list[Site]:
-        """Subscribe to several sites in one write (an OPML import); names must be new."""
+        """Subscribe to several sites in one write (an OPML import); names must be new.
+
+        Rows are keyed by ids computed here from the file as read under the lock (never
+        from TinyDB's cached counter, which another process may have moved). A directory
+        left under a new name (a removed site, a sync that finished after the removal) is
+        cleared first: a new subscription never inherits another site's posts or cursors.
+        """
         db = self._sites
         with storage(db).batch():
-            table_ = table(db, "sites")
-            taken = {row.get("name") for row in table_.all()}
+            rows = dict(self._raw(db, "sites"))
+            taken = {row.get("name") for row in rows.values()}
+            next_id = max((int(k) for k in rows), default=0) + 1
             stamp = now_iso()
             for site in sites:
                 if not valid_name(site.name):
@@ -176,36 +179,60 @@ class Store:
                     raise StoreError(f"a site called {site.name!r} is already subscribed")
                 taken.add(site.name)
                 site.added = site.added or stamp
+                rows[str(next_id)] = site.to_row()
+                next_id += 1
             if sites:
-                table_.insert_multiple([site.to_row() for site in sites])
+                for site in sites:
+                    self._clear_site_dir(site.name)
+                _upsert(db, "sites", {int(k): v for k, v in rows.items()}, replace=True)
         return sites
 
     def update_site(self, site: Site) -> None:
-        """Save ``site``'s fields (looked up by name)."""
+        """Save all of ``site``'s fields (looked up by name)."""
+        self.update_site_fields(site.name, **site.to_row())
+
+    def update_site_fields(self, name: str, /, **fields: Any) -> None:
+        """Change only ``fields`` of the site called ``name``, read and written under the
+        lock: a sync recording its time never undoes a ``move`` made meanwhile."""
         db = self._sites
         with storage(db).batch():
-            sites = table(db, "sites")
-            ids = [doc.doc_id for doc in sites.all() if doc.get("name") == site.name]
-            if not ids:
-                raise NotFound(f"no site called {site.name!r}")
-            sites.update(site.to_row(), doc_ids=ids)
+            rows = self._raw(db, "sites")
+            key = next((k for k, row in rows.items() if row.get("name") == name), None)
+            if key is None:
+                raise NotFound(f"no site called {name!r}")
+            _upsert(db, "sites", {int(key): {**rows[key], **fields}})
+
+    def has_site(self, name: str) -> bool:
+        """Whether ``name`` is subscribed (read fresh)."""
+        return any(row.get("name") == name for row in self._raw(self._sites, "sites").values())
 
     def remove_site(self, name: str) -> None:
         """Unsubscribe and delete everything cached for ``name``."""
         db = self._sites
         with storage(db).batch():
-            sites = table(db, "sites")
-            ids = [doc.doc_id for doc in sites.all() if doc.get("name") == name]
-            if not ids:
+            rows = self._raw(db, "sites")
+            keys = [int(k) for k, row in rows.items() if row.get("name") == name]
+            if not keys:
                 raise NotFound(f"no site called {name!r}")
-            sites.remove(doc_ids=ids)
+            _upsert(db, "sites", {}, remove=keys)
+        self._clear_site_dir(name)
+
+    def _clear_site_dir(self, name: str) -> None:
         directory = self._site_dir(name)
         for path in list(self._dbs):
             if directory in path.parents:
                 self._dbs.pop(path).close()
+        if not directory.exists():
+            return
         import shutil
 
-        shutil.rmtree(directory, ignore_errors=True)
+        # renamed first, so a half-deleted directory is never read as the site's cache
+        aside = directory.with_name(f".{name}.removed-{time.time_ns()}")
+        try:
+            directory.rename(aside)
+        except OSError:
+            aside = directory
+        shutil.rmtree(aside, ignore_errors=True)
 
     # -- categories ------------------------------------------------------------------
 

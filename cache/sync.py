@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from . import sources
-from .errors import BroadsheetError, Unreachable
+from .errors import BroadsheetError, NotFound, StoreError
 from .http import RetryPolicy, is_loopback, make_client, time_limit
 from .models import Site
 from .safe import clean_line
@@ -54,6 +54,8 @@ class SyncResult:
     seconds: float = 0.0
     not_modified: bool = False
     error: str | None = None
+    busy: bool = False
+    """Another process was syncing the site: this one left it alone."""
     outbox_error: str | None = None
     index_error: str | None = None
 
@@ -65,6 +67,8 @@ class SyncResult:
         """One line for the terminal."""
         if self.error:
             return f"{self.site}: failed: {self.error}"
+        if self.busy:
+            return f"{self.site}: skipped: another Broadsheet is syncing it right now"
         if self.not_modified and not self.sent_replies:
             return f"{self.site}: nothing new ({self.seconds:.1f}s)"
         parts = [
@@ -103,28 +107,34 @@ async def sync_site(
     ``options`` are the site's settings from config.toml (``full_text``)."""
     started = time.monotonic()
     result = SyncResult(site.name)
+
     def say(message: str) -> None:
         if progress is not None:
             progress(site.name, message)
 
+    lock = _site_lock(store, site.name)
+    if lock is None:
+        result.busy = True
+        result.seconds = time.monotonic() - started
+        return result
     own = client is None
     client = client or make_client(transport or sources.transport_for(site))
     source = None
+    fields: dict[str, Any] = {}
     try:
-        source = sources.make_source(site, client, policy)
-        result.sent_replies, result.outbox_error = await _send_outbox(store, site, client)
-        known = await asyncio.to_thread(_known, store, site.name, full, force)
-        known.cursors.update(options or {})
-        say("fetching")
-        try:
-            with time_limit(SYNC_DEADLINE):  # every request ends by then...
-                async with asyncio.timeout(SYNC_DEADLINE + 5):  # ...and so does the rest
-                    changes = await source.sync(known)
-        except TimeoutError:
-            raise Unreachable(f"the sync took longer than {SYNC_DEADLINE:.0f} s; stopped (nothing changed)") from None
+        with time_limit(SYNC_DEADLINE):  # every request ends by then (replies included)...
+            async with asyncio.timeout(SYNC_DEADLINE + 5):  # ...and so does the rest
+                source = sources.make_source(site, client, policy)
+                result.sent_replies, result.outbox_error = await _send_outbox(store, site, client)
+                known = await asyncio.to_thread(_known, store, site.name, full, force)
+                known.cursors.update(options or {})
+                say("fetching")
+                changes = await source.sync(known)
         result.not_modified = changes.not_modified
         if not changes.not_modified:
             say(f"saving {len(changes.posts)} posts and {len(changes.comments)} comments")
+        if not store.has_site(site.name):
+            raise NotFound(f"{site.name} was removed while it was being synced; nothing saved")
         saved = await asyncio.to_thread(
             store.save_sync,
             site.name,
@@ -137,15 +147,17 @@ async def sync_site(
             cursors=changes.cursors,
             comments_complete_since=changes.comments_complete_since,
         )
-        result.new_posts, result.updated_posts, result.new_comments = saved[:3]
-        result.removed_comments = saved[3] if len(saved) > 3 else 0
+        result.new_posts, result.updated_posts, result.new_comments, result.removed_comments = saved
         result.removed_posts = len(changes.removed)
-        site.last_sync, site.last_error = now_iso(), None
+        fields = {"last_sync": now_iso(), "last_error": None}
+    except TimeoutError:
+        result.error = f"the sync took longer than {SYNC_DEADLINE:.0f} s; stopped (nothing changed)"
+        fields = {"last_error": result.error}
     except BroadsheetError as error:
         result.error = clean_line(str(error))
-        site.last_error = result.error
+        fields = {"last_error": result.error}
         after = getattr(error, "after", None)
-        if after:  # the site asked us to come back later (429/503 Retry-After): remember it
+        if after and store.has_site(site.name):  # the site asked us to come back later (Retry-After)
             try:
                 cursors = store.cursors(site.name)
                 cursors["next_fetch_after"] = time.time() + min(float(after), 86400.0)
@@ -155,19 +167,43 @@ async def sync_site(
     except Exception as error:  # a bug or an unforeseen answer: report it, keep the other sites going
         log.debug("sync of %s failed", site.name, exc_info=True)
         result.error = clean_line(f"internal error: {type(error).__name__}: {error}")[:300]
-        site.last_error = result.error
+        fields = {"last_error": result.error}
     finally:
+        lock.release()
         if source is not None:
             result.requests = source.requests[0]
             result.skipped = source.skipped
         if own:
             await client.aclose()
     try:
-        store.update_site(site)
+        for key, value in fields.items():
+            setattr(site, key, value)
+        store.update_site_fields(site.name, **fields)
+    except NotFound:
+        pass  # removed meanwhile: the result says what happened
     except BroadsheetError as error:
         result.error = result.error or str(error)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _site_lock(store: Store, name: str) -> Any:
+    """This process's hold on ``name``'s sync (a lock file beside its index), or None when
+    another process syncs it now: two syncs of one site would undo each other's work."""
+    from filelock import FileLock, Timeout
+
+    try:
+        directory = store.site_dir(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(directory / "sync.lock"), timeout=0, thread_local=False)
+        lock.acquire()
+    except Timeout:
+        return None
+    except OSError as error:
+        from .storage import write_problem
+
+        raise StoreError(write_problem(directory / "sync.lock", error)) from None
+    return lock
 
 
 def _known(store: Store, name: str, full: bool, force: bool) -> Known:

@@ -560,3 +560,38 @@ async def test_a_feed_larger_than_a_rest_page_is_read_but_a_200_mb_one_is_refuse
     fake.pages["/feed/"] = big * 2  # past the feed limit
     store, result = await _store_sync(tmp_path, fake, force=True)
     assert not result.ok and "MB" in result.error and "\n" not in result.error
+
+
+@pytest.mark.parametrize(("feed", "url", "ok"), [
+    ("https://news.example/feed/", "https://news.example/2024/story/", True),
+    ("https://news.example/feed/", "https://cdn.news.example/story", True),
+    ("https://news.example/feed/", "http://news.example/story", False),  # downgrade
+    ("https://news.example/feed/", "https://evil.example/story", False),
+    ("https://news.example/feed/", "http://169.254.169.254/latest/meta-data/", False),
+    ("https://news.example/feed/", "http://127.0.0.1:8384/rest/system/shutdown", False),
+    ("https://news.example/feed/", "http://192.168.1.1/cgi-bin/reboot", False),
+    ("https://news.example/feed/", "file:///etc/passwd", False),
+    ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.61:8080/post/", True),  # a local site links itself
+    ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.1:22/", False),
+    ("https://bbc.co.uk/news/rss.xml", "https://www.bbc.co.uk/news/1", True),
+    ("https://bbc.co.uk/news/rss.xml", "https://evil.co.uk/x", False),
+])
+def test_follow_up_fetches_stay_on_the_feeds_site(feed, url, ok):
+    from cache.sources.feed import may_follow
+
+    assert may_follow(feed, "", url) is ok
+
+
+async def test_a_feed_cannot_make_us_fetch_the_local_network():
+    hostile = rss(item(1, content="<p>short…</p>", extra="<wfw:commentRss>http://192.168.1.1/rss</wfw:commentRss>")
+                  .replace(f"<link>{HOME}/1/</link>", "<link>http://169.254.169.254/latest/</link>"))
+    fake = FakeSite({"/feed/": hostile})
+    seen: list[str] = []
+
+    def spy(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return fake(request)
+
+    changes = await sync(source(spy), cursors={"full_text": "always"})
+    assert len(changes.posts) == 1
+    assert seen == [FEED], seen

@@ -205,3 +205,17 @@ def test_retry_after_reads_seconds_and_dates_and_ignores_garbage():
     assert retry_after(answer(503, email.utils.formatdate(time.time() - 60, usegmt=True))) == 0
     for garbage in ("soon", "-5", "Mon, 99 Foo 99999 99:99:99 GMT", "1e9999"):
         assert retry_after(answer(503, garbage)) is None
+
+
+async def test_a_cross_host_redirect_never_leads_into_the_local_network():
+    from cache.errors import BadResponse
+    from cache.http import make_client, send
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "public.example":
+            return httpx.Response(302, headers={"Location": "http://192.168.1.1/admin"})
+        raise AssertionError("followed into the local network")
+
+    async with make_client(httpx.MockTransport(handler)) as client:
+        with pytest.raises(BadResponse, match="local network"):
+            await send(client, "GET", "http://public.example/", cross_host=True)

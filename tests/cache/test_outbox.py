@@ -588,3 +588,15 @@ def test_demo_replies_from_two_processes_get_different_ids():
     time.sleep(0.002)
     b = second.add_comment(second.data["posts"][0], 0, "two", "Bo")
     assert a["id"] != b["id"]
+
+
+def test_claims_from_another_machine_or_container_are_judged_by_age_only(monkeypatch):
+    alive = outbox.claimer_alive
+    here = outbox._PROCESS.split(":")
+    other_machine = ":".join([here[0], here[1], here[2], "another-machine.4026531836", "abcd"])
+    other_boot = ":".join([here[0], "another-boot", here[2], here[3], "abcd"])
+    gone_pid = ":".join(["999999999", here[1], "12345", here[3], "abcd"])
+    assert alive(other_machine) is None, "a pid there says nothing about a process here"
+    assert alive(other_boot) is False, "same machine, new boot: the claimer is gone"
+    assert alive(gone_pid) is False
+    assert alive(outbox._PROCESS) is True

@@ -163,3 +163,13 @@ async def test_the_demo_is_not_synced_once_a_real_site_is_subscribed(tmp_path, w
     await svc.subscribe(BASE + "/")
     assert [r.site for r in await svc.sync(force=True)] == ["news.example.test"]
     assert [r.site for r in await svc.sync(["demo"])] == ["demo"]
+
+
+def test_an_imported_api_root_on_another_host_is_dropped(tmp_path):
+    text = ('<?xml version="1.0"?><opml version="2.0"><body>'
+            '<outline type="rss" text="x" xmlUrl="https://a.example/feed/" htmlUrl="https://a.example/\u202e\x9b2J"'
+            ' broadsheetKind="wordpress" broadsheetApi="https://attacker.example/wp-json/"/></body></opml>')
+    svc = Service(tmp_path / "c")
+    [site] = svc.import_subscriptions(text).added
+    assert site.kind == "feed" and site.api_root == "" and "attacker" not in site.to_row().__repr__()
+    assert "\u202e" not in site.home and "\x9b" not in site.home

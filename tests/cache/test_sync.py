@@ -209,3 +209,90 @@ async def test_each_site_is_reported_as_soon_as_it_is_done(store):
     assert done == ["bad", "slow"]
     assert [r.site for r in results] == ["slow", "bad"]  # the list keeps the sites' order
     assert results[0].ok and results[0].new_posts == 2 and not results[1].ok
+
+
+# -- sync against other processes' changes ------------------------------------------------------
+
+
+async def test_a_move_made_during_a_sync_is_kept(store):
+    import asyncio
+
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    other = Store(store.directory)  # another process
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if "/wp/v2/posts" in str(request.url):
+            other.update_site_fields("news", folder="Politics")  # `broadsheet move` meanwhile
+            await asyncio.sleep(0)
+        return fake(request)
+
+    result = await sync_site(store, site, transport=httpx.MockTransport(slow), policy=FAST)
+    assert result.ok, result.error
+    assert Store(store.directory).site("news").folder == "Politics"
+    assert Store(store.directory).site("news").last_sync == site.last_sync
+
+
+async def test_a_site_removed_during_its_sync_does_not_come_back(store):
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    other = Store(store.directory)
+
+    def removing(request: httpx.Request) -> httpx.Response:
+        if "/wp/v2/comments" in str(request.url) and other.has_site("news"):
+            other.remove_site("news")
+        return fake(request)
+
+    result = await sync_site(store, site, transport=httpx.MockTransport(removing), policy=FAST)
+    assert not result.ok and "removed while" in result.error
+    assert not (store.directory / "sites" / "news").exists() or not any(
+        (store.directory / "sites" / "news").glob("index.json"))
+    again = store.add_site(Site(name="news", url="https://other.example/", api_root="https://other.example/wp-json/"))
+    assert again.name == "news" and Store(store.directory).cursors("news") == {}
+
+
+async def test_a_site_is_synced_by_one_process_at_a_time(store):
+    import subprocess
+    import sys
+
+    site = subscribe(store)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+         "l = FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
+         str(store.directory / "sites" / "news" / "sync.lock")], stdout=subprocess.PIPE, text=True)
+    (store.directory / "sites" / "news").mkdir(parents=True, exist_ok=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = await run(store, site, FakeWordPress(wp_site(posts=3)))
+        assert result.ok and result.busy and result.requests == 0
+        assert "another Broadsheet is syncing it" in result.summary()
+    finally:
+        holder.kill()
+        holder.wait()
+    result = await run(store, site, FakeWordPress(wp_site(posts=3)))
+    assert result.ok and not result.busy and result.new_posts == 3
+
+
+async def test_queued_replies_count_against_the_sync_deadline(store, monkeypatch):
+    import asyncio
+
+    from cache import outbox, sync
+
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    assert (await run(store, site, fake)).ok
+    for n in range(5):
+        outbox.prepare(store, "news", 1, 0, f"reply {n}", "Ada", "ada@example.com")
+    monkeypatch.setattr(sync, "SYNC_DEADLINE", 0.5)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return fake(request)
+
+    started = asyncio.get_running_loop().time()
+    result = await run(store, site, slow)
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert not result.ok and ("took longer" in result.error or "in time" in result.error)
+    states = [e.state for e in outbox.entries(store, "news")]
+    assert "sending" not in states, "an interrupted send gives its claim back"
+    assert states.count("queued") + states.count("sent") + states.count("unconfirmed") == 5

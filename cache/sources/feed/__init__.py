@@ -67,6 +67,37 @@ FIRST_FULL_TEXT = 5
 MAX_FEED_BODY = 96 * 2**20
 """The largest feed accepted (10,000 full-text items is ~40 MB; a 200 MB feed is refused)."""
 
+
+def may_follow(feed_url: str, home: str, url: str) -> bool:
+    """See ``FeedSource.may_fetch``."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    target = urlsplit(url)
+    feed = urlsplit(feed_url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        return False
+    if feed.scheme == "https" and target.scheme != "https":
+        return False
+    host = target.hostname.lower()
+    own = {h.lower() for h in (feed.hostname, urlsplit(home).hostname) if h}
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None or host == "localhost" or host.endswith(".localhost"):
+        # an address or this machine: only when the feed itself lives exactly there
+        return host in own
+    return any(host == h or _domain(host) == _domain(h) for h in own)
+
+
+def _domain(host: str) -> str:
+    """The last two labels (three for a short second-level label such as ``co.uk``)."""
+    labels = host.rstrip(".").split(".")
+    if len(labels) >= 3 and len(labels[-2]) <= 3 and len(labels[-1]) == 2:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
 class FeedSource(Source):
     """Reads a site through its feed (``site.feed_url``); takes no replies."""
 
@@ -149,6 +180,13 @@ class FeedSource(Source):
         cursors["items"] = items
         return Changes(posts=posts, html=html, categories=categories, categories_complete=False, cursors=cursors)
 
+    def may_fetch(self, url: str) -> bool:
+        """Whether a URL the feed names (an article page, a comment feed) may be fetched: the
+        feed's own site (its host, or a host of the same domain), never a downgrade from
+        https, and never this machine or the local network unless the feed itself is there.
+        A feed could otherwise make the reader probe the user's router or cloud metadata."""
+        return may_follow(self.feed_url, self.site.home or self.site.url, url)
+
     @property
     def posts(self) -> dict[int, Post]:
         """Every post of the last parse by id (changed or not)."""
@@ -162,7 +200,7 @@ class FeedSource(Source):
         """The comments of ``post`` from its comment feed ([] when it has none).
 
         Raises: Unreachable, BadResponse."""
-        if not post.comments_feed:
+        if not post.comments_feed or not self.may_fetch(post.comments_feed):
             return []
         response = await send(self.client, "GET", post.comments_feed, policy=self.policy, counter=self.requests)
         if response.status_code != 200:
@@ -188,6 +226,7 @@ class FeedSource(Source):
             if state is not None and count is not None and state.get("count") == count:
                 continue  # the feed says the count did not change
             todo.append(post)
+        todo = [post for post in todo if self.may_fetch(post.comments_feed)]
         limit = asyncio.Semaphore(4)
 
         async def one(post: Post) -> None:
@@ -238,6 +277,8 @@ class FeedSource(Source):
                 break
             entry = self.entries[post.id]
             if not post.link or done.get(str(post.id)) == post.modified_gmt:
+                continue
+            if not self.may_fetch(post.link):
                 continue
             if mode == "always" or fulltext.summary_only(entry.content, entry.summary):
                 todo.append(post)
