@@ -4,7 +4,6 @@ list."""
 
 from __future__ import annotations
 
-from cache import Store
 from cache.models import Category, Post
 from tui.widgets.article import post_breadcrumb
 
