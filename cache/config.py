@@ -115,6 +115,37 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config
 
 
+def save_reply_identity(path: str | os.PathLike[str], author: str, email: str) -> None:
+    """Write ``[reply] author``/``email`` into the config file at ``path``, keeping every
+    other key (comments are not kept: TOML is rewritten). Atomic: temp file, then rename."""
+    import tomli_w
+
+    file = Path(path)
+    try:
+        raw = tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        raw = {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: {error}") from None
+    reply = raw.get("reply")
+    if not isinstance(reply, dict):
+        reply = raw["reply"] = {}
+    reply["author"], reply["email"] = author, email
+    temp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as handle:
+            tomli_w.dump(raw, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, file)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {file}: {error}") from None
+
+
 def _fill(target: Any, values: dict[str, Any], where: str) -> None:
     known = {f.name: f for f in fields(target)}
     for key, value in values.items():

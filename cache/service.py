@@ -424,6 +424,14 @@ class Service:
 
     # -- replies and the outbox --------------------------------------------------------
 
+    @staticmethod
+    def replies_refused(site: Site) -> str:
+        """Why ``site`` takes no replies (one line), or "" when it takes them (imports the
+        sources: call it off the reader's UI thread)."""
+        from . import outbox, sources
+
+        return "" if sources.can_reply(site) else outbox.NO_REPLIES
+
     def prepare_reply(
         self, site: str, post: int, parent: int, text: str, author: str = "", email: str = ""
     ) -> tuple[Entry, bool]:

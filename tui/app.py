@@ -72,12 +72,14 @@ class BroadsheetApp(App[int]):
     def binding_rows(self) -> list[tuple[str, str, str, str]]:
         """``(section, keys, description, id)`` of every binding, with the keymap applied."""
         from .screens.compose import ComposeScreen
+        from .screens.links import LinksScreen
         sections: list[tuple[str, Iterable[BindingType]]] = [
             ("Reader", ReaderScreen.BINDINGS),
             ("Sidebar", SiteTree.BINDINGS),
             ("Article", ArticleView.BINDINGS),
             ("Comments", CommentThread.BINDINGS),
             ("Compose", ComposeScreen.BINDINGS),
+            ("Links (L)", LinksScreen.BINDINGS),
             ("Help", HelpScreen.BINDINGS),
             ("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette"), Binding("ctrl+q", "quit", "Quit")]),
         ]

@@ -19,6 +19,12 @@ While ``save`` runs the screen stays open, read-only, saying "Saving…"; if it 
 ``BroadsheetError`` the screen stays open with the text and the error's one line, so
 nothing typed is ever lost. Without ``save`` the screen closes at once with the text.
 
+``ask_identity``: the site has no login and no name/email is configured, so the screen
+asks for them (two fields above the text); they come back in the result (``author``,
+``email``) for the caller to save to config.toml, and sending waits until both are given.
+``notice``: a line shown above the text from the start (e.g. why the site refused this
+draft when it was last sent) — a pre-filled draft is never sent without ``ctrl+s``.
+
 Bindings (ids for remapping): ``ctrl+s`` ``send_reply``, ``escape`` ``keep_draft``,
 ``ctrl+e`` ``external_editor`` (suspends the app and runs ``$VISUAL``/``$EDITOR``).
 """
@@ -32,10 +38,10 @@ from typing import Any, ClassVar, Literal
 from textual import work
 from textual.app import ComposeResult as Widgets
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Footer, Input, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from cache.errors import BroadsheetError
@@ -49,6 +55,9 @@ class ComposeResult:
     text: str
     saved: Any = None
     """What the screen's ``save`` returned for this text (None without ``save``)."""
+    author: str = ""
+    email: str = ""
+    """The name and email typed in the identity fields ("" when not asked)."""
 
 
 class ComposeScreen(ModalScreen[ComposeResult | None]):
@@ -86,6 +95,9 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
     ComposeScreen #compose-status.-error {
         color: $text-error;
     }
+    ComposeScreen #compose-identity { height: auto; }
+    ComposeScreen #compose-identity Input { width: 1fr; }
+    ComposeScreen #compose-identity-help { color: $text-muted; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,43 +112,77 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
     def __init__(
         self, heading: str, quote: str = "", *, text: str = "",
         save: Callable[[ComposeResult], Any] | None = None, name: str | None = None,
+        ask_identity: bool = False, notice: str = "",
     ) -> None:
         """``heading``: what is answered (one line); ``quote``: an excerpt of it; ``text``:
         a draft to start from; ``save``: stores the result (runs in a thread) before the
-        screen closes."""
+        screen closes; ``ask_identity``: ask for a name and email; ``notice``: a line
+        shown from the start (as an error)."""
         super().__init__(name=name)
         self.heading = heading
         self.quote = quote
         self.initial_text = text
         self.save = save
+        self.ask_identity = ask_identity
+        self.notice = notice
 
     @classmethod
     def for_post(
-        cls, post: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None
+        cls, post: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None, **options: Any
     ) -> ComposeScreen:
         """Answer a post (any object with ``title`` and ``excerpt``)."""
-        return cls(f"Reply to “{post.title}”", _excerpt(getattr(post, "excerpt", "")), text=draft, save=save)
+        return cls(f"Reply to “{post.title}”", _excerpt(getattr(post, "excerpt", "")), text=draft, save=save, **options)
 
     @classmethod
     def for_comment(
-        cls, post: Any, comment: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None
+        cls, post: Any, comment: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None,
+        **options: Any,
     ) -> ComposeScreen:
         """Answer a comment (``author``, ``text``) on ``post`` (``title``)."""
-        return cls(f"Reply to {comment.author} on “{post.title}”", _excerpt(comment.text), text=draft, save=save)
+        return cls(
+            f"Reply to {comment.author} on “{post.title}”", _excerpt(comment.text), text=draft, save=save, **options
+        )
 
     def compose(self) -> Widgets:
         with Vertical(id="compose"):
             yield Static(self.heading, id="compose-heading", markup=False)
             if self.quote:
                 yield Static(self.quote, id="compose-quote", markup=False)
+            if self.ask_identity:
+                yield Static(
+                    "You have no login on this site: comment as (asked once, saved to config.toml)",
+                    id="compose-identity-help", markup=False,
+                )
+                with Horizontal(id="compose-identity"):
+                    yield Input(placeholder="Your name", id="compose-author")
+                    yield Input(placeholder="Your email (not shown on the site)", id="compose-email")
             yield TextArea(self.initial_text, id="compose-text", soft_wrap=True, show_line_numbers=False)
             yield Static("", id="compose-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         area = self.text_area
-        area.focus()
         area.move_cursor(area.document.end)
+        if self.ask_identity:
+            self.query_one("#compose-author", Input).focus()
+        else:
+            area.focus()
+        if self.notice:
+            self._show_status(self.notice, error=True)
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """The name and email typed ("" when not asked)."""
+        if not self.ask_identity:
+            return "", ""
+        return (
+            " ".join(self.query_one("#compose-author", Input).value.split()),
+            self.query_one("#compose-email", Input).value.strip(),
+        )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
 
     @property
     def text_area(self) -> TextArea:
@@ -169,12 +215,18 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
         if not self.text.strip():
             self.notify("Nothing to send: type a reply first.", severity="warning")
             return
-        self._finish(ComposeResult("send", self.text.strip()))
+        author, email = self.identity
+        if self.ask_identity and (not author or "@" not in email):
+            self._show_status("Give the name and the email to comment with (the site asks for both).", error=True)
+            self.query_one("#compose-email" if author else "#compose-author", Input).focus()
+            return
+        self._finish(ComposeResult("send", self.text.strip(), author=author, email=email))
 
     def action_keep_draft(self) -> None:
         if self.saving:
             return
-        self._finish(ComposeResult("draft", self.text.strip()) if self.text.strip() else None)
+        author, email = self.identity
+        self._finish(ComposeResult("draft", self.text.strip(), author=author, email=email) if self.text.strip() else None)
 
     def _finish(self, result: ComposeResult | None) -> None:
         """Close with ``result``, once ``save`` (if any) has stored it."""

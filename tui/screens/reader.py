@@ -42,9 +42,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker
 
-from cache.config import Config
+from cache.config import Config, save_reply_identity
 from cache.errors import BroadsheetError
-from cache.models import Article, Comment, Post, breadcrumb
+from cache.models import Article, Category, Comment, Post
 from cache.service import Service
 from cache.store import Store, thread
 
@@ -53,6 +53,8 @@ from ..listing import Listing, ListKey
 from ..navigation import PostLists
 from ..readstate import ReadStateQueue
 from ..widgets import ArticleView, CommentThread, SiteTree
+from ..widgets.article import filed_under, post_breadcrumb
+from ..widgets.markdown import Link, links_in
 
 if TYPE_CHECKING:
     from ..app import BroadsheetApp
@@ -88,6 +90,7 @@ class ReaderScreen(Screen[None]):
         Binding("r", "reply", "Reply", id="reply"),
         Binding("R", "refresh", "Refresh", id="refresh"),
         Binding("o", "open_browser", "Browser", id="open_browser"),
+        Binding("L", "links", "Links", id="links"),
         Binding("m", "toggle_read", "Read/unread", id="toggle_read"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear the filter", show=False, id="clear_filter"),
@@ -133,6 +136,12 @@ class ReaderScreen(Screen[None]):
         comment: Comment | None
         draft_id: int | None
         text: str
+        #: Why the site refused this draft when it was sent ("" for a plain draft).
+        refused: str = ""
+        #: Why the site takes no replies at all ("": it takes them).
+        no_replies: str = ""
+        #: A login for the site is saved (no name/email needed).
+        login: bool = False
 
     @dataclass
     class ReplyFinished(Message):
@@ -176,6 +185,10 @@ class ReaderScreen(Screen[None]):
         self._comments_of: tuple[str, int] | None = None
         #: What ``_watch_cache`` saw last: (open post, file stamps).
         self._seen: tuple[Any, ...] | None = None
+        #: The categories of the ``--open`` post's site, until the listing has them.
+        self._start_cats: dict[int, Category] = {}
+        #: A comment to put the cursor on once the thread is read again (a reply just sent).
+        self._select_comment: int | None = None
         self.set_reactive(ReaderScreen.show_comments, config.reader.comments)
 
     # -- widgets ---------------------------------------------------------------------
@@ -261,7 +274,8 @@ class ReaderScreen(Screen[None]):
         except BroadsheetError as error:
             self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
             return
-        self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=breadcrumb(post, cats)))
+        self._start_cats = cats
+        self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=post_breadcrumb(post, cats)))
         # The look-up parsed the whole post index into this store; the listing will hold
         # what the reader needs, so do not keep a second copy for the session.
         self.store.close()
@@ -296,12 +310,9 @@ class ReaderScreen(Screen[None]):
             site = event.listing.sites.get(key[0])
             if site is not None and post_id in site.by_id:
                 self.site_tree.reveal(key, post_id)
-                newer, older = self.lists.neighbours(key, post_id)
-                self.article_view.set_neighbours(newer, older)
+                self._lists_changed()
                 if event.refreshed:
                     self._update_current(site.by_id[post_id])
-                if older is not None:
-                    self.call_after_refresh(self._prefetch, key, post_id, older)
             else:  # removed from the site (or the site unsubscribed) by the refresh
                 self.current = None
                 self.article_view.clear("This post is no longer on the site.")
@@ -406,7 +417,8 @@ class ReaderScreen(Screen[None]):
             self.notify(f"post {post_id} is not in the cache", title="Cannot open the post", severity="error")
             return False
         post = site.by_id[post_id]
-        article = Article(post, "", unread=post_id not in site.read, breadcrumb=site.crumbs(post))
+        crumbs = post_breadcrumb(post, site.categories, key[1])
+        article = Article(post, "", unread=post_id not in site.read, breadcrumb=crumbs)
         self._show(key, article, mark_read=mark_read)
         if reveal and self.loaded:
             if self._opening is None:
@@ -442,6 +454,8 @@ class ReaderScreen(Screen[None]):
             shown is not None and (shown.post.site, shown.post.id) == (post.site, post.id)
             and not self.article_view.loading
         )
+        if self.current is None or self.current[1] != post.id or self.current[0][0] != post.site:
+            self._select_comment = None
         self.current = (key, post.id)
         if ready:
             assert ahead is not None and ahead.body is not None
@@ -455,7 +469,7 @@ class ReaderScreen(Screen[None]):
                 article = dataclasses.replace(article, body=shown.body)
         newer, older = self.lists.neighbours(key, post.id)
         if ready or again:
-            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb)
+            self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post))
         else:
             self._opening = article
             self._loading_timer = self.set_timer(LOADING_DELAY, self._show_loading)
@@ -475,7 +489,7 @@ class ReaderScreen(Screen[None]):
             self._opening = None
             self._after_open()
             newer, older = self.lists.neighbours(self.current[0], article.post.id)
-            self.article_view.show(article, newer=newer, older=older, crumbs=article.breadcrumb, loading=True)
+            self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post), loading=True)
             self._show_comments(article.post, None)
 
     @work(thread=True, exclusive=True, group="post")
@@ -536,7 +550,7 @@ class ReaderScreen(Screen[None]):
         if event.body is not None:
             newer, older = self.lists.neighbours(self.current[0], event.post_id)
             self.article_view.show(
-                dataclasses.replace(view, body=event.body), newer=newer, older=older, crumbs=view.breadcrumb
+                dataclasses.replace(view, body=event.body), newer=newer, older=older, filed=self._filed(view.post)
             )
             if older is not None:
                 self.call_after_refresh(self._prefetch, self.current[0], event.post_id, older)
@@ -545,6 +559,8 @@ class ReaderScreen(Screen[None]):
             self._show_comments(view.post, event.comments)
             if scroll:
                 self.comment_thread.scroll_to(y=scroll, animate=False)
+            if self._select_comment is not None and self.comment_thread.select(self._select_comment, mark=True):
+                self._select_comment = None
 
     def _after_open(self) -> None:
         """What waited for the article to be on screen: the tree's cursor, and at start
@@ -556,6 +572,22 @@ class ReaderScreen(Screen[None]):
                 self.site_tree.reveal(key, post_id)
         if not self._listing_started:
             self.load_listing()
+
+    def _filed(self, post: Post) -> list[str]:
+        """Every category of ``post``, by name (the article's "In:" line)."""
+        site = self.listing.sites.get(post.site)
+        return filed_under(post, site.categories if site is not None else self._start_cats)
+
+    def _lists_changed(self) -> None:
+        """The list the open post is in changed (new listing, filter): its neighbours in the
+        "Post navigation" lines and the post ``n`` reads ahead follow."""
+        if self.current is None:
+            return
+        key, post_id = self.current
+        newer, older = self.lists.neighbours(key, post_id)
+        self.article_view.set_neighbours(newer, older)
+        if older is not None:
+            self.call_after_refresh(self._prefetch, key, post_id, older)
 
     def _show_comments(self, post: Post, comments: list[tuple[int, Comment]] | None) -> None:
         """Fill the comments pane (``None``: being read); what would look the same is not
@@ -698,15 +730,26 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="draft")
     def _load_draft(self, post: Post, comment: Comment | None) -> None:
-        """Look for a draft answering the same thing (reads the outbox) in a thread."""
+        """Look for a draft answering the same thing (reads the outbox), whether the site
+        takes replies and whether there is a login for it, in a thread."""
         service = self._thread_service()
+        draft = None
+        no_replies, login = "", False
         try:
-            draft = service.draft_for(post.site, post.id, comment.id if comment else 0)
+            listed = self.listing.sites.get(post.site)
+            site = listed.site if listed is not None else service.store.site(post.site)
+            no_replies = service.replies_refused(site)
+            if not no_replies:
+                login = service.has_login(post.site)
+                draft = service.draft_for(post.site, post.id, comment.id if comment else 0)
         except BroadsheetError:
-            draft = None
+            pass
         finally:
             service.close()
-        self.post_message(self.DraftLoaded(post, comment, draft.id if draft else None, draft.text if draft else ""))
+        refused = draft.last_error or "no reason given" if draft is not None and draft.state == "refused" else ""
+        self.post_message(self.DraftLoaded(
+            post, comment, draft.id if draft else None, draft.text if draft else "", refused, no_replies, login
+        ))
 
     @on(DraftLoaded)
     def _draft_loaded(self, event: DraftLoaded) -> None:
@@ -714,12 +757,27 @@ class ReaderScreen(Screen[None]):
             ComposeScreen,  # TextArea: ~10 ms of imports the first paint need not wait for
         )
 
+        if event.no_replies:
+            self.notify(event.no_replies, title="No replies here", severity="warning", markup=False, timeout=4)
+            return
         post, comment = event.post, event.comment
         parent = comment.id if comment is not None else 0
         author, email = self._reply_identity(post.site)
+        config_file = self.config.path
+        options: dict[str, Any] = {"ask_identity": not event.login and not (author and email)}
+        if event.refused:
+            options["notice"] = (
+                f"Refused by the site: {event.refused} — edit and send again, or escape to keep it as a draft"
+            )
 
         def save(result: Composed) -> Any:
-            """(In the compose screen's thread.) Put the text on disk before it closes."""
+            """(In the compose screen's thread.) Put the text on disk before it closes (and
+            the name and email asked for, in config.toml)."""
+            nonlocal author, email
+            if result.author and result.email:
+                if config_file is not None:
+                    save_reply_identity(config_file, result.author, result.email)
+                author, email = result.author, result.email
             service = self._thread_service()
             try:
                 if result.action == "draft":
@@ -731,11 +789,13 @@ class ReaderScreen(Screen[None]):
                 service.close()
 
         if comment is not None:
-            screen = ComposeScreen.for_comment(post, comment, draft=event.text, save=save)
+            screen = ComposeScreen.for_comment(post, comment, draft=event.text, save=save, **options)
         else:
             view = self.article_view.article
             body = view.body if view is not None and view.post.id == post.id else ""
-            screen = ComposeScreen(f"Reply to “{post.title}”", " ".join(body.split())[:300], text=event.text, save=save)
+            screen = ComposeScreen(
+                f"Reply to “{post.title}”", " ".join(body.split())[:300], text=event.text, save=save, **options
+            )
 
         def composed(result: Composed | None) -> None:
             self._reply_composed(post, result)
@@ -756,12 +816,15 @@ class ReaderScreen(Screen[None]):
         """The compose screen closed; what it returns is already on disk."""
         if result is None:
             return
+        if result.author and result.email:  # asked for once: the file has them now too
+            self.config.reply.author, self.config.reply.email = result.author, result.email
         if result.action == "draft":
             self.notify("Draft kept: press r on the same post to continue it.", timeout=3)
             return
         entry, created = result.saved
         if not created:
             self.notify("The same reply is already in the outbox: not sending it twice.", timeout=3)
+        self._select_comment = entry.placeholder_id
         self._reload_comments()
         self.notify("Sending your reply…", timeout=2)
         self._send_reply(post.site, post.id, entry.id)
@@ -791,6 +854,8 @@ class ReaderScreen(Screen[None]):
             title = {"published": "Reply published", "held": "Reply held for moderation",
                      "refused": "Reply refused"}.get(outcome.result, "Reply queued")
             self.notify(outcome.summary(), title=title, severity=severity, markup=False, timeout=6)
+            if outcome.comment_id:
+                self._select_comment = outcome.comment_id
         if self.current is not None and self.current[0][0] == event.site and self.current[1] == event.post_id:
             self._reload_comments()
 
@@ -826,6 +891,25 @@ class ReaderScreen(Screen[None]):
             return
         self._open_url(post.link)
         self.notify(f"Opening {post.link}", markup=False, timeout=2)
+
+    def action_links(self) -> None:
+        """``L``: the open article's links (and the focused comment's), numbered."""
+        from .links import LinksScreen  # OptionList: not needed for the first paint
+
+        view = self.article_view
+        if view.article is None:
+            self.notify("Open a post first, then press L for its links.", timeout=3)
+            return
+        links: list[Link] = view.links()
+        comment = self.comment_thread.cursor_comment if self.focused is self.comment_thread else None
+        if comment is not None:
+            links += links_in(comment.text, start=len(links) + 1, where=f"comment by {comment.author}")
+        self.app.push_screen(LinksScreen(links, f"Links in “{view.article.post.title}”"), self._link_chosen)
+
+    def _link_chosen(self, link: Link | None) -> None:
+        if link is not None:
+            self._open_url(link.url)
+            self.notify(f"Opening {link.url}", markup=False, timeout=2)
 
     @work(thread=True, group="browser")
     def _open_url(self, url: str) -> None:
@@ -869,6 +953,7 @@ class ReaderScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.lists.filter_text = event.value.strip()
         self.site_tree.load(self.listing)
+        self._lists_changed()
         self._update_subtitle()
 
     @on(Input.Submitted, "#filter")
@@ -884,6 +969,7 @@ class ReaderScreen(Screen[None]):
         yield "Comments full width", "Give the comments the whole width (C)", self.action_wide_comments
         yield "Toggle read", "Mark the post read or unread (m)", self.action_toggle_read
         yield "Open in browser", "Open the post in the web browser (o)", self.action_open_browser
+        yield "Links", "List the article's links and images, to open or copy (L)", self.action_links
         yield "Filter posts", "Filter the posts by title (/)", self.action_filter
         yield "Broadsheet keys", "Every key binding and its id for config.toml (?)", self.action_help
 

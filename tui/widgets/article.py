@@ -12,6 +12,12 @@ follows in time-boxed steps after each paint (repainting only if it lands on scr
 long article never holds up its first paint. The virtual size is set without re-laying out
 the screen: one screen update per article.
 
+The head is the breadcrumb (one line, cut with an ellipsis at the pane's width: it never
+wraps above the title), the title, the byline and "In:" with every category of the post.
+Links in the body carry the numbers the ``L`` list shows (``[n]`` after the link text),
+images are ``[image: alt]`` labels (see ``.markdown``); chunks are numbered in order, each
+from where the previous one stopped, and the LRU key includes that start.
+
 Invariants: ``_lines`` is what can be drawn, top to bottom (head, the body so far, then the
 navigation once ``_pending`` reaches the end); ``virtual_size`` matches it. Every remote
 string goes in as ``rich.text.Text`` or as Markdown source, never as markup.
@@ -25,7 +31,6 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.console import RenderableType
-from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -35,10 +40,11 @@ from textual.geometry import Size
 from textual.selection import Selection
 from textual.strip import Strip
 
-from cache.models import Article, Post
+from cache.models import Article, Category, Post, category_chain
 
 from ..textual_compat import SizeUpdateHook, set_virtual_size_quietly
 from .lines import LineView
+from .markdown import Link, NumberedMarkdown
 
 CHUNK = 2000
 CACHE_CHUNKS = 32
@@ -88,6 +94,32 @@ def split_markdown(text: str, size: int = CHUNK) -> list[str]:
     return chunks
 
 
+def post_breadcrumb(post: Post, cats: dict[int, Category], category: int | None = None) -> list[str]:
+    """``Home`` and the category path of ``post`` as seen from the list it was opened in.
+
+    The path goes through ``category`` (the category node the post was opened from) or,
+    from any other list, through the post's first category, as WordPress themes do; it
+    then goes down to the deepest of the post's categories below that one (a post filed
+    under News, Local and Harbour shows all three), else stops at it.
+    """
+    known = [cid for cid in post.categories if cid in cats]
+    through = category if category is not None and category in cats else (known[0] if known else None)
+    if through is None:
+        return ["Home"]
+    best = category_chain(cats, through)
+    for cid in known:
+        chain = category_chain(cats, cid)
+        if len(chain) > len(best) and any(c.id == through for c in chain):
+            best = chain
+    return ["Home", *(c.name for c in best)]
+
+
+def filed_under(post: Post, cats: dict[int, Category]) -> list[str]:
+    """The names of every category of ``post``, in the post's order (``broadsheet read``'s
+    "Filed under")."""
+    return [cats[c].name for c in post.categories if c in cats]
+
+
 def _source(post: Post, body: str) -> str:
     """The Markdown shown for a post: its body, or a notice."""
     if post.protected:
@@ -126,6 +158,9 @@ class ArticleView(LineView, SizeUpdateHook):
         #: The "Post navigation" text (drawn after the body).
         self.nav = Text()
         self._head_text = Text("Choose a post in the sidebar (enter), or press N for the next unread one.")
+        self._crumb_text: Text | None = None
+        #: The links of the body drawn so far, numbered (see ``links`` for all of them).
+        self._links: list[Link] = []
         self._chunks: list[str] = []
         self._width = 0
         self._head: list[_Line] = []
@@ -133,7 +168,7 @@ class ArticleView(LineView, SizeUpdateHook):
         self._pending = 0  # index of the first chunk not rendered yet (== len(_chunks): done)
         self._generation = 0
         self._lines: list[_Line] = []
-        self._cache: LRUCache[tuple[int, str], list[list[Segment]]] = LRUCache(CACHE_CHUNKS)
+        self._cache: LRUCache[tuple[int, int, str], tuple[list[list[Segment]], list[Link]]] = LRUCache(CACHE_CHUNKS)
         self._styles: dict[str, Style] = {}
 
     # -- showing ---------------------------------------------------------------------
@@ -150,9 +185,11 @@ class ArticleView(LineView, SizeUpdateHook):
 
     def show(
         self, article: Article, *, newer: Post | None, older: Post | None, crumbs: list[str] | None = None,
-        loading: bool = False,
+        loading: bool = False, filed: list[str] | None = None,
     ) -> None:
-        """Display ``article`` from the top (``newer``/``older``: its list neighbours).
+        """Display ``article`` from the top (``newer``/``older``: its list neighbours;
+        ``crumbs``: the breadcrumb, default ``article.breadcrumb``; ``filed``: the names of
+        all its categories, for "In:").
 
         ``loading``: the body is being read (in a worker); a notice stands in for it until
         ``show`` is called again with it. Showing the article already on screen again
@@ -163,9 +200,8 @@ class ArticleView(LineView, SizeUpdateHook):
         self.article = article
         self.loading = loading
         post = article.post
+        self._crumb_text = Text(" › ".join(crumbs or article.breadcrumb or ["Home"]), style="dim")
         head = Text()
-        head.append(" › ".join(crumbs or article.breadcrumb or ["Home"]), style="dim")
-        head.append("\n")
         head.append(post.title, style="bold")
         head.append("\n")
         meta = []
@@ -176,7 +212,7 @@ class ArticleView(LineView, SizeUpdateHook):
         count = post.comment_count
         meta.append(f"{count} comment{'s' if count != 1 else ''}")
         head.append(" · ".join(meta), style="italic")
-        names = (crumbs or [])[1:]
+        names = filed or []
         if names:
             head.append("\nIn: ", style="dim")
             head.append(", ".join(names), style="dim")
@@ -196,11 +232,13 @@ class ArticleView(LineView, SizeUpdateHook):
         width = self._content_width
         if width <= 0:
             return
-        lines = 0
+        lines, start = 0, 1
         for chunk in split_markdown(_source(post, body)):
             if lines >= PREPARE_SCREENS * self._first_screen:
                 break
-            lines += len(self._render_markdown(chunk, width)) + 1
+            rendered, links = self._render_markdown(chunk, width, start)
+            lines += len(rendered) + 1
+            start += len(links)
 
     def set_neighbours(self, newer: Post | None, older: Post | None) -> None:
         """Update the "Post navigation" lines (e.g. once the list is known)."""
@@ -214,7 +252,16 @@ class ArticleView(LineView, SizeUpdateHook):
         self.loading = False
         self._head_text = Text(message)
         self.nav = Text()
+        self._crumb_text = None
         self._start([], 0)
+
+    def links(self) -> list[Link]:
+        """Every link and image of the article on screen, numbered as in its text (parses
+        the chunks not drawn yet; no rendering)."""
+        links = list(self._links)
+        for chunk in self._chunks[self._pending :]:
+            links.extend(NumberedMarkdown(chunk, start=len(links) + 1).links)
+        return links
 
     def _nav_text(self, newer: Post | None, older: Post | None) -> Text:
         text = Text("Post navigation\n", style="bold")
@@ -247,6 +294,7 @@ class ArticleView(LineView, SizeUpdateHook):
         self._generation += 1
         self._chunks = chunks
         self._body = []
+        self._links = []
         self._pending = 0
         width = self._content_width
         self._width = width
@@ -255,6 +303,11 @@ class ArticleView(LineView, SizeUpdateHook):
             self._lines = []
             return
         self._head = self._render_text(self._head_text, width)
+        if self._crumb_text is not None:
+            crumb = self._crumb_text.copy()
+            crumb.no_wrap = True
+            crumb.truncate(width, overflow="ellipsis")
+            self._head[:0] = self._render_text(crumb, width)
         self._render_until(int(scroll_y) + self._first_screen)
         self._assemble()
         self._continue_later()
@@ -264,11 +317,14 @@ class ArticleView(LineView, SizeUpdateHook):
         chunks already in the cache are taken whatever the count."""
         deadline = None if seconds is None else perf_counter() + seconds
         while self._pending < len(self._chunks) and (
-            len(self._body) < lines or deadline is not None or (self._width, self._chunks[self._pending]) in self._cache
+            len(self._body) < lines or deadline is not None
+            or (self._width, len(self._links) + 1, self._chunks[self._pending]) in self._cache
         ):
             if self._body:
                 self._body.append(_BLANK)
-            self._body.extend((line, "") for line in self._render_markdown(self._chunks[self._pending], self._width))
+            rendered, links = self._render_markdown(self._chunks[self._pending], self._width, len(self._links) + 1)
+            self._links.extend(links)
+            self._body.extend((line, "") for line in rendered)
             self._pending += 1
             if deadline is not None and perf_counter() >= deadline:
                 break
@@ -313,14 +369,16 @@ class ArticleView(LineView, SizeUpdateHook):
     def _render_text(self, text: Text, width: int) -> list[_Line]:
         return [(line, "") for line in self._lines_of(text, width)]
 
-    def _render_markdown(self, source: str, width: int) -> list[list[Segment]]:
-        """A chunk's lines at ``width``, from the LRU when it was drawn recently."""
-        key = (width, source)
-        lines = self._cache.get(key)
-        if lines is None:
-            lines = self._lines_of(RichMarkdown(source, hyperlinks=True), width)
-            self._cache.set(key, lines)
-        return lines
+    def _render_markdown(self, source: str, width: int, start: int = 1) -> tuple[list[list[Segment]], list[Link]]:
+        """A chunk's lines at ``width`` and its links (numbered from ``start``), from the
+        LRU when it was drawn recently."""
+        key = (width, start, source)
+        found = self._cache.get(key)
+        if found is None:
+            markdown = NumberedMarkdown(source, start=start)
+            found = (self._lines_of(markdown, width), markdown.links)
+            self._cache.set(key, found)
+        return found
 
     def _lines_of(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
         options = self.app.console_options.update(highlight=False, width=width, height=None)
