@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -89,7 +89,7 @@ class LinksScreen(ModalScreen[Link | None]):
         index = self.option_list.highlighted
         return self.links[index] if index is not None and 0 <= index < len(self.links) else None
 
-    def on_key(self, event) -> None:  # noqa: ANN001 - textual.events.Key
+    def on_key(self, event: events.Key) -> None:
         if event.character is None or not event.character.isdigit() or not self.links:
             return
         event.stop()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from time import perf_counter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.console import RenderableType
@@ -445,12 +445,12 @@ class ArticleView(LineView, SizeUpdateHook):
     def action_page_up(self) -> None:
         self.scroll_page_up(animate=False)
 
-    def scroll_page_down(self, **kwargs) -> None:  # noqa: ANN003
+    def scroll_page_down(self, **kwargs: Any) -> None:
         """Scroll one page down (drawing that page first if it is not yet)."""
         self._ensure(int(self.scroll_y) + 3 * self.size.height)
         super().scroll_page_down(**kwargs)
 
-    def scroll_end(self, **kwargs) -> None:  # noqa: ANN003
+    def scroll_end(self, **kwargs: Any) -> None:
         """Scroll to the end of the whole article (drawing the rest of it first)."""
         self._ensure(1 << 30)
         super().scroll_end(**kwargs)

@@ -258,7 +258,7 @@ class CommentThread(LineView):
             return [[Segment(line)] if line else [] for line in wrap_markdown_plain(text, width)], False
         return [[Segment(line)] if line else [] for line in wrap(text, width)], True
 
-    def _render(self, text: str, width: int) -> list[_Line]:
+    def _render_text(self, text: str, width: int) -> list[_Line]:
         """Render a Markdown comment (from the LRU when it was drawn recently)."""
         key = (width, text)
         lines = self._cache.get(key)
@@ -334,7 +334,7 @@ class CommentThread(LineView):
             row = self._rows[index]
             if not row.pending:
                 continue
-            row.lines = self._render(row.comment.text, self._text_width(row.depth, self._width))
+            row.lines = self._render_text(row.comment.text, self._text_width(row.depth, self._width))
             row.pending = False
             done = True
             if deadline is not None and perf_counter() >= deadline:
