@@ -87,7 +87,7 @@ def main() -> int:
 
         async def find() -> str:
             async with make_client() as client:
-                return (await discover(client, wp.url))["api_root"]
+                return (await discover(client, wp.url)).api_root
 
         api_root = asyncio.run(find())
         asyncio.run(plain_download(api_root))  # warm PHP's opcache and MariaDB's buffers

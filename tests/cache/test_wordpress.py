@@ -11,7 +11,7 @@ from cache.http import RetryPolicy, make_client, send
 from cache.models import Site
 from cache.service import normalise_url
 from cache.sources.wordpress import WordPressSource, discover, route_url
-from tests.factories import BASE, wp_comment, wp_site
+from tests.factories import BASE, wp_comment, wp_post, wp_site
 
 FAST = RetryPolicy(retries=2, backoff=0)
 
@@ -275,3 +275,25 @@ async def test_rest_route_roots_keep_the_route_when_adding_parameters():
 def test_malformed_urls_are_not_a_site():
     with pytest.raises(NotASite, match="not a valid URL"):
         normalise_url("http://[::1")
+
+
+@pytest.mark.parametrize("page_two", ["repeat", "short", "empty"])
+async def test_lying_page_totals_cost_at_most_one_window_of_requests(page_two):
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params.get("page", "1"))
+        calls.append(number)
+        if number == 1 or page_two == "repeat":
+            rows = [wp_post(i) for i in range(1, 101)]  # page 1 again and again: a site ignoring `page`
+        elif page_two == "short" and number == 2:
+            rows = [wp_post(101)]
+        else:
+            rows = []
+        return httpx.Response(200, json=rows, headers={"X-WP-TotalPages": "4999", "X-WP-Total": "499900"})
+
+    src = source_for(handler)
+    src.authors = {1: "Ada"}  # no author look-up in this count
+    batch = await src.posts()
+    assert len(batch.posts) == (101 if page_two == "short" else 100)
+    assert len(calls) <= 1 + src.concurrency, calls

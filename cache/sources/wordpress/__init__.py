@@ -116,26 +116,33 @@ class WordPressSource(Source):
                 raise
             return _as_list(data, route)
 
-        number = 2
-        take(rows)  # converted while the other pages are on their way
-        while not done and number <= pages:
-            wave = [asyncio.ensure_future(page(n)) for n in range(number, min(pages, number + self.concurrency - 1) + 1)]
-            number += len(wave)
-            try:
-                for task in wave:
-                    rows = await task
-                    keys = {_key(row) for row in rows}
-                    if len(rows) < PER_PAGE or keys <= seen:
-                        done = True
-                    new = [row for row in rows if _key(row) not in seen]
-                    seen |= keys
-                    if new:
-                        take(new)
-                    if done:
-                        break
-            finally:
-                for task in wave:
-                    task.cancel()
+        pending: dict[int, asyncio.Future[list[dict[str, Any]]]] = {}
+        following = 2
+
+        def fill() -> None:  # keep a window of pages on their way (pipelined, never unbounded)
+            nonlocal following
+            while not done and following <= pages and len(pending) < self.concurrency:
+                pending[following] = asyncio.ensure_future(page(following))
+                following += 1
+
+        fill()
+        try:
+            take(rows)  # converted while the next pages are on their way
+            expected = 2
+            while expected in pending:
+                rows = await pending.pop(expected)
+                expected += 1
+                keys = {_key(row) for row in rows}
+                if len(rows) < PER_PAGE or keys <= seen:
+                    done = True  # a short, empty or repeated page: the collection ends here
+                new = [row for row in rows if _key(row) not in seen]
+                seen |= keys
+                if new:
+                    take(new)
+                fill()
+        finally:
+            for task in pending.values():
+                task.cancel()
         return items
 
     # -- the Source contract ---------------------------------------------------------
