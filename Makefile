@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,22 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 bench: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e '.[test,bench]' --config-settings editable_mode=compat
 	$(BIN)/python bench/bench_unread.py
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_tui.py
 	$(BIN)/python bench/bench_rss.py
+	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_safe.py
+	$(BIN)/python bench/bench_hostile.py
+	$(BIN)/python bench/bench_feeds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
