@@ -763,6 +763,17 @@ class ReaderScreen(Screen[None]):
                 self.site_tree.reveal(key, post_id)
         if not self._listing_started:
             self.load_listing()
+        if self._restore_scroll:
+            target, self._restore_scroll = self._restore_scroll, 0.0
+            self._scroll_article_to(target, 20)
+
+    def _scroll_article_to(self, y: float, tries: int) -> None:
+        """Where the last session left the article, once it is laid out that long."""
+        view = self.article_view
+        if view.max_scroll_y >= y or tries <= 0:
+            view.scroll_to(y=y, animate=False, immediate=True)
+        else:
+            self.set_timer(0.05, lambda: self._scroll_article_to(y, tries - 1))
 
     def _show_comments(self, post: Post, comments: list[tuple[int, Comment]] | None) -> None:
         """Fill the comments pane (``None``: being read); what would look the same is not
@@ -850,6 +861,10 @@ class ReaderScreen(Screen[None]):
         if name not in self._site_loading:
             self._site_loading.add(name)
             self._load_site(summary.site)
+
+    @on(SiteTree.SiteWanted)
+    def _site_wanted(self, event: SiteTree.SiteWanted) -> None:
+        self.want_site(event.site)
 
     @work(thread=True, group="sites")
     def _load_site(self, site: Site) -> None:
@@ -1263,9 +1278,9 @@ class ReaderScreen(Screen[None]):
 
     def _set_sidebar_width(self, width: int) -> None:
         sidebar = self.query_one("#sidebar")
-        sidebar.styles.width = width
-        sidebar.styles.max_width = None
-        sidebar.styles.min_width = None
+        sidebar.styles.width = width  # inline: above the layout's percentage and bounds
+        sidebar.styles.max_width = width
+        sidebar.styles.min_width = width
 
     @work(thread=True, exclusive=True, group="config")
     def _save_setting(self, path: Any, key: str, value: Any) -> None:
