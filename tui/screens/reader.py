@@ -905,16 +905,25 @@ class ReaderScreen(Screen[None]):
             self._schedule_gc()
         if pending is not None:
             pending[1]()
+        elif self.current is not None:
+            self._prefetch_site(*self.current)
 
     def _prefetch_site(self, key: ListKey, post_id: int) -> None:
-        """Near the end of a site's list, read the next site ahead (``n``/``N`` cross into it)."""
+        """Near the end of a site's list, read the next site ahead (``n``/``N`` cross into it),
+        and on its last post the post ``n`` would open there."""
         if self.current != (key, post_id) or key[1] is not None or key[0] not in self.listing.sites:
             return
         ids = self.lists.ids(key)
-        if len(ids) - self.lists.position(key, post_id) <= 3:
+        left = len(ids) - self.lists.position(key, post_id)
+        if left <= 3:
             following = self.lists.next_site(key[0], +1, unread=False)
-            if following is not None:
+            if following is not None and following not in self.listing.sites:
                 self.want_site(following)
+            elif following is not None and left == 1:
+                step = self.lists.enter(following, +1, unread=False)
+                post = self.listing.sites[following].by_id.get(step.post_id) if step.post_id else None
+                if post is not None:
+                    self._prefetch_worker(post.site, post.id, post.modified_gmt)
         if self.listing.sites[key[0]].unread == 0:
             following = self.lists.next_site(key[0], +1, unread=True)
             if following is not None:
