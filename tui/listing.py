@@ -188,10 +188,11 @@ class Listing:
         if any(not s.demo for s in shown):  # the demo stays one `broadsheet add demo` away
             shown = [s for s in shown if not s.demo]
         for site in shown:
-            listing.summaries[site.name] = SiteSummary.read(store, site)
-        for name in sites:
-            if name in listing.summaries:
-                listing.add(cls.load_site(store, listing.summaries[name].site))
+            if site.name in sites:  # its posts give its counts: no summary to read
+                listing.summaries[site.name] = SiteSummary(site)
+                listing.add(cls.load_site(store, site))
+            else:
+                listing.summaries[site.name] = SiteSummary.read(store, site)
         return listing
 
     @staticmethod
