@@ -6,6 +6,7 @@ Example::
     refresh_after_minutes = 30   # background refresh when the cache is older (0: never)
     theme = "textual-dark"
     comments = true              # show the comments pane at start
+    sidebar_width = 0            # columns (0: the layout's default); `<`/`>` in the reader
 
     [reply]
     author = "Ada Reader"        # for sites where you are not logged in
@@ -37,6 +38,7 @@ class ReaderConfig:
     refresh_after_minutes: int = 30
     theme: str = "textual-dark"
     comments: bool = True
+    sidebar_width: int = 0
 
 
 @dataclass
@@ -155,3 +157,41 @@ def _fill(target: Any, values: dict[str, Any], where: str) -> None:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"{where} {key} must be a {expected.__name__}")
         setattr(target, key, value)
+
+
+def save_reader_setting(path: str | os.PathLike[str], key: str, value: Any) -> None:
+    """Set ``[reader] key = value`` in the config file at ``path``, keeping every other key
+    (comments are not kept: the file is rewritten with tomli-w). The file is replaced
+    atomically; a missing file is created.
+
+    Raises: ConfigError when the file cannot be read, parsed or written, or ``key`` is not a
+    ``[reader]`` setting of ``value``'s type."""
+    import tomli_w
+
+    known = {f.name: f for f in fields(ReaderConfig)}
+    expected = type(getattr(ReaderConfig(), key)) if key in known else None
+    if expected is None or not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"[reader] {key} cannot be set to {value!r}")
+    file = Path(path)
+    try:
+        raw = tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        raw = {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: {error}") from None
+    reader = raw.get("reader")
+    if reader is None:
+        reader = raw["reader"] = {}
+    elif not isinstance(reader, dict):
+        raise ConfigError(f"{file}: [reader] must be a table")
+    reader[key] = value
+    temp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(tomli_w.dumps(raw), "utf-8")
+        os.replace(temp, file)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {file}: {error.strerror or error}") from None

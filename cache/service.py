@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from .search import Hit
     from .sync import SyncResult
 
+READER_STATE = "reader-state.json"
+"""The reader's last open post and scroll position, in the cache directory."""
+
 Progress = Callable[[str, str], None]
 """``progress(site_name, message)``: what a long operation is doing now."""
 
@@ -344,6 +347,13 @@ class Service:
                 hits = index.search(query, site=site, limit=limit)
         return hits
 
+    @staticmethod
+    def query_terms(query: str) -> list[str]:
+        """The words and phrases ``search`` looks for in ``query`` (to highlight them)."""
+        from .search import query_terms
+
+        return [text for text, _ in query_terms(query)]
+
     def reindex(self) -> int:
         """Rebuild the search index from the cache; returns how many posts it holds."""
         from .search import SearchIndex
@@ -369,6 +379,32 @@ class Service:
     def mark_all(self, site: str, read: bool = True) -> int:
         """Mark every post of ``site`` read (or unread)."""
         return self.mark(site, sorted(self.store.post_ids(site)), read)
+
+    def mark_category(self, site: str, category: int, read: bool = True) -> int:
+        """Mark every post of a category (and of the categories below it) read (or unread)."""
+        return self.mark(site, [p.id for p in self.store.posts(site, category=category)], read)
+
+    # -- the reader's own state ----------------------------------------------------------
+
+    def reader_state(self) -> dict[str, Any]:
+        """What the reader kept of the last session (``{"site", "post", "scroll"}``); ``{}``
+        when there is none or it cannot be read (it is a convenience, never an error)."""
+        from .storage import AtomicJSONStorage
+
+        try:
+            data = AtomicJSONStorage(self.store.directory / READER_STATE).read()
+        except BroadsheetError:
+            return {}
+        state = (data or {}).get("state")
+        return state if isinstance(state, dict) else {}
+
+    def save_reader_state(self, state: dict[str, Any]) -> None:
+        """Replace the reader's state (atomically, under the file's lock).
+
+        Raises: StoreError when the cache cannot be written."""
+        from .storage import AtomicJSONStorage
+
+        AtomicJSONStorage(self.store.directory / READER_STATE).write({"state": dict(state)})
 
     # -- logins ------------------------------------------------------------------------
 

@@ -7,8 +7,15 @@ the cursor.
 
 Invariants: a list is newest first (the snapshot's order); "next" means older (+1),
 "previous" newer (-1); with no post open, position -1 is before the first (newest) post.
-Filtered lists are memoised per (list, filter) and forgotten when the listing or the
-filter changes (read state does not change which posts a list holds).
+Filtered lists (title filter, unread only) are memoised per list and forgotten when the
+listing, the filter or the unread-only switch changes, or when a site is (re)loaded — not
+when a post is read, so a post read while "unread only" is on stays in its list until then.
+
+Across sites: stepping off the end of a site's "All posts" list goes on into the next site
+in the tree's order (``Listing.order``) that has posts (unread ones, for ``N``/``P``, or
+with "unread only"): ``step`` answers with ``Step.site`` and the reader, once that site is
+loaded (in a thread), asks ``enter``. A category's list never crosses. Sites are skipped
+by their summaries' counts, so nothing is loaded to find the next site.
 """
 
 from __future__ import annotations
@@ -26,14 +33,17 @@ class Step:
 
     post_id: int | None
     message: str = ""
+    #: Go on into this site (load it, then ``PostLists.enter``).
+    site: str | None = None
 
 
 class PostLists:
     """The posts of every list (site, category) of a ``Listing``, with a title filter."""
 
-    def __init__(self, listing: Listing | None = None, filter_text: str = "") -> None:
+    def __init__(self, listing: Listing | None = None, filter_text: str = "", unread_only: bool = False) -> None:
         self._listing = listing or Listing()
         self._filter = filter_text
+        self._unread_only = unread_only
         self._memo: dict[ListKey, list[int]] = {}
 
     @property
@@ -55,17 +65,37 @@ class PostLists:
             self._filter = text
             self._memo.clear()
 
+    @property
+    def unread_only(self) -> bool:
+        return self._unread_only
+
+    @unread_only.setter
+    def unread_only(self, on: bool) -> None:
+        if on != self._unread_only:
+            self._unread_only = on
+            self._memo.clear()
+
+    def forget(self, site: str) -> None:
+        """A site was (re)loaded or dropped: forget its filtered lists."""
+        for key in [k for k in self._memo if k[0] == site]:
+            del self._memo[key]
+
     def ids(self, key: ListKey) -> list[int]:
-        """The post ids of a list, newest first, with the title filter applied."""
+        """The post ids of a list, newest first, with the title filter (and unread only)
+        applied; ``[]`` for a site that is not loaded."""
         site = self._listing.sites.get(key[0])
         if site is None:
             return []
-        if not self._filter:
+        if not self._filter and not self._unread_only:
             return site.post_ids(key[1])
         ids = self._memo.get(key)
         if ids is None:
-            needle = self._filter.casefold()
-            ids = [i for i in site.post_ids(key[1]) if needle in site.by_id[i].title.casefold()]
+            ids = site.post_ids(key[1])
+            if self._unread_only:
+                ids = [i for i in ids if i not in site.read]
+            if self._filter:
+                needle = self._filter.casefold()
+                ids = [i for i in ids if needle in site.by_id[i].title.casefold()]
             self._memo[key] = ids
         return ids
 
@@ -101,6 +131,41 @@ class PostLists:
                 if not unread or ids[position] not in site.read:
                     return Step(ids[position])
                 position += delta
+        return self._beyond(key, delta, unread=unread)
+
+    def enter(self, site_name: str, delta: int, *, unread: bool) -> Step:
+        """Coming into a (loaded) site from its neighbour: its newest post going older
+        (``delta`` > 0), its oldest going newer; on into the next site when none fits."""
+        key: ListKey = (site_name, None)
+        ids = self.ids(key)
+        site = self._listing.sites.get(site_name)
+        if site is not None:
+            for post_id in ids if delta > 0 else reversed(ids):
+                if not unread or post_id not in site.read:
+                    return Step(post_id)
+        return self._beyond(key, delta, unread=unread)
+
+    def _beyond(self, key: ListKey, delta: int, *, unread: bool) -> Step:
+        if key[1] is None:
+            following = self.next_site(key[0], delta, unread=unread or self._unread_only)
+            if following is not None:
+                return Step(None, site=following)
         what = "unread post" if unread else "post"
         direction = "older" if delta > 0 else "newer"
         return Step(None, f"No {direction} {what} in this list.")
+
+    def next_site(self, site_name: str, delta: int, *, unread: bool) -> str | None:
+        """The site after (``delta`` > 0) or before ``site_name`` in the tree's order that has
+        posts (unread ones with ``unread``), by the summaries' counts."""
+        order = self._listing.order()
+        try:
+            index = order.index(site_name)
+        except ValueError:
+            return None
+        index += 1 if delta > 0 else -1
+        while 0 <= index < len(order):
+            summary = self._listing.summaries[order[index]]
+            if (summary.unread if unread else summary.post_count) > 0:
+                return order[index]
+            index += 1 if delta > 0 else -1
+        return None

@@ -16,6 +16,18 @@ Design and invariants:
   and cancels them when it goes; nothing checks at fire time whether the panes exist.
 - Navigation (list order, neighbours, next/previous unread) is ``tui.navigation.PostLists``;
   read-state writes go through ``tui.readstate.ReadStateQueue``; both are plain classes.
+- Scale (see ``tui.listing``): the tree paints from per-site summaries; a site's posts are
+  read (``_load_site``, a thread) only when it is expanded, opened or stepped into, and
+  the actions that need them wait for them (``want_site``). Every thread that reads the
+  cache drains the read-state queue first, so it never reads back an older read state.
+- Other processes: every ``WATCH_SECONDS`` a thread stats ``sites.json`` and each site's
+  index and reloads what changed (summaries, and the loaded sites whose index moved).
+- Long-lived snapshots are kept out of the cyclic GC's full passes with ``gc.freeze()``,
+  refrozen when the reader is idle after a load (``unfreeze``, ``collect``, ``freeze``), so
+  what a reload dropped is collected instead of leaking into the permanent generation.
+- ``/`` filters the tree's titles as you type; ``enter`` also runs the full-text search
+  (``Service.search``, in a thread) and lists the matching posts in a "Search: QUERY" node
+  above the filtered tree; ``escape`` clears both.
 - No remote string is ever parsed as markup: labels are ``Text``/``Content``,
   notifications use ``markup=False``.
 """
@@ -44,17 +56,18 @@ from textual.worker import Worker
 
 from cache.config import Config, save_reply_identity
 from cache.errors import BroadsheetError
-from cache.models import Article, Category, Comment, Post
+from cache.models import Article, Category, Comment, Post, Site
 from cache.service import Service
 from cache.store import Store, thread
 
 from ..background import CancellableJob, Cancelled
-from ..listing import Listing, ListKey
-from ..navigation import PostLists
+from ..listing import Listing, ListKey, SiteListing
+from ..navigation import PostLists, Step
 from ..readstate import ReadStateQueue
 from ..widgets import ArticleView, CommentThread, SiteTree
 from ..widgets.article import filed_under, post_breadcrumb
 from ..widgets.markdown import Link, links_in
+from ..widgets.site_tree import FolderItem, Found, ListItem, SiteItem
 
 if TYPE_CHECKING:
     from ..app import BroadsheetApp
@@ -65,6 +78,16 @@ SUBTITLE_DELAY = 0.25
 
 WATCH_SECONDS = 2.0
 """How often the reader looks for changes another process (a shell sync or reply) made."""
+
+GC_IDLE = 1.0
+"""Seconds after the last load before the snapshot is refrozen out of the cyclic GC."""
+
+STATE_DELAY = 2.0
+"""Seconds after opening a post before the reader's state (last post) is saved."""
+
+SIDEBAR_STEP = 4
+SIDEBAR_MIN, SIDEBAR_MAX = 20, 100
+"""``<``/``>`` narrow and widen the sidebar by this many columns, within these bounds."""
 
 NARROW = 120
 """Below this many columns the comments go under the article instead of beside it."""
@@ -92,8 +115,12 @@ class ReaderScreen(Screen[None]):
         Binding("o", "open_browser", "Browser", id="open_browser"),
         Binding("L", "links", "Links", id="links"),
         Binding("m", "toggle_read", "Read/unread", id="toggle_read"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "clear_filter", "Clear the filter", show=False, id="clear_filter"),
+        Binding("slash", "filter", "Search", id="filter"),
+        Binding("escape", "clear_filter", "Clear the search and filter", show=False, id="clear_filter"),
+        Binding("U", "unread_only", "Unread only", show=False, id="unread_only"),
+        Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
+        Binding("less_than_sign", "sidebar(-1)", "Narrower sidebar", show=False, id="sidebar_narrower"),
+        Binding("greater_than_sign", "sidebar(1)", "Wider sidebar", show=False, id="sidebar_wider"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("tab", "app.focus_next", "Next pane", show=False, id="focus_next"),
@@ -113,6 +140,35 @@ class ReaderScreen(Screen[None]):
         errors: list[str] = field(default_factory=list)
         news: list[str] = field(default_factory=list)
         refreshed: bool = False
+        #: The sites this refresh synced (None: not a refresh, or every site).
+        names: list[str] | None = None
+        #: A refresh that found nothing new anywhere.
+        nothing_new: bool = False
+
+    @dataclass
+    class SiteLoaded(Message):
+        """A site's posts were read (``listing`` None: they could not be)."""
+
+        name: str
+        listing: SiteListing | None
+        error: str = ""
+
+    @dataclass
+    class SearchFinished(Message):
+        """A full-text search answered (``error``: it could not)."""
+
+        query: str
+        found: list[Found]
+        terms: list[str]
+        error: str = ""
+
+    @dataclass
+    class MarkedRead(Message):
+        """``A`` marked a folder, site or category read on disk."""
+
+        what: str
+        count: int
+        error: str = ""
 
     @dataclass
     class PostLoaded(Message):
@@ -189,6 +245,20 @@ class ReaderScreen(Screen[None]):
         self._start_cats: dict[int, Category] = {}
         #: A comment to put the cursor on once the thread is read again (a reply just sent).
         self._select_comment: int | None = None
+        #: Sites whose posts are being read, and what waits for one (the latest wins).
+        self._site_loading: set[str] = set()
+        self._pending: tuple[str, Callable[[], Any]] | None = None
+        self._gc_timer: Timer | None = None
+        self._state_timer: Timer | None = None
+        #: ``sites.json`` as the last listing load saw it (what the watcher compares).
+        self._sites_seen: Any = None
+        #: The search whose results the tree shows, and its terms (for highlighting).
+        self.search_query = ""
+        self.search_terms: list[str] = []
+        #: Where the article was scrolled to when the reader last closed (restored once).
+        self._restore_scroll: float = 0.0
+        self._restoring = False
+        self._article: ArticleView | None = None
         self.set_reactive(ReaderScreen.show_comments, config.reader.comments)
 
     # -- widgets ---------------------------------------------------------------------
@@ -252,6 +322,15 @@ class ReaderScreen(Screen[None]):
             self.notify(str(error), title="Cannot read the cache", severity="error", markup=False)
             return
         self.site_tree.focus()
+        self._article = self.article_view
+        if self.config.reader.sidebar_width:
+            self._set_sidebar_width(self.config.reader.sidebar_width)
+        if self.start_post is None and self.start_site is None:
+            state = self.service.reader_state()  # a few bytes: the last session's post
+            if isinstance(state.get("site"), str) and isinstance(state.get("post"), int):
+                self.start_site, self.start_post, self._restoring = state["site"], str(state["post"]), True
+                scroll = state.get("scroll")
+                self._restore_scroll = float(scroll) if isinstance(scroll, (int, float)) else 0.0
         if self.start_post is not None:
             self._open_start_post()
         if self._opening is None:
@@ -261,8 +340,36 @@ class ReaderScreen(Screen[None]):
         self.set_interval(WATCH_SECONDS, self._watch_cache)
 
     def on_unmount(self) -> None:
-        """Stop network work now: a refresh or a send waiting on a silent server."""
+        """Stop network work now: a refresh or a send waiting on a silent server; keep the
+        open post and its scroll for next time (a few bytes, once)."""
         self.jobs.cancel()
+        if self.current is not None:
+            try:
+                self.service.save_reader_state(self._reader_state())
+            except BroadsheetError:
+                pass  # a read-only cache: the reader simply starts at the top next time
+
+    def _reader_state(self) -> dict[str, Any]:
+        assert self.current is not None
+        view = self._article or self.article_view  # kept: after unmount it cannot be queried
+        return {"site": self.current[0][0], "post": self.current[1], "scroll": round(view.scroll_y, 1)}
+
+    def _schedule_state(self) -> None:
+        if self._state_timer is not None:
+            self._state_timer.stop()
+        self._state_timer = self.set_timer(STATE_DELAY, self._save_state)
+
+    def _save_state(self) -> None:
+        self._state_timer = None
+        if self.current is not None:
+            self._save_state_worker(self._reader_state())
+
+    @work(thread=True, exclusive=True, group="reader-state")
+    def _save_state_worker(self, state: dict[str, Any]) -> None:
+        try:
+            self.service.__class__(self.service.directory).save_reader_state(state)
+        except BroadsheetError:
+            pass
 
     def _open_start_post(self) -> None:
         """``--open POST``: show it before the sidebar is loaded (first paint matters)."""
@@ -272,7 +379,10 @@ class ReaderScreen(Screen[None]):
             cats = {c.id: c for c in self.store.categories(site.name)}
             unread = post.id not in self.store.read_ids(site.name)
         except BroadsheetError as error:
-            self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
+            if not self._restoring:  # a post of the last session that is gone: start afresh
+                self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
+            self._restoring = False
+            self._restore_scroll = 0.0
             return
         self._start_cats = cats
         self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=post_breadcrumb(post, cats)))
@@ -280,27 +390,74 @@ class ReaderScreen(Screen[None]):
         # what the reader needs, so do not keep a second copy for the session.
         self.store.close()
 
-    @work(thread=True, exclusive=True, group="listing")
     def load_listing(self) -> None:
-        """Read the cache snapshot in a thread."""
+        """Read the summaries (and the open post's or the start site's posts) in a thread."""
         self._listing_started = True
-        store = Store(self.store.directory)
+        want = [self.current[0][0]] if self.current is not None else []
+        if not self.loaded and self.start_site and self.start_site not in want:
+            want.append(self.start_site)
+        self._load_listing_worker(want, first=not self.loaded)
+
+    @work(thread=True, exclusive=True, group="listing")
+    def _load_listing_worker(self, want: list[str], first: bool = False) -> None:
+        service = self._thread_service()
         try:
-            listing = Listing.load(store)
+            self._drain(service)
+            listing = self._read_listing(service.store, want, first=first)
+        except BroadsheetError as error:
+            self.app.call_from_thread(self.notify, str(error), title="Cannot read the cache", severity="error",
+                                      markup=False)
+            return
         finally:
-            store.close()
+            service.close()
         self.post_message(self.ListingLoaded(listing))
+
+    def _read_listing(self, store: Store, want: list[str], *, first: bool = False,
+                      loaded: dict[str, Any] | None = None) -> Listing:
+        """(A thread.) Every site's summary and the posts of ``want`` — at the first load
+        also of the only site, when there is one."""
+        self._sites_seen = [s.to_row() for s in store.sites()]
+        listing = Listing.load(store, sites=want)
+        if first and len(listing.summaries) == 1 and not listing.sites:
+            only = next(iter(listing.summaries.values())).site
+            listing.add(Listing.load_site(store, only))
+        for name, stamp in (loaded or {}).items():  # loaded sites whose index moved
+            summary = listing.summaries.get(name)
+            if summary is not None and name not in listing.sites and summary.stamp != stamp:
+                listing.add(Listing.load_site(store, summary.site))
+        return listing
+
+    def _loaded_stamps(self) -> dict[str, Any]:
+        """The loaded sites and their index stamps as read (what a reload compares)."""
+        return {name: site.summary.stamp for name, site in list(self.listing.sites.items())}
+
+    def _drain(self, service: Service) -> None:
+        """(A thread.) Write the queued read-state changes before reading the cache."""
+        try:
+            self.read_queue.drain(service.mark)
+        except BroadsheetError as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="Cannot save read state", severity="error", markup=False
+            )
 
     @on(ListingLoaded)
     def _listing_loaded(self, event: ListingLoaded) -> None:
         first = not self.loaded
         self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
-        self.lists.listing = event.listing
-        # The snapshot is long-lived and mostly acyclic: keep it out of the cyclic GC's full
-        # passes (100+ ms each over ~140k objects, one every few keys otherwise).
-        gc.freeze()
-        self.site_tree.load(event.listing)
+        listing = self._merge(event.listing)
+        self.lists.listing = listing
+        expand = tuple(listing.sites) if first else ()
+        self.site_tree.load(listing, expand=expand)
+        self._schedule_gc()
+        if first and self.start_site and not self._restoring:
+            if self.start_site in listing.summaries:
+                if self.current is None:
+                    self.site_tree.select_site(self.start_site)
+            else:
+                self.notify(f"no site called {self.start_site!r}; showing every site", title="--site",
+                            severity="warning", markup=False, timeout=6)
+        self._restoring = False
         for error in event.errors:
             self.notify(error, title="Refresh failed", severity="error", markup=False, timeout=8)
         for news in event.news:
@@ -321,6 +478,39 @@ class ReaderScreen(Screen[None]):
         self._update_subtitle()
         if first:
             self._refresh_stale_sites()
+        elif event.refreshed and event.nothing_new and not event.errors:
+            where = event.names[0] if event.names and len(event.names) == 1 else "every site"
+            self.notify(f"Nothing new on {where}.", title="Refreshed", markup=False, timeout=3)
+
+    def _merge(self, new: Listing) -> Listing:
+        """The new snapshot, keeping the loaded sites it did not re-read (their read state in
+        memory is newer than the disk's) and dropping those no longer shown."""
+        for name, site in self.listing.sites.items():
+            summary = new.summaries.get(name)
+            if summary is None or name in new.sites:
+                continue
+            site.site = site.summary.site = summary.site  # a new title or folder
+            new.sites[name] = site
+            new.summaries[name] = site.summary
+        for name in list(new.sites):
+            self.lists.forget(name)
+        return new
+
+    def _schedule_gc(self) -> None:
+        """Refreeze the snapshot once the reader is idle (see the module docstring)."""
+        if self._gc_timer is not None:
+            self._gc_timer.stop()
+        self._gc_timer = self.set_timer(GC_IDLE, self._refreeze)
+
+    def _refreeze(self) -> None:
+        """Collect what the last loads dropped, then keep the long-lived snapshot out of the
+        cyclic GC's full passes (100+ ms each over a 10,000-post site otherwise, one every
+        few keys). Without ``unfreeze`` first, each reload's dropped tree would stay in the
+        permanent generation for good."""
+        self._gc_timer = None
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     def _refresh_stale_sites(self) -> None:
         """At start: refresh the sites that are due (``refresh_minutes`` per site)."""
@@ -348,6 +538,8 @@ class ReaderScreen(Screen[None]):
         service = self._thread_service()
         errors: list[str] = []
         news: list[str] = []
+        changed = False
+        loaded = self._loaded_stamps()
 
         def progress(name: str, message: str) -> None:
             self.post_message(self.SyncProgressed(name, message))
@@ -358,7 +550,10 @@ class ReaderScreen(Screen[None]):
                     errors.append(f"{result.site}: {result.error}")
                 elif result.new_posts:
                     news.append(result.summary())
-            listing = Listing.load(service.store)
+                changed = changed or any((result.new_posts, result.updated_posts, result.removed_posts,
+                                          result.new_comments, result.removed_comments))
+            self._drain(service)
+            listing = self._read_listing(service.store, [], loaded=loaded)
         except Cancelled:
             return  # the screen is going away
         except BroadsheetError as error:
@@ -369,7 +564,8 @@ class ReaderScreen(Screen[None]):
             listing = self.listing
         finally:
             service.close()
-        self.post_message(self.ListingLoaded(listing, errors, news, refreshed=True))
+        self.post_message(self.ListingLoaded(listing, errors, news, refreshed=True, names=names,
+                                             nothing_new=not changed))
 
     @on(SyncProgressed)
     def _sync_progressed(self, event: SyncProgressed) -> None:
@@ -391,11 +587,15 @@ class ReaderScreen(Screen[None]):
 
     def _update_subtitle(self) -> None:
         parts = []
-        if any(s.site.demo for s in self.listing.sites.values()):
+        if any(s.site.demo for s in self.listing.summaries.values()):
             parts.append("DEMO (offline sample site)")
         parts.append(f"{self.listing.unread} unread")
+        if self.lists.unread_only:
+            parts.append("unread only")
         if self.lists.filter_text:
             parts.append(f"filter: {self.lists.filter_text}")
+        if self.search_query and self.site_tree.searching:
+            parts.append(f"search: {self.search_query}")
         if self.refreshing:
             parts.append("refreshing…")
         self.sub_title = " · ".join(parts)
@@ -413,13 +613,18 @@ class ReaderScreen(Screen[None]):
         comments from the read-ahead (``n``) or else from a worker (the head shows first).
         """
         site = self.listing.sites.get(key[0])
+        if site is None and key[0] in self.listing.summaries:  # its posts are being read
+            self.want_site(key[0], lambda: self.open_post(key, post_id, reveal=reveal, mark_read=mark_read))
+            return True
         if site is None or post_id not in site.by_id:
             self.notify(f"post {post_id} is not in the cache", title="Cannot open the post", severity="error")
             return False
+        self.listing.touch(key[0])
         post = site.by_id[post_id]
         crumbs = post_breadcrumb(post, site.categories, key[1])
         article = Article(post, "", unread=post_id not in site.read, breadcrumb=crumbs)
         self._show(key, article, mark_read=mark_read)
+        self._schedule_state()
         if reveal and self.loaded:
             if self._opening is None:
                 self.site_tree.reveal(key, post_id)
@@ -468,6 +673,8 @@ class ReaderScreen(Screen[None]):
                 assert shown is not None
                 article = dataclasses.replace(article, body=shown.body)
         newer, older = self.lists.neighbours(key, post.id)
+        if key[1] is None:  # near the end of a site: read the next one ahead
+            self.call_after_refresh(self._prefetch_site, key, post.id)
         if ready or again:
             self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post))
         else:
@@ -572,6 +779,17 @@ class ReaderScreen(Screen[None]):
                 self.site_tree.reveal(key, post_id)
         if not self._listing_started:
             self.load_listing()
+        if self._restore_scroll:
+            target, self._restore_scroll = self._restore_scroll, 0.0
+            self._scroll_article_to(target, 20)
+
+    def _scroll_article_to(self, y: float, tries: int) -> None:
+        """Where the last session left the article, once it is laid out that long."""
+        view = self.article_view
+        if view.max_scroll_y >= y or tries <= 0:
+            view.scroll_to(y=y, animate=False, immediate=True)
+        else:
+            self.set_timer(0.05, lambda: self._scroll_article_to(y, tries - 1))
 
     def _filed(self, post: Post) -> list[str]:
         """Every category of ``post``, by name (the article's "In:" line)."""
@@ -623,10 +841,13 @@ class ReaderScreen(Screen[None]):
         """The list to move in, and the post open in it (None: before the first post)."""
         if self.current is not None:
             return self.current
-        node = self.site_tree.cursor_node
-        key = getattr(node.data if node else None, "key", None)
-        if key is None and self.listing.sites:
-            key = (next(iter(self.listing.sites)), None)
+        data = self.site_tree.selected()
+        key = getattr(data, "key", None)
+        if isinstance(data, FolderItem):
+            names = self.listing.folders().get(data.folder, [])
+            key = (names[0], None) if names else None
+        if key is None and self.listing.summaries:
+            key = (self.listing.order()[0], None)
         return (key, None) if key else None
 
     def _step(self, delta: int, *, unread: bool) -> None:
@@ -634,11 +855,111 @@ class ReaderScreen(Screen[None]):
         if where is None or not self.loaded:
             return
         key, post_id = where
-        step = self.lists.step(key, post_id, delta, unread=unread)
-        if step.post_id is None:
+        if key[0] not in self.listing.sites:  # read its posts first, then step
+            self.want_site(key[0], lambda: self._step(delta, unread=unread))
+            return
+        self._follow(self.lists.step(key, post_id, delta, unread=unread), key, delta, unread)
+
+    def _follow(self, step: Step, key: ListKey, delta: int, unread: bool) -> None:
+        """Open where a step landed; off the end of a site, go on into the next one (read
+        in a thread when it is not loaded)."""
+        if step.site is not None:
+            name = step.site
+
+            def enter() -> None:
+                self._follow(self.lists.enter(name, delta, unread=unread), (name, None), delta, unread)
+
+            self.want_site(name, enter)
+        elif step.post_id is None:
             self.notify(step.message, timeout=2)
         else:
             self.open_post(key, step.post_id)
+
+    # -- loading sites -----------------------------------------------------------------
+
+    def want_site(self, name: str, then: Callable[[], Any] | None = None) -> None:
+        """Make sure a site's posts are loaded, then call ``then`` (at once when they are;
+        else when they arrive — only the latest ``then`` waits)."""
+        if name in self.listing.sites:
+            self.listing.touch(name)
+            if then is not None:
+                then()
+            return
+        summary = self.listing.summaries.get(name)
+        if summary is None:
+            return
+        if then is not None:
+            self._pending = (name, then)
+        if name not in self._site_loading:
+            self._site_loading.add(name)
+            self._load_site(summary.site)
+
+    @on(SiteTree.SiteWanted)
+    def _site_wanted(self, event: SiteTree.SiteWanted) -> None:
+        self.want_site(event.site)
+
+    @work(thread=True, group="sites")
+    def _load_site(self, site: Site) -> None:
+        """Read one site's posts in a thread."""
+        service = self._thread_service()
+        try:
+            self._drain(service)
+            listing: SiteListing | None = Listing.load_site(service.store, site)
+            error = ""
+        except BroadsheetError as failure:
+            listing, error = None, str(failure)
+        finally:
+            service.close()
+        self.post_message(self.SiteLoaded(site.name, listing, error))
+
+    @on(SiteLoaded)
+    def _site_loaded(self, event: SiteLoaded) -> None:
+        self._site_loading.discard(event.name)
+        pending, self._pending = (self._pending, None) if self._pending and self._pending[0] == event.name \
+            else (None, self._pending)
+        if event.listing is None:
+            self.notify(event.error, title=f"Cannot read {event.name}", severity="error", markup=False)
+            return
+        if event.name not in self.listing.summaries:
+            return  # unsubscribed meanwhile
+        if event.name in self.listing.sites:  # a reload got there first
+            self.listing.touch(event.name)
+        else:
+            pinned = {self.current[0][0]} if self.current is not None else set()
+            if self._pending is not None:
+                pinned.add(self._pending[0])
+            dropped = self.listing.add(event.listing, pinned)
+            for name in [*dropped, event.name]:
+                self.lists.forget(name)
+            for name in dropped:
+                self.site_tree.site_dropped(name)
+            self.site_tree.site_loaded(event.name)
+            self._schedule_gc()
+        if pending is not None:
+            pending[1]()
+        elif self.current is not None:
+            self._prefetch_site(*self.current)
+
+    def _prefetch_site(self, key: ListKey, post_id: int) -> None:
+        """Near the end of a site's list, read the next site ahead (``n``/``N`` cross into it),
+        and on its last post the post ``n`` would open there."""
+        if self.current != (key, post_id) or key[1] is not None or key[0] not in self.listing.sites:
+            return
+        ids = self.lists.ids(key)
+        left = len(ids) - self.lists.position(key, post_id)
+        if left <= 3:
+            following = self.lists.next_site(key[0], +1, unread=False)
+            if following is not None and following not in self.listing.sites:
+                self.want_site(following)
+            elif following is not None and left == 1:
+                step = self.lists.enter(following, +1, unread=False)
+                post = self.listing.sites[following].by_id.get(step.post_id) if step.post_id else None
+                if post is not None:
+                    self._prefetch_worker(post.site, post.id, post.modified_gmt)
+        if self.listing.sites[key[0]].unread == 0:
+            following = self.lists.next_site(key[0], +1, unread=True)
+            if following is not None:
+                self.want_site(following)
 
     # -- read state ------------------------------------------------------------------
 
@@ -699,7 +1020,13 @@ class ReaderScreen(Screen[None]):
             self.comment_thread.focus()
 
     def action_refresh(self) -> None:
-        self.refresh_sites(None)
+        """``R``: refresh the site under the tree's cursor (when the tree has focus and a site
+        is selected), else every site."""
+        data = self.site_tree.selected()
+        if self.focused is self.site_tree and isinstance(data, SiteItem):
+            self.refresh_sites([data.site])
+        else:
+            self.refresh_sites(None)
 
     def action_help(self) -> None:
         self.reader_app.show_help()
@@ -866,8 +1193,13 @@ class ReaderScreen(Screen[None]):
             self._load_comments(key[0], post_id)
 
     def _watch_cache(self) -> None:
-        """Notice what another process wrote: a shell sync (new posts) or reply (comments)."""
-        if self.current is None or not self.loaded:
+        """Notice what another process wrote: a shell sync (new posts, in any site: see
+        ``_watch_sites``) or reply (the open post's comments: two stats, here)."""
+        if not self.loaded or self.refreshing:
+            return
+        self._watch_sites(self._loaded_stamps(),
+                          {name: summary.stamp for name, summary in self.listing.summaries.items()})
+        if self.current is None:
             return
         key, post_id = self.current
         try:
@@ -875,12 +1207,32 @@ class ReaderScreen(Screen[None]):
         except BroadsheetError:
             return
         before, self._seen = self._seen, seen
-        if before is None or before[0] != seen[0] or before == seen or self.refreshing:
+        if before is None or before[0] != seen[0] or before == seen:
             return
         if before[2] != seen[2]:
             self._reload_comments()
-        if before[1] != seen[1]:
-            self.load_listing()
+
+    @work(thread=True, exclusive=True, group="watch")
+    def _watch_sites(self, loaded: dict[str, Any], shown: dict[str, Any]) -> None:
+        """(A thread.) Stat ``sites.json`` and every shown site's index; when anything moved,
+        read the summaries again (and the loaded sites whose index moved)."""
+        store = Store(self.store.directory)
+        try:
+            sites = [s.to_row() for s in store.sites()]
+            moved = sites != self._sites_seen or any(store.stamps(name)[0] != stamp for name, stamp in shown.items())
+            if not moved or self.refreshing:
+                return
+            service = self._thread_service()
+            try:
+                self._drain(service)
+            finally:
+                service.close()
+            listing = self._read_listing(store, [], loaded=loaded)
+        except BroadsheetError:
+            return  # the next tick tries again
+        finally:
+            store.close()
+        self.post_message(self.ListingLoaded(listing))
 
     # -- browser, read toggle, filter ---------------------------------------------------
 
@@ -940,14 +1292,20 @@ class ReaderScreen(Screen[None]):
         self.notify(f"Marked {'unread' if read else 'read'}: {post.title}", markup=False, timeout=2)
 
     def action_filter(self) -> None:
+        """``/``: the box filters titles as you type; ``enter`` searches the full text."""
         self.filter_input.display = True
         self.filter_input.focus()
 
     def action_clear_filter(self) -> None:
+        """``escape``: back to the whole tree (no search results, no filter)."""
+        cleared = self.site_tree.clear_search()
+        self.search_query, self.search_terms = "", []
         if self.filter_input.display:
             self.filter_input.value = ""
             self.filter_input.display = False
             self.site_tree.focus()
+        elif cleared:
+            self._update_subtitle()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -959,6 +1317,133 @@ class ReaderScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.site_tree.focus()
+        query = event.value.strip()
+        if query:
+            self._search_worker(query)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_worker(self, query: str) -> None:
+        """Run a full-text search with this thread's own ``Service``."""
+        service = self._thread_service()
+        try:
+            hits = service.search(query, limit=200)
+            terms = service.query_terms(query)
+        except BroadsheetError as error:
+            self.post_message(self.SearchFinished(query, [], [], str(error)))
+            return
+        finally:
+            service.close()
+        shown = set(self.listing.summaries)
+        found: dict[tuple[str, int], Found] = {}
+        for hit in hits:  # one row per post, whether its title, body or comments matched
+            if (hit.site, hit.id) not in found and hit.site in shown:
+                found[(hit.site, hit.id)] = Found(hit.site, hit.id, hit.title, hit.date)
+        rows = sorted(found.values(), key=lambda f: (f.date, f.post_id), reverse=True)
+        self.post_message(self.SearchFinished(query, rows, terms))
+
+    @on(SearchFinished)
+    def _search_finished(self, event: SearchFinished) -> None:
+        if event.error:
+            self.notify(event.error, title="Cannot search", severity="error", markup=False)
+            return
+        self.search_query, self.search_terms = event.query, event.terms
+        self.site_tree.show_search(event.query, event.found)
+        self.site_tree.focus()
+        self._update_subtitle()
+
+    # -- unread only, sidebar width, mark read -----------------------------------------
+
+    def action_unread_only(self) -> None:
+        """``U``: show only unread posts in the tree (and in ``n``/``p``)."""
+        self.lists.unread_only = not self.lists.unread_only
+        self.site_tree.refill()
+        self._update_subtitle()
+        self.notify("Showing unread posts only." if self.lists.unread_only else "Showing every post.", timeout=2)
+
+    def action_sidebar(self, step: int) -> None:
+        """``<``/``>``: narrow or widen the sidebar (saved in config.toml)."""
+        sidebar = self.query_one("#sidebar")
+        width = self.config.reader.sidebar_width or sidebar.outer_size.width
+        width = max(SIDEBAR_MIN, min(SIDEBAR_MAX, width + step * SIDEBAR_STEP))
+        self.config.reader.sidebar_width = width
+        self._set_sidebar_width(width)
+        if self.config.path is not None:
+            self._save_setting(self.config.path, "sidebar_width", width)
+
+    def _set_sidebar_width(self, width: int) -> None:
+        sidebar = self.query_one("#sidebar")
+        sidebar.styles.width = width  # inline: above the layout's percentage and bounds
+        sidebar.styles.max_width = width
+        sidebar.styles.min_width = width
+
+    @work(thread=True, exclusive=True, group="config")
+    def _save_setting(self, path: Any, key: str, value: Any) -> None:
+        from cache.config import save_reader_setting
+
+        try:
+            save_reader_setting(path, key, value)
+        except BroadsheetError as error:
+            self.app.call_from_thread(self.notify, str(error), title="Cannot save the setting", severity="error",
+                                      markup=False)
+
+    def _mark_target(self) -> tuple[str, list[str], int | None] | None:
+        """What ``A`` would mark read: (what, sites, category) from the tree's cursor."""
+        data = self.site_tree.selected()
+        if isinstance(data, FolderItem):
+            return f"the folder {data.folder}", self.listing.folders().get(data.folder, []), None
+        if isinstance(data, SiteItem) or (isinstance(data, ListItem) and data.key[1] is None):
+            summary = self.listing.summaries.get(data.key[0])
+            return (summary.site.title or summary.name, [summary.name], None) if summary else None
+        if isinstance(data, ListItem):
+            name, cat = data.key
+            summary = self.listing.summaries.get(name)
+            if summary is not None and cat in summary.categories:
+                return f"{summary.categories[cat].name} ({summary.site.title or name})", [name], cat
+        return None
+
+    def action_mark_all_read(self) -> None:
+        """``A``: mark the selected folder, site or category read, after one confirmation."""
+        from .confirm import ConfirmScreen
+
+        target = self._mark_target()
+        if target is None:
+            self.notify("Select a folder, a site or a category to mark it read.", timeout=3)
+            return
+        what, names, category = target
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._mark_read_worker(what, names, category)
+
+        self.app.push_screen(ConfirmScreen(f"Mark every post of {what} read?"), answered)
+
+    @work(thread=True, group="mark")
+    def _mark_read_worker(self, what: str, names: list[str], category: int | None) -> None:
+        """Mark read on disk with this thread's own ``Service``, then read the counts again."""
+        service = self._thread_service()
+        loaded = self._loaded_stamps()
+        try:
+            self._drain(service)
+            count = 0
+            for name in names:
+                count += service.mark_all(name) if category is None else service.mark_category(name, category)
+            for name in names:
+                loaded[name] = None  # read these again, whatever their index says
+            listing = self._read_listing(service.store, [], loaded=loaded)
+        except BroadsheetError as error:
+            self.post_message(self.MarkedRead(what, 0, str(error)))
+            return
+        finally:
+            service.close()
+        self.post_message(self.ListingLoaded(listing))
+        self.post_message(self.MarkedRead(what, count))
+
+    @on(MarkedRead)
+    def _marked_read(self, event: MarkedRead) -> None:
+        if event.error:
+            self.notify(event.error, title="Cannot mark read", severity="error", markup=False)
+        else:
+            self.notify(f"Marked {event.what} read.", markup=False, timeout=3)
 
     def commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
         """The command palette's reader entries: (title, help, callback)."""
@@ -970,7 +1455,9 @@ class ReaderScreen(Screen[None]):
         yield "Toggle read", "Mark the post read or unread (m)", self.action_toggle_read
         yield "Open in browser", "Open the post in the web browser (o)", self.action_open_browser
         yield "Links", "List the article's links and images, to open or copy (L)", self.action_links
-        yield "Filter posts", "Filter the posts by title (/)", self.action_filter
+        yield "Search", "Filter titles as you type; enter searches every post and comment (/)", self.action_filter
+        yield "Mark read", "Mark the selected folder, site or category read (A)", self.action_mark_all_read
+        yield "Unread only", "Show only unread posts in the tree (U)", self.action_unread_only
         yield "Broadsheet keys", "Every key binding and its id for config.toml (?)", self.action_help
 
     # -- layout ----------------------------------------------------------------------
