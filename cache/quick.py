@@ -27,7 +27,10 @@ def unread_counts(directory: Path) -> dict[str, int] | None:
     try:
         sites = _load(directory / "sites.json").get("sites", {})
         counts: dict[str, int] = {}
+        real = any(not sites[key].get("demo") for key in sites)
         for key in sorted(sites, key=int):
+            if real and sites[key].get("demo"):
+                continue  # the demo stops counting once a real site is subscribed
             name = sites[key]["name"]
             folder = directory / "sites" / name
             summary = _load(folder / "ids.json")["summary"]["1"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config
 from .errors import BroadsheetError, NotFound
 from .models import Site
+from .safe import clean_line
 from .store import Store
 
 if TYPE_CHECKING:
@@ -127,16 +128,19 @@ class Service:
         from .store import valid_name
 
         url = normalise_url(url)
-        self._refuse_duplicate(url)
+        self._refuse_duplicate(url, "")
         if name is not None and not valid_name(name):
             raise BroadsheetError(f"invalid site name {name!r}: use lowercase letters, digits, '.', '_' or '-'")
         if name is not None and any(s.name == name for s in self.store.sites()):
             raise BroadsheetError(f"a site called {name!r} is already subscribed")
         async with make_client(self.transport) as client:
             found = await sources.discover(client, url, kind=kind, policy=self.policy)
-        for candidate in (found.url, found.feed_url, found.api_root):
-            if candidate:
-                self._refuse_duplicate(candidate)
+        if found.kind == "feed":  # a site may have several feeds: only the same feed is a duplicate
+            self._refuse_duplicate(found.feed_url, "feed")
+        else:
+            for candidate in (found.url, found.api_root):
+                if candidate:
+                    self._refuse_duplicate(candidate, "wordpress")
         name = name or self._free_name(site_slug(found.url or url))
         site = Site(
             name=name, url=url, api_root=found.api_root, title=found.title, description=found.description,
@@ -153,14 +157,25 @@ class Service:
                 return f"{base}-{n}"
         raise BroadsheetError(f"too many sites called {base!r}: choose a name with --name")
 
-    def _refuse_duplicate(self, url: str) -> None:
-        """Refuse a URL that leads to a site already subscribed (by home page, feed URL,
-        API root, post URL or ``?rest_route=``)."""
+    def _refuse_duplicate(self, url: str, kind: str) -> None:
+        """Refuse a URL that leads to a site already subscribed: anything on a WordPress
+        site's home (a page, a post, its feed, ``?rest_route=``); a feed already read; and,
+        for a new WordPress site, any subscription of the same home. ``kind`` is what the URL
+        was found to be ("" before discovery)."""
         key = site_key(url)
         for site in self.store.sites():
-            keys = {site_key(u) for u in (site.url, site.home, site.feed_url, site.api_root) if u}
-            if key in keys or any(key.startswith(k + "/") for k in keys if site.kind == "wordpress" and k):
-                raise BroadsheetError(f"{url} is already subscribed as {site.name!r} ({site.home or site.url})")
+            if site.demo:
+                continue
+            if site.kind == "wordpress":
+                keys = {site_key(u) for u in (site.url, site.home, site.api_root) if u}
+                clash = key in keys or any(key.startswith(k + "/") for k in keys if k)
+            else:
+                feeds = {site_key(u) for u in (site.feed_url, site.url) if u}
+                homes = {site_key(site.home)} if site.home else set()
+                clash = key in feeds or (kind == "wordpress" and key in homes)
+            if clash:
+                shown = clean_line(site.home or site.url)[:200]
+                raise BroadsheetError(f"{clean_line(url)[:200]} is already subscribed as {site.name!r} ({shown})")
 
     def import_subscriptions(self, text: str) -> Imported:
         """Subscribe to every feed of an OPML document or a newsboat ``urls`` file, in one
@@ -171,7 +186,7 @@ class Service:
 
         imported = Imported()
         taken = {s.name for s in self.store.sites()}
-        keys = {site_key(u): s.name for s in self.store.sites() for u in (s.url, s.home, s.feed_url, s.api_root) if u}
+        keys = {site_key(u): s.name for s in self.store.sites() for u in (s.url, s.feed_url, s.api_root) if u}
         new: list[Site] = []
         for sub in parse_subscriptions(text):
             try:

@@ -302,7 +302,7 @@ class Store:
     def find_post(self, site: str, id_or_url: str | int) -> Post:
         """A post by id, by its link, or by a ``?p=ID`` URL."""
         key = str(id_or_url).strip()
-        if key.isdigit():
+        if key.isascii() and key.isdigit():
             return self.post(site, int(key))
         from urllib.parse import parse_qs, urlsplit
 
@@ -310,7 +310,7 @@ class Store:
         if not parts.scheme or not parts.netloc:
             raise NotFound(f"{key!r} is neither a post id nor a post URL")
         query = parse_qs(parts.query)
-        if query.get("p", [""])[0].isdigit():
+        if query.get("p", [""])[0].isascii() and query.get("p", [""])[0].isdigit():
             return self.post(site, int(query["p"][0]))
         wanted = _normal_url(key)
         for row in self._raw(self._index(site), "posts").values():
@@ -405,14 +405,19 @@ class Store:
                     _upsert(db, "read", {}, remove=present)
 
     def unread_counts(self) -> dict[str, int]:
-        """Unread posts per site: the status-bar figure, kept cheap.
+        """Unread posts per site: the status-bar figure, kept cheap (the demo site is left
+        out once a real site is subscribed).
 
         Reads ``ids.json`` (the post ids, written after each index commit, with the index
         file's stamp) instead of the whole index; when the stamp does not match the index
         (a sync died between the two writes) it falls back to the index itself.
         """
         counts: dict[str, int] = {}
-        for site in self.sites():
+        sites = self.sites()
+        real = any(not site.demo for site in sites)
+        for site in sites:
+            if real and site.demo:
+                continue  # the demo stops counting once a real site is subscribed
             read = self._raw(self._state(site.name), "read")
             counts[site.name] = sum(1 for k in self._post_keys(site.name) if k not in read)
         return counts

@@ -173,3 +173,22 @@ def test_an_imported_api_root_on_another_host_is_dropped(tmp_path):
     [site] = svc.import_subscriptions(text).added
     assert site.kind == "feed" and site.api_root == "" and "attacker" not in site.to_row().__repr__()
     assert "\u202e" not in site.home and "\x9b" not in site.home
+
+
+async def test_a_site_may_have_several_feeds_but_each_is_subscribed_once(tmp_path):
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>https://blog.example/</link>' \
+           b'<item><title>x</title><guid>%s</guid></item></channel></rss>'
+    pages = {"/news.xml": feed % (b"News", b"n1"), "/sport.xml": feed % (b"Sport", b"s1")}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = pages.get(request.url.path)
+        if body is None:
+            return httpx.Response(404, text="no")
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/rss+xml"})
+
+    svc = service(tmp_path, handler)
+    first = await svc.subscribe("https://blog.example/news.xml")
+    second = await svc.subscribe("https://blog.example/sport.xml")
+    assert (first.site.kind, second.site.kind) == ("feed", "feed") and first.site.name != second.site.name
+    with pytest.raises(BroadsheetError, match="already subscribed"):
+        await svc.subscribe("https://blog.example/news.xml", name="again")

@@ -189,3 +189,35 @@ def test_one_line_folds_control_characters():
 
     assert one_line("bad\x1b[31m\nnews\u202e here") == "bad [31m news here"
     assert len(one_line("x" * 1000)) == 300
+
+
+def test_ids_as_posts_prints_them_are_accepted_and_odd_digits_refused(capsys):
+    from tui.cli import main
+
+    assert main(["add", "demo"]) == 0 and main(["sync", "demo"]) == 0
+    capsys.readouterr()
+    assert main(["read", "--keep-unread", "demo:112"]) == 0
+    assert "Harbour Authority" in capsys.readouterr().out
+    for odd in ("²", "https://demo.broadsheet.invalid/?p=²", "demo:²"):
+        code = main(["read", odd])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "internal error" not in err, (odd, err)
+    assert main(["mark", "--all"]) == 0  # no --site needed: every site
+    assert "marked" in capsys.readouterr().out
+
+
+def test_unread_leaves_the_demo_out_once_a_real_site_is_subscribed(capsys, tmp_path):
+    import json
+
+    from cache.models import Post, Site
+    from cache.store import Store
+    from tui.cli import main
+
+    assert main(["add", "demo"]) == 0 and main(["sync", "demo"]) == 0
+    store = Store()
+    store.add_site(Site(name="real", url="https://real.example/"))
+    store.save_sync("real", posts=[Post(1, "real", "One"), Post(2, "real", "Two")])
+    capsys.readouterr()
+    assert main(["unread", "--json"]) == 0  # the fast path
+    assert json.loads(capsys.readouterr().out) == {"total": 2, "sites": {"real": 2}}
+    assert store.unread_counts() == {"real": 2}  # the store's own path agrees

@@ -39,12 +39,16 @@ def test_a_hugo_site_from_its_home_page(feedsite, capsys, tmp_path):
     names = {row["name"] for row in json.loads(out)}
     assert {c for p in feedsite.posts for c in p.categories} <= names
     # summary-only items were completed from the article page (full text, auto)
-    short = next(p for p in feedsite.posts if p.summary_only)
+    # (a first sync fetches the article pages of the newest few summary-only items)
+    short = max((p for p in feedsite.posts if p.summary_only), key=lambda p: p.date)
     match = next(p for p in got if p["link"].rstrip("/").endswith(short.slug))
     code, out, err = cli(capsys, cache, "read", str(match["id"]), "--json")
     body = json.loads(out)["body"]
-    assert "said the mayor" in body and "said the mayor" not in (short.summary or ""), \
-        "the text after <!--more--> came from the article page"
+    import re
+
+    summary_words = set(re.findall(r"\w+", short.summary or ""))
+    later = [w for w in re.findall(r"\w{6,}", re.sub(r"<[^>]+>", " ", short.body)) if w not in summary_words]
+    assert later and all(w in body for w in later[-3:]), "the text after <!--more--> came from the article page"
     # nothing on screen carries a control character
     assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in out)
 

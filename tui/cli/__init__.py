@@ -172,21 +172,39 @@ def sites_for(store: Store, name: str | None) -> list[Site]:
 
 
 def check_post_key(key: str) -> str:
-    """``key`` when it can name a post (ASCII digits or a URL); a one-line refusal otherwise."""
+    """``key`` when it can name a post (ASCII digits, ``SITE:ID`` as ``posts`` prints it, or a
+    URL); a one-line refusal otherwise."""
     key = key.strip()
-    if "://" in key or (key.isascii() and key.isdigit()):
+    if "://" in key or (key.isascii() and key.isdigit()) or _site_and_id(key) is not None:
         return key
-    raise NotFound(f"{one_line(key)!r} is not a post id: give its number or its URL")
+    raise NotFound(f"{one_line(key)!r} is not a post id: give its number, SITE:NUMBER or its URL")
+
+
+def _site_and_id(key: str) -> tuple[str, str] | None:
+    site, colon, number = key.rpartition(":")
+    if colon and site and "/" not in site and number.isascii() and number.isdigit():
+        return site, number
+    return None
 
 
 def find_in(store: Store, site: str, key: str) -> Post:
-    """A post of ``site`` by id or URL."""
-    return store.find_post(site, check_post_key(key))
+    """A post of ``site`` by id, ``SITE:ID`` or URL."""
+    key = check_post_key(key)
+    pair = _site_and_id(key) if "://" not in key else None
+    if pair is not None:
+        if pair[0] != site:
+            raise NotFound(f"{one_line(key)!r} names site {pair[0]!r}, not {site!r}")
+        key = pair[1]
+    return store.find_post(site, key)
 
 
 def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Post]:
     """``(site, post)`` for an id or URL; a URL finds its site even among several."""
     key = check_post_key(key)
+    if "://" not in key and (pair := _site_and_id(key)) is not None:
+        if site_name and site_name != pair[0]:
+            raise NotFound(f"{one_line(key)!r} names site {pair[0]!r}, not {site_name!r}")
+        return store.site(pair[0]).name, store.find_post(pair[0], pair[1])
     if site_name or "://" not in key:
         name = store.site(site_name).name
         return name, store.find_post(name, key)

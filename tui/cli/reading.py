@@ -250,12 +250,14 @@ def cmd_mark(service: Service, args: argparse.Namespace) -> int:
     from cache.errors import BroadsheetError
 
     store = service.store
-    site = store.site(args.site).name
     read = not args.unread
-    if args.all:
-        count = service.mark_all(site, read)
+    if args.all:  # every post of the site, or of every site when none is named
+        count = sum(service.mark_all(site.name, read) for site in sites_for(store, args.site))
     elif args.posts:
-        count = service.mark(site, [find_in(store, site, p).id for p in args.posts], read)
+        count = 0
+        for key in args.posts:
+            site, post = find_post(store, args.site, key)
+            count += service.mark(site, [post.id], read)
     else:
         raise BroadsheetError("name the posts to mark, or use --all")
     print(f"marked {count} post{'s' * (count != 1)} {'read' if read else 'unread'}")

@@ -451,6 +451,23 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         self._styles.clear()
         super().notify_style_update()
 
+    def render_label(self, node: TreeNode[NodeData], base_style: Style, style: Style) -> Text:
+        """The label, with a long name shortened ("…") so its unread count stays in view."""
+        label = super().render_label(node, base_style, style)
+        # indentation: guides (``guide_depth`` cells a level), the expand icon and a margin
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        room = self.scrollable_content_region.width - depth * self.guide_depth - 3
+        plain = label.plain
+        cut = plain.rfind("  ")
+        if room <= 8 or label.cell_len <= room or cut < 1 or not plain[cut + 2 :].replace(",", "").isdigit():
+            return label
+        tail = label[cut:]
+        head = label[:cut]
+        head.truncate(max(room - tail.cell_len, 4), overflow="ellipsis")
+        return head + tail
+
     def _count(self, count: int) -> Text:
         return Text(f"  {count}", style=self._style("count")) if count else Text("")
 

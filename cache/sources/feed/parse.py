@@ -211,11 +211,24 @@ _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 _CONTROL_REFS = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));")
 
 
+# A whole terminal escape sequence, raw or written as a character reference (``&#27;[31m``):
+# removed as one piece before the control bytes go, or its tail ("]0;pwned", "[31m") would
+# be left as text. OSC/DCS bodies are bounded, so every match attempt is short (linear).
+_ESC = rb"(?:\x1b|&#0*27;|&#[xX]0*1[bB];)"
+_ESC_SEQUENCE = re.compile(
+    _ESC + rb"(?:\[[0-?]{0,64}[ -/]{0,8}[@-~]|[\]PX^_][^\x07\x1b&<]{0,2048}(?:\x07|&#0*7;|\x1b\\\\|" + _ESC
+    + rb"\\\\)?|[ -/]{0,4}[0-~])?"
+)
+
+
 def prepare(data: bytes) -> bytes:
     """Bytes lxml can read safely: UTF-8, no DOCTYPE, entities repaired, and no control
     character XML 1.0 forbids (raw or as a reference: lxml would drop the rest of the
     element; they could only be escape sequences)."""
-    data = to_utf8(data).translate(None, _CONTROL_BYTES)
+    data = to_utf8(data)
+    if b"\x1b" in data or b"&#" in data:
+        data = _ESC_SEQUENCE.sub(b"", data)
+    data = data.translate(None, _CONTROL_BYTES)
     if b"&#" in data:
         data = _CONTROL_REFS.sub(b"", data)
     data, _ = skip_prolog(data, cut_doctype=True)
