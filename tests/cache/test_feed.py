@@ -598,9 +598,9 @@ async def test_a_feed_cannot_make_us_fetch_the_local_network():
 
 
 def test_escape_sequences_in_xml_feeds_leave_no_residue():
-    raw = ('<rss version="2.0"><channel><title>Gazette \x1b]0;pwned\x07title \x1b[31mRED\x1b[0m</title>'
-           "<item><title>A &#27;]8;;http://evil/&#27;\\click&#27;]8;;&#27;\\ and &#x1b;[2J&#x1B;[Hclear</title>"
-           "<guid>1</guid></item></channel></rss>").encode()
+    raw = (b'<rss version="2.0"><channel><title>Gazette \x1b]0;pwned\x07title \x1b[31mRED\x1b[0m</title>'
+           b"<item><title>A &#27;]8;;http://evil/&#27;\\click&#27;]8;;&#27;\\ and &#x1b;[2J&#x1B;[Hclear</title>"
+           b"<guid>1</guid></item></channel></rss>")
     feed = parse.read(raw, "https://x/")
     assert feed.title == "Gazette title RED"
     assert feed.entries[0].title == "A click and clear"

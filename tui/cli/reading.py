@@ -23,7 +23,6 @@ from . import (
     Command,
     describe,
     emit_json,
-    find_in,
     find_post,
     positive_int,
     site_option,

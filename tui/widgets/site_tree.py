@@ -308,8 +308,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
                     self._fill(key)
                 node.set_label(self._list_label(key))
         summary = self.listing.summaries.get(name)
-        if summary is not None and (node := self._sites.get(name)) is not None:
-            node.set_label(self._site_label(summary))
+        site_node = self._sites.get(name)
+        if summary is not None and site_node is not None:
+            site_node.set_label(self._site_label(summary))
             self._relabel_folder(summary.site.folder)
 
     def site_dropped(self, name: str) -> None:
