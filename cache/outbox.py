@@ -85,7 +85,7 @@ UNCONFIRMED_MESSAGE = (
     "comments cannot be seen): check the post, then `broadsheet outbox send {id}` sends it anyway"
 )
 ORIGIN_CHANGED = "the site's address changed since this reply was written"
-NO_REPLIES = "this site takes no replies; `o` opens it in the browser"
+NO_REPLIES = "this site takes no replies (it is read through its feed); comment on the site itself"
 
 
 HEARTBEAT = 30.0

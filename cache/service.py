@@ -591,8 +591,15 @@ def normalise_url(url: str) -> str:
     from .safe import clean_line
 
     url = url.strip()
+    if not url:
+        raise NotASite("give the site's address: a home page, an article or a feed URL")
+    if any(ch.isspace() for ch in url):
+        raise NotASite(f"{clean_line(url)[:200]!r} is not a URL (it has spaces)")
     if "://" not in url:
-        host = url.split("/", 1)[0].rsplit(":", 1)[0]
+        first = url.split("/", 1)[0]
+        host, _, port = first.rpartition(":") if ":" in first else (first, "", "")
+        if ":" in first and not (port.isascii() and port.isdigit()):
+            raise NotASite(f"{clean_line(url)[:200]!r} is not a URL: write it as https://… or http://…")
         url = ("http://" if is_loopback(host) else "https://") + url
     try:
         parsed = httpx.URL(url)

@@ -90,7 +90,9 @@ class BroadsheetApp(App[int]):
         self.push_screen(HelpScreen(self.binding_rows()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" panel is left out: "Broadsheet keys" (?) lists every key with
+        # the id config.toml remaps it by.
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Keys")
         if isinstance(screen, ReaderScreen):
             for title, help_text, callback in screen.commands():
                 yield SystemCommand(title, help_text, callback)

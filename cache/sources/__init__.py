@@ -100,7 +100,8 @@ async def discover(
     if problem is not None and page is None:
         raise problem
     what = "a WordPress site or a feed" if kind == "auto" else ("a WordPress site" if kind == "wordpress" else "a feed")
-    raise NotASite(f"{url} is not {what} (no REST API or feed found)")
+    answered = f"; it answered {page.status_code}" if page is not None and page.status_code >= 400 else ""
+    raise NotASite(f"{url} is not {what} (no REST API or feed found{answered})")
 
 
 def _looks_like_wordpress(page: httpx.Response) -> bool:

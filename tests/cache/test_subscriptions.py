@@ -192,3 +192,18 @@ async def test_a_site_may_have_several_feeds_but_each_is_subscribed_once(tmp_pat
     assert (first.site.kind, second.site.kind) == ("feed", "feed") and first.site.name != second.site.name
     with pytest.raises(BroadsheetError, match="already subscribed"):
         await svc.subscribe("https://blog.example/news.xml", name="again")
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("", "give the site's address"), ("htp:/bad", "write it as https://"), ("a b.example", "has spaces"),
+])
+def test_what_is_not_a_url_is_said_plainly(typed, said):
+    with pytest.raises(NotASite, match=said):
+        normalise_url(typed)
+
+
+async def test_a_404_is_named_when_nothing_is_found(tmp_path):
+    svc = service(tmp_path, lambda request: httpx.Response(404, text="<html>gone</html>",
+                                                             headers={"Content-Type": "text/html"}))
+    with pytest.raises(NotASite, match="it answered 404"):
+        await svc.subscribe("https://gone.example/page")

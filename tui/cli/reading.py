@@ -14,6 +14,7 @@ fallback when the quick files disagree with the index.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +205,7 @@ def _print_article(site: str, post: Post, article: Any, names: dict[int, str]) -
     if post.protected:
         out.write("This post is password protected: open it in a browser to enter the password.\n")
     else:
-        out.write(article.body or "(this post has no text)\n")
+        out.write(_plain_markdown(article.body) or "(this post has no text)\n")
     count = post.comment_count
     if count:
         out.write(f"\n{count} comment{'s' * (count != 1)}: broadsheet comments --site {site} {post.id}\n")
@@ -286,3 +287,12 @@ def cmd_reindex(service: Service, args: argparse.Namespace) -> int:
     count = service.reindex()
     print(f"indexed {count} post{'s' * (count != 1)}")
     return EXIT_OK
+
+
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<&])")
+
+
+def _plain_markdown(text: str) -> str:
+    """Markdown for reading in a terminal: the converter's backslash escapes (``1\\.``,
+    ``\\#``) dropped, which only matter to a Markdown renderer."""
+    return _ESCAPED.sub(r"\1", text)

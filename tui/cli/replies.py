@@ -95,12 +95,14 @@ def cmd_reply(service: Service, args: argparse.Namespace) -> int:
     import asyncio
 
     from cache.config import load_config
-    from cache.errors import BroadsheetError, NotFound
+    from cache.errors import BroadsheetError, NotFound, Refused
 
     from ..editor import edit_text, strip_instructions, template
 
     store = service.store
     site, post = find_post(store, args.site, args.post)
+    if refusal := service.replies_refused(store.site(site)):
+        raise Refused(f"{refusal}: {post.link}" if post.link else refusal, "no_replies")
     parent = args.to or 0
     answered = None
     if parent:
@@ -113,6 +115,8 @@ def cmd_reply(service: Service, args: argparse.Namespace) -> int:
     config = load_config(args.config)
     author = args.author if args.author is not None else config.reply.author
     email = args.email if args.email is not None else config.reply.email
+    if store.site(site).demo:  # the demo's form wants a name and e-mail: give it its own
+        author, email = author or "Demo reader", email or "reader@demo.invalid"
     if not (author and email) and not service.has_login(site):
         print("broadsheet: note: no login for this site and no name/e-mail "
               "(set [reply] author/email in config.toml, or --author/--email)", file=sys.stderr)

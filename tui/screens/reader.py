@@ -1047,6 +1047,10 @@ class ReaderScreen(Screen[None]):
             post = view.post
         else:
             return
+        if site is not None and site.site.kind == "feed":
+            self.notify("This site takes no replies (it is read through its feed): o opens the post "
+                        "in the browser.", title="No replies here", severity="warning", timeout=4)
+            return
         if post.comment_status != "open":
             self.notify("Comments are closed on this post.", severity="warning", timeout=3)
             return
