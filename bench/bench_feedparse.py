@@ -30,7 +30,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WORDS = ["news", "terminal", "reader", "feed", "article", "update", "river", "harbour", "council", "budget", "school", "weather", "market", "train", "election", "garden", "library", "museum", "concert", "football"]
+WORDS = [
+    "news",
+    "terminal",
+    "reader",
+    "feed",
+    "article",
+    "update",
+    "river",
+    "harbour",
+    "council",
+    "budget",
+    "school",
+    "weather",
+    "market",
+    "train",
+    "election",
+    "garden",
+    "library",
+    "museum",
+    "concert",
+    "football",
+]
 
 
 def paragraph(n: int, seed: int) -> str:
@@ -52,7 +73,7 @@ def big_rss(items: int = 10_000) -> bytes:
         day = 1 + i % 28
         parts.append(
             f"<item><title>Item {i}: {paragraph(6, i)}</title>"
-            f"<link>https://big.example/{i}/</link><guid isPermaLink=\"false\">big-{i}</guid>"
+            f'<link>https://big.example/{i}/</link><guid isPermaLink="false">big-{i}</guid>'
             f"<pubDate>Mon, {day:02d} Jan 2024 {i % 24:02d}:{i % 60:02d}:00 +0100</pubDate>"
             f"<dc:creator>Author {i % 17}</dc:creator><category>cat{i % 20}</category><category>tag{i % 7}</category>"
             f"<description>{paragraph(30, i)}</description>"
@@ -70,55 +91,91 @@ def broken_feeds() -> dict[str, tuple[bytes, int]]:
     item = "<item><title>{t}</title><link>https://b.example/{n}</link><guid>g{n}</guid>{extra}</item>"
     return {
         "latin-1 declared utf-8": (
-            ('<?xml version="1.0" encoding="utf-8"?>' + rss.format(item.format(t="Caf\xe9 cr\xe8me", n=1, extra="")))
-            .encode("latin-1"), 1),
+            (
+                '<?xml version="1.0" encoding="utf-8"?>' + rss.format(item.format(t="Caf\xe9 cr\xe8me", n=1, extra=""))
+            ).encode("latin-1"),
+            1,
+        ),
         "undeclared entities": (
-            rss.format(item.format(t="Fish&nbsp;&amp;&nbsp;chips &eacute;t&eacute; &hellip;", n=1, extra="")).encode(), 1),
+            rss.format(item.format(t="Fish&nbsp;&amp;&nbsp;chips &eacute;t&eacute; &hellip;", n=1, extra="")).encode(),
+            1,
+        ),
         "bare ampersand": (rss.format(item.format(t="Q&A", n=1, extra="<description>a & b</description>")).encode(), 1),
-        "missing dates": (rss.format(item.format(t="a", n=1, extra="") + item.format(t="b", n=2, extra="")).encode(), 2),
-        "bad dates": (rss.format(item.format(t="a", n=1, extra="<pubDate>not a date</pubDate>")
-                                 + item.format(t="b", n=2, extra="<pubDate>31 Feb 2024 25:61:00 XYZ</pubDate>")).encode(), 2),
-        "html in titles": (rss.format(item.format(t="&lt;b&gt;Bold&lt;/b&gt; &amp;amp; <![CDATA[<i>it</i>]]>", n=1, extra="")).encode(), 1),
+        "missing dates": (
+            rss.format(item.format(t="a", n=1, extra="") + item.format(t="b", n=2, extra="")).encode(),
+            2,
+        ),
+        "bad dates": (
+            rss.format(
+                item.format(t="a", n=1, extra="<pubDate>not a date</pubDate>")
+                + item.format(t="b", n=2, extra="<pubDate>31 Feb 2024 25:61:00 XYZ</pubDate>")
+            ).encode(),
+            2,
+        ),
+        "html in titles": (
+            rss.format(
+                item.format(t="&lt;b&gt;Bold&lt;/b&gt; &amp;amp; <![CDATA[<i>it</i>]]>", n=1, extra="")
+            ).encode(),
+            1,
+        ),
         "rss 0.91 netscape doctype": (
             b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
             b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>Old</title>'
             b"<link>https://old.example/</link><description>d</description><language>en</language>"
             b"<item><title>One</title><link>https://old.example/1</link><description>x &eacute;</description></item>"
-            b"<item><title>Two</title><link>https://old.example/2</link></item></channel></rss>", 2),
+            b"<item><title>Two</title><link>https://old.example/2</link></item></channel></rss>",
+            2,
+        ),
         "rss 1.0 rdf": (
             b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
             b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
             b'<channel rdf:about="https://r.example/"><title>R</title><link>https://r.example/</link></channel>'
             b'<item rdf:about="https://r.example/1"><title>One</title><link>https://r.example/1</link>'
             b"<dc:date>2024-01-02T10:00:00+02:00</dc:date></item>"
-            b'<item rdf:about="https://r.example/2"><title>Two</title><link>https://r.example/2</link></item></rdf:RDF>', 2),
+            b'<item rdf:about="https://r.example/2"><title>Two</title><link>https://r.example/2</link></item></rdf:RDF>',
+            2,
+        ),
         "atom 1.0": (
             b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
             b'<link href="https://a.example/"/><id>urn:a</id><updated>2024-01-02T10:00:00Z</updated>'
             b'<entry><id>urn:a:1</id><title type="html">&lt;em&gt;One&lt;/em&gt;</title><link href="https://a.example/1"/>'
             b'<updated>2024-01-02T10:00:00-05:00</updated><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></content></entry>'
-            b'<entry><id>urn:a:2</id><title>Two</title><link href="https://a.example/2"/><updated>2024-01-03T10:00:00Z</updated></entry></feed>', 2),
+            b'<entry><id>urn:a:2</id><title>Two</title><link href="https://a.example/2"/><updated>2024-01-03T10:00:00Z</updated></entry></feed>',
+            2,
+        ),
         "json feed 1.1": (
             b'{"version":"https://jsonfeed.org/version/1.1","title":"J","home_page_url":"https://j.example/",'
             b'"items":[{"id":"1","url":"https://j.example/1","title":"One","content_html":"<p>x</p>",'
-            b'"date_published":"2024-01-02T10:00:00+01:00","tags":["a","b"]},{"id":"2","content_text":"two"}]}', 2),
+            b'"date_published":"2024-01-02T10:00:00+01:00","tags":["a","b"]},{"id":"2","content_text":"two"}]}',
+            2,
+        ),
         "json feed 1.0": (
             b'{"version":"https://jsonfeed.org/version/1","title":"J","items":[{"id":"1","title":"One","content_text":"x",'
-            b'"author":{"name":"Ann"}}]}', 1),
+            b'"author":{"name":"Ann"}}]}',
+            1,
+        ),
         "garbage before root": (b"\n\n  \xef\xbb\xbf" + rss.format(item.format(t="x", n=1, extra="")).encode(), 1),
-        "truncated": (rss.format(item.format(t="a", n=1, extra="") + item.format(t="b", n=2, extra="")).encode()[:-40], 2),
+        "truncated": (
+            rss.format(item.format(t="a", n=1, extra="") + item.format(t="b", n=2, extra="")).encode()[:-40],
+            2,
+        ),
     }
 
 
 def hostile_feeds() -> dict[str, bytes]:
-    rss_tail = "<rss version=\"2.0\"><channel><title>&x;</title><item><title>&x;</title><guid>1</guid></item></channel></rss>"
+    rss_tail = (
+        '<rss version="2.0"><channel><title>&x;</title><item><title>&x;</title><guid>1</guid></item></channel></rss>'
+    )
     laughs = "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">' for i in range(1, 10))
     return {
         "xxe /etc/passwd": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>{rss_tail}'.encode(),
-        "billion laughs": (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{laughs}<!ENTITY x "&l9;">]>'
-                           + rss_tail).encode(),
-        "quadratic blowup": (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "{"a" * 100_000}">]>'
-                             + rss_tail.replace("<title>&x;</title><guid>", "<title>" + "&x;" * 20_000 + "</title><guid>")).encode(),
+        "billion laughs": (
+            f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{laughs}<!ENTITY x "&l9;">]>' + rss_tail
+        ).encode(),
+        "quadratic blowup": (
+            f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "{"a" * 100_000}">]>'
+            + rss_tail.replace("<title>&x;</title><guid>", "<title>" + "&x;" * 20_000 + "</title><guid>")
+        ).encode(),
     }
 
 
@@ -177,13 +234,17 @@ def timed(fn, data: bytes, rounds: int) -> list[float]:
 
 def part_parse(items: int, rounds: int) -> None:
     feed = big_rss(items)
-    print(f"== {items}-item RSS feed: {len(feed) / 2**20:.1f} MB; median of {rounds} (peak Python heap in a separate run)")
+    print(
+        f"== {items}-item RSS feed: {len(feed) / 2**20:.1f} MB; median of {rounds} (peak Python heap in a separate run)"
+    )
     for name, fn in parsers().items():
         times = timed(fn, feed, rounds)
         _, peak, result, error = measure(fn, feed)
         n = len(entries_of(result)) if result is not None else 0
-        print(f"  {name:15} {statistics.median(times):6.2f} s  (min {min(times):.2f})  peak heap {peak:6.0f} MB  "
-              f"{n} items {error}")
+        print(
+            f"  {name:15} {statistics.median(times):6.2f} s  (min {min(times):.2f})  peak heap {peak:6.0f} MB  "
+            f"{n} items {error}"
+        )
 
     print("\n== broken feeds: items recovered / expected, first title")
     for label, (data, expected) in broken_feeds().items():
@@ -204,7 +265,9 @@ def part_parse(items: int, rounds: int) -> None:
             entries = entries_of(result) if result is not None else []
             size = len(title_of(entries[0])) if entries else 0
             leaked = "LEAKED" if passwd in text else "no leak"
-            print(f"  {label:18} {name:15} {seconds * 1000:7.1f} ms  {peak:6.1f} MB  {leaked}  title {size} chars {error}")
+            print(
+                f"  {label:18} {name:15} {seconds * 1000:7.1f} ms  {peak:6.1f} MB  {leaked}  title {size} chars {error}"
+            )
     print(f"  (max RSS of this process so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 
@@ -221,38 +284,59 @@ def article_page(i: int) -> tuple[str, dict[str, list[str]]]:
     paragraphs = 2 if layout == 3 else 4
     body = (
         f"<h1>Article {i}: {paragraph(5, i)}</h1><p class='byline'>By Ann Writer</p>"
-        + "".join(f"<p>{paragraph(55, i + k)} <a href='https://src.example/{k}'>source {k}</a>.</p>" for k in range(paragraphs))
+        + "".join(
+            f"<p>{paragraph(55, i + k)} <a href='https://src.example/{k}'>source {k}</a>.</p>"
+            for k in range(paragraphs)
+        )
         + f"<h2>Subheading alpha {i}</h2>"
         + "".join(f"<p>{paragraph(45, i + k + 9)}</p>" for k in range(1 if layout == 3 else 3))
-        + "<ul>" + "".join(f"<li>List point {k} {paragraph(8, k)}</li>" for k in range(5)) + "</ul>"
-        + ("" if layout == 3 else f"<h2>Subheading beta {i}</h2>" + "".join(f"<p>{paragraph(50, i + k + 20)}</p>" for k in range(3)))
+        + "<ul>"
+        + "".join(f"<li>List point {k} {paragraph(8, k)}</li>" for k in range(5))
+        + "</ul>"
+        + (
+            ""
+            if layout == 3
+            else f"<h2>Subheading beta {i}</h2>" + "".join(f"<p>{paragraph(50, i + k + 20)}</p>" for k in range(3))
+        )
     )
     widget = "<p>SIDEBARTEXT " + paragraph(120, i + 3) + "</p>"
-    head = (f"<!doctype html><html><head><title>Article {i} | The Daily</title>"
-            "<script>var tracking = 'SCRIPTTEXT';</script><style>body{color:red}</style></head><body>")
+    head = (
+        f"<!doctype html><html><head><title>Article {i} | The Daily</title>"
+        "<script>var tracking = 'SCRIPTTEXT';</script><style>body{color:red}</style></head><body>"
+    )
     foot = "<footer><p>FOOTERTEXT © The Daily 2024</p><a href='/privacy'>Privacy</a></footer></body></html>"
     if layout == 0:
-        page = (head + f"<header><div class='logo'>The Daily</div><nav class='menu'><ul>{nav}</ul></nav></header>"
-                "<div class='cookie-banner'>We use cookies COOKIEBANNER</div>"
-                f"<main><article class='post'>{body}</article>"
-                "<section class='comments'><h3>3 comments</h3><p>COMMENTTEXT first!</p></section></main>"
-                f"<aside class='sidebar'><h3>Most read</h3><ul>{side}</ul>{widget}</aside>" + foot)
+        page = (
+            head + f"<header><div class='logo'>The Daily</div><nav class='menu'><ul>{nav}</ul></nav></header>"
+            "<div class='cookie-banner'>We use cookies COOKIEBANNER</div>"
+            f"<main><article class='post'>{body}</article>"
+            "<section class='comments'><h3>3 comments</h3><p>COMMENTTEXT first!</p></section></main>"
+            f"<aside class='sidebar'><h3>Most read</h3><ul>{side}</ul>{widget}</aside>" + foot
+        )
     elif layout == 1:
-        page = (head + f"<div id='page' class='site'><div class='site-header'><div class='site-title'>The Daily</div>"
-                f"<div class='main-navigation'><ul>{nav}</ul></div></div><div class='cookie-banner'>COOKIEBANNER</div>"
-                f"<div id='content' class='site-content'><div id='primary' class='content-area'><div class='post type-post hentry'>"
-                f"<div class='entry-content'>{body}<div class='jp-relatedposts'><h3>Related</h3><p>RELATEDTEXT more</p></div></div>"
-                "<div class='post-navigation'><a href='/prev'>Previous post</a></div>"
-                "<div id='comments' class='comments-area'><h2>2 thoughts</h2><p>COMMENTTEXT nice</p></div></div></div>"
-                f"<div id='secondary' class='widget-area'><div class='widget'><h2>About</h2>{widget}</div>"
-                f"<div class='widget'><ul>{side}</ul></div></div></div>" + foot.replace("<footer>", "<div class='site-footer'>")
-                .replace("</footer>", "</div>") + "</div>")
+        page = (
+            head + f"<div id='page' class='site'><div class='site-header'><div class='site-title'>The Daily</div>"
+            f"<div class='main-navigation'><ul>{nav}</ul></div></div><div class='cookie-banner'>COOKIEBANNER</div>"
+            f"<div id='content' class='site-content'><div id='primary' class='content-area'><div class='post type-post hentry'>"
+            f"<div class='entry-content'>{body}<div class='jp-relatedposts'><h3>Related</h3><p>RELATEDTEXT more</p></div></div>"
+            "<div class='post-navigation'><a href='/prev'>Previous post</a></div>"
+            "<div id='comments' class='comments-area'><h2>2 thoughts</h2><p>COMMENTTEXT nice</p></div></div></div>"
+            f"<div id='secondary' class='widget-area'><div class='widget'><h2>About</h2>{widget}</div>"
+            f"<div class='widget'><ul>{side}</ul></div></div></div>"
+            + foot.replace("<footer>", "<div class='site-footer'>").replace("</footer>", "</div>")
+            + "</div>"
+        )
     elif layout == 2:
-        page = (head + f"<div><div>The Daily</div><div><ul>{nav}</ul></div><div>COOKIEBANNER</div>"
-                f"<div><div>{body}</div><div><ul>{side}</ul>{widget}</div></div>" + foot + "</div>")
+        page = (
+            head + f"<div><div>The Daily</div><div><ul>{nav}</ul></div><div>COOKIEBANNER</div>"
+            f"<div><div>{body}</div><div><ul>{side}</ul>{widget}</div></div>" + foot + "</div>"
+        )
     else:
-        page = (head + f"<header><nav><ul>{nav}</ul></nav></header><div class='cookie-banner'>COOKIEBANNER</div>"
-                f"<main><article>{body}</article></main><aside class='sidebar'>{widget}{widget}<ul>{side}</ul></aside>" + foot)
+        page = (
+            head + f"<header><nav><ul>{nav}</ul></nav></header><div class='cookie-banner'>COOKIEBANNER</div>"
+            f"<main><article>{body}</article></main><aside class='sidebar'>{widget}{widget}<ul>{side}</ul></aside>"
+            + foot
+        )
     return page, {
         "keep": [f"Subheading alpha {i}", "List point 3", "https://src.example/1", paragraph(45, i + 9)[:40]],
         "drop": ["SCRIPTTEXT", "COOKIEBANNER", "SIDEBARTEXT", "FOOTERTEXT", "Section 11", "Popular story number 7"]
@@ -265,11 +349,20 @@ def extractors() -> dict[str, object]:
     from readability import Document
 
     return {
-        "trafilatura": lambda page: trafilatura.extract(
-            page, output_format="html", include_links=True, include_formatting=True, include_comments=False,
-            favor_precision=True) or "",
-        "trafilatura-default": lambda page: trafilatura.extract(
-            page, output_format="html", include_links=True, include_formatting=True) or "",
+        "trafilatura": lambda page: (
+            trafilatura.extract(
+                page,
+                output_format="html",
+                include_links=True,
+                include_formatting=True,
+                include_comments=False,
+                favor_precision=True,
+            )
+            or ""
+        ),
+        "trafilatura-default": lambda page: (
+            trafilatura.extract(page, output_format="html", include_links=True, include_formatting=True) or ""
+        ),
         "readability": lambda page: Document(page).summary(html_partial=True),
     }
 
@@ -294,13 +387,17 @@ def part_extract(rounds: int) -> None:
             kept += sum(k in markdown for k in expect["keep"])
             dropped += sum(d not in markdown for d in expect["drop"])
             drops += len(expect["drop"])
-            layouts[number % 4] += all(k in markdown for k in expect["keep"]) and not any(d in markdown for d in expect["drop"])
+            layouts[number % 4] += all(k in markdown for k in expect["keep"]) and not any(
+                d in markdown for d in expect["drop"]
+            )
             headings += "## Subheading" in markdown or "Subheading alpha" in markdown.split("\n#")[-1]
             lists += "- List point" in markdown or "* List point" in markdown
             links += "](https://src.example/" in markdown
         n = len(pages)
-        print(f"  {name:19} {statistics.median(times) * 1000:6.1f} ms/page  kept {kept}/{4 * n}  dropped {dropped}/{drops}  "
-              f"clean by layout {layouts} of {n // 4} each  headings {headings}/{n} lists {lists}/{n} links {links}/{n}")
+        print(
+            f"  {name:19} {statistics.median(times) * 1000:6.1f} ms/page  kept {kept}/{4 * n}  dropped {dropped}/{drops}  "
+            f"clean by layout {layouts} of {n // 4} each  headings {headings}/{n} lists {lists}/{n} links {links}/{n}"
+        )
     sample = extractors()["trafilatura"](pages[0][0])
     print("  trafilatura sample (markdown, first 300 chars):", repr(html_to_markdown(sample)[:300]))
     sample = extractors()["readability"](pages[0][0])

@@ -86,8 +86,9 @@ class Run:
 GNU_TIME = Path("/usr/bin/time")
 
 
-def run(argv: Sequence[str], *, env: dict[str, str], cwd: Path, server: StaticServer | None = None,
-        timeout: float = 600) -> Run:
+def run(
+    argv: Sequence[str], *, env: dict[str, str], cwd: Path, server: StaticServer | None = None, timeout: float = 600
+) -> Run:
     """Run a whole process: wall time from spawn to exit, and its own peak RSS.
 
     Linux's ``ru_maxrss`` of a child never falls below its parent's RSS at fork (the value
@@ -102,8 +103,9 @@ def run(argv: Sequence[str], *, env: dict[str, str], cwd: Path, server: StaticSe
             command = [str(GNU_TIME), "-q", "-f", "%M", "-o", str(report), *command]
         with open(Path(scratch) / "out", "w+b") as out:
             started = time.perf_counter()
-            proc = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
             peak_kb = 0
             try:
                 if GNU_TIME.exists():
@@ -125,8 +127,7 @@ def run(argv: Sequence[str], *, env: dict[str, str], cwd: Path, server: StaticSe
                 peak_kb = int(report.read_text().split()[-1])
             except (OSError, ValueError, IndexError):
                 peak_kb = 0
-    return Run(wall, peak_kb / 1024, proc.returncode, text[-4000:],
-               server.requests(mark) if server else [])
+    return Run(wall, peak_kb / 1024, proc.returncode, text[-4000:], server.requests(mark) if server else [])
 
 
 def _vm_hwm_kb(pid: int) -> int:
@@ -142,8 +143,14 @@ def _vm_hwm_kb(pid: int) -> int:
 
 def clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
-               XDG_CACHE_HOME=str(home / ".cache"), LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+    )
     env.pop("BROADSHEET_CACHE_DIR", None)
     env["BROADSHEET_CONFIG_DIR"] = str(home / "bs-config")
     return env
@@ -152,8 +159,9 @@ def clean_env(home: Path) -> dict[str, str]:
 # -- newsboat ------------------------------------------------------------------------------
 
 
-def newsboat_reload(work: Path, feeds: Sequence[FeedRef], server: StaticServer, *, threads: int | None,
-                    reloads: int = 1) -> tuple[list[Run], int]:
+def newsboat_reload(
+    work: Path, feeds: Sequence[FeedRef], server: StaticServer, *, threads: int | None, reloads: int = 1
+) -> tuple[list[Run], int]:
     """``reloads`` runs of ``-x reload``, the first on a fresh cache; returns the runs and
     the number of articles newsboat stored. newsboat 2.21 stores a feed's ETag and
     Last-Modified only from its second download on (newsboat/newsboat#2734), so its
@@ -161,8 +169,17 @@ def newsboat_reload(work: Path, feeds: Sequence[FeedRef], server: StaticServer, 
     work.mkdir(parents=True)
     write_newsboat_urls(work / "urls", feeds)
     (work / "config").write_text(f"reload-threads {threads}\n" if threads else "")
-    argv = ["newsboat", "-x", "reload", "-u", str(work / "urls"), "-c", str(work / "cache.db"),
-            "-C", str(work / "config")]
+    argv = [
+        "newsboat",
+        "-x",
+        "reload",
+        "-u",
+        str(work / "urls"),
+        "-c",
+        str(work / "cache.db"),
+        "-C",
+        str(work / "config"),
+    ]
     env = clean_env(work)
     runs = [run(argv, env=env, cwd=work, server=server) for _ in range(reloads)]
     try:
@@ -240,8 +257,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="newsboat reload-threads for the feed set")
     parser.add_argument("--import-feeds", type=int, default=1000)
     parser.add_argument("--no-broadsheet", action="store_true", help="measure newsboat only")
-    parser.add_argument("--broadsheet-repo", type=Path, default=REPO,
-                        help="run `python -m tui` from this checkout (default: this one)")
+    parser.add_argument(
+        "--broadsheet-repo", type=Path, default=REPO, help="run `python -m tui` from this checkout (default: this one)"
+    )
     args = parser.parse_args()
     global BROADSHEET_REPO
     BROADSHEET_REPO = args.broadsheet_repo.resolve()
@@ -263,54 +281,79 @@ def main() -> int:
             write_opml(tmp / "big.opml", [big])
             write_opml(tmp / "set.opml", feeds)
             write_opml(tmp / "import.opml", unreachable_feeds(args.import_feeds))
-            print(f"generated in {time.perf_counter() - t:.1f}s: 1 feed x {args.items:,} items "
-                  f"({big.size / 1e6:.1f} MB); {args.feeds} feeds x {args.per_feed} items "
-                  f"({sum(f.size for f in feeds) / 1e6:.1f} MB); served by nginx at {server.url}", flush=True)
+            print(
+                f"generated in {time.perf_counter() - t:.1f}s: 1 feed x {args.items:,} items "
+                f"({big.size / 1e6:.1f} MB); {args.feeds} feeds x {args.per_feed} items "
+                f"({sum(f.size for f in feeds) / 1e6:.1f} MB); served by nginx at {server.url}",
+                flush=True,
+            )
 
             missing = None if not args.no_broadsheet else "--no-broadsheet"
             if missing is None:
                 missing = broadsheet_missing(tmp / "probe")
             import_missing = missing  # the import figure needs only `import`, not feed sync
-            results: dict[str, list] = {k: [] for k in (
-                "nb_big", "nb_set", "nb_set1", "nb_set2", "bs_big", "bs_set", "bs_set2")}
+            results: dict[str, list] = {
+                k: [] for k in ("nb_big", "nb_set", "nb_set1", "nb_set2", "bs_big", "bs_set", "bs_set2")
+            }
             stored: dict[str, object] = {}
             for n in range(args.rounds):
                 (nb_big,), stored["nb_big"] = newsboat_reload(tmp / f"nb-big-{n}", [big], server, threads=None)
                 (nb_set, nb_set1, nb_set2), stored["nb_set"] = newsboat_reload(
-                    tmp / f"nb-set-{n}", feeds, server, threads=args.threads, reloads=3)
+                    tmp / f"nb-set-{n}", feeds, server, threads=args.threads, reloads=3
+                )
                 for key, r in (("nb_big", nb_big), ("nb_set", nb_set), ("nb_set1", nb_set1), ("nb_set2", nb_set2)):
                     if not r.ok:
                         print(f"newsboat failed ({key}): {r.error()}", file=sys.stderr)
                     results[key].append(r)
-                line = (f"round {n + 1}: newsboat big {nb_big.wall:.2f}s {nb_big.rss_mb:.0f} MB, "
-                        f"set {nb_set.wall:.2f}s {nb_set.rss_mb:.0f} MB, 2nd reload {nb_set1.wall:.2f}s "
-                        f"({nb_set1.statuses()}), 3rd {nb_set2.wall:.2f}s ({nb_set2.statuses()})")
+                line = (
+                    f"round {n + 1}: newsboat big {nb_big.wall:.2f}s {nb_big.rss_mb:.0f} MB, "
+                    f"set {nb_set.wall:.2f}s {nb_set.rss_mb:.0f} MB, 2nd reload {nb_set1.wall:.2f}s "
+                    f"({nb_set1.statuses()}), 3rd {nb_set2.wall:.2f}s ({nb_set2.statuses()})"
+                )
                 if missing is None:
                     bs_big, _, why = broadsheet_sync(tmp / f"bs-big-{n}", tmp / "big.opml", server, again=False)
                     if not why:
                         results["bs_big"].append(bs_big)
                         stored["bs_big"] = broadsheet_unread(tmp / f"bs-big-{n}")
-                        bs_set, bs_set2, why = broadsheet_sync(tmp / f"bs-set-{n}", tmp / "set.opml", server, again=True)
+                        bs_set, bs_set2, why = broadsheet_sync(
+                            tmp / f"bs-set-{n}", tmp / "set.opml", server, again=True
+                        )
                     if why:
                         missing = why
                     else:
                         results["bs_set"].append(bs_set)
                         results["bs_set2"].append(bs_set2)
                         stored["bs_set"] = broadsheet_unread(tmp / f"bs-set-{n}")
-                        line += (f"; broadsheet big {bs_big.wall:.2f}s {bs_big.rss_mb:.0f} MB, set {bs_set.wall:.2f}s, "
-                                 f"again {bs_set2.wall:.2f}s ({bs_set2.statuses()})")
+                        line += (
+                            f"; broadsheet big {bs_big.wall:.2f}s {bs_big.rss_mb:.0f} MB, set {bs_set.wall:.2f}s, "
+                            f"again {bs_set2.wall:.2f}s ({bs_set2.statuses()})"
+                        )
                 print(line, flush=True)
 
-            nb_import = run(["newsboat", "-i", str(tmp / "import.opml"), "-u", str(tmp / "nb-import-urls"),
-                             "-c", str(tmp / "nb-import.db"), "-C", str(tmp / "nb-import-config")],
-                            env=clean_env(tmp), cwd=tmp)
+            nb_import = run(
+                [
+                    "newsboat",
+                    "-i",
+                    str(tmp / "import.opml"),
+                    "-u",
+                    str(tmp / "nb-import-urls"),
+                    "-c",
+                    str(tmp / "nb-import.db"),
+                    "-C",
+                    str(tmp / "nb-import-config"),
+                ],
+                env=clean_env(tmp),
+                cwd=tmp,
+            )
             try:
                 nb_imported = len((tmp / "nb-import-urls").read_text().splitlines())
             except OSError:
                 nb_imported = 0
             if nb_imported != args.import_feeds:
-                print(f"newsboat -i imported {nb_imported} of {args.import_feeds} feeds: {nb_import.error()}",
-                      file=sys.stderr)
+                print(
+                    f"newsboat -i imported {nb_imported} of {args.import_feeds} feeds: {nb_import.error()}",
+                    file=sys.stderr,
+                )
             bs_import = None
             if import_missing is None:
                 work = tmp / "bs-import"
@@ -325,38 +368,56 @@ def main() -> int:
     last_set2 = results["nb_set2"][-1] if results["nb_set2"] else None
     bs_set2 = results["bs_set2"][-1] if results["bs_set2"] else None
     print()
-    print(f"Medians of {args.rounds} round(s); whole processes, fresh caches. "
-          "This machine is shared: figures are indicative.")
+    print(
+        f"Medians of {args.rounds} round(s); whole processes, fresh caches. "
+        "This machine is shared: figures are indicative."
+    )
     head = f"{'what':44} {'newsboat':>17} {'broadsheet':>17} {'ratio':>7}  target"
     print(head)
     print("-" * len(head))
     rows = [
         (f"first sync, 1 feed x {args.items:,} items", "nb_big", "bs_big", "≤ 1.0× newsboat"),
-        (f"first sync, {args.feeds} feeds x {args.per_feed} (threads {args.threads})", "nb_set", "bs_set",
-         "≤ 1.0× newsboat"),
+        (
+            f"first sync, {args.feeds} feeds x {args.per_feed} (threads {args.threads})",
+            "nb_set",
+            "bs_set",
+            "≤ 1.0× newsboat",
+        ),
     ]
     for label, nb, bs, target in rows:
         a, b = med(results[bs]), med(results[nb])
-        print(f"{label:44} {fmt(b, med(results[nb], 'rss_mb')):>17} {fmt(a, med(results[bs], 'rss_mb')):>17} "
-              f"{ratio(a, b):>7}  {target}")
+        print(
+            f"{label:44} {fmt(b, med(results[nb], 'rss_mb')):>17} {fmt(a, med(results[bs], 'rss_mb')):>17} "
+            f"{ratio(a, b):>7}  {target}"
+        )
     a, b = med(results["bs_set2"]), med(results["nb_set2"])
     print(f"{f're-sync, {args.feeds} unchanged feeds':44} {fmt(b):>17} {fmt(a):>17} {ratio(a, b):>7}  ≤ 1.0 s, all 304")
     imp = bs_import.wall if bs_import else None
-    print(f"{f'import of a {args.import_feeds:,}-feed OPML':44} {fmt(nb_import.wall if nb_import.ok else None):>17} "
-          f"{fmt(imp):>17} {ratio(imp, nb_import.wall if nb_import.ok else None):>7}  ≤ 1 s")
+    print(
+        f"{f'import of a {args.import_feeds:,}-feed OPML':44} {fmt(nb_import.wall if nb_import.ok else None):>17} "
+        f"{fmt(imp):>17} {ratio(imp, nb_import.wall if nb_import.ok else None):>7}  ≤ 1 s"
+    )
     print()
-    print(f"stored: newsboat {stored.get('nb_big')} articles (big), {stored.get('nb_set')} (set); "
-          f"broadsheet unread {stored.get('bs_big', '—')} (big), {stored.get('bs_set', '—')} (set)")
+    print(
+        f"stored: newsboat {stored.get('nb_big')} articles (big), {stored.get('nb_set')} (set); "
+        f"broadsheet unread {stored.get('bs_big', '—')} (big), {stored.get('bs_set', '—')} (set)"
+    )
     if last_set2 is not None:
         conditional = sum(1 for r in last_set2.requests if r.if_none_match or r.if_modified_since)
-        print(f"newsboat re-sync (its 3rd reload: newsboat/newsboat#2734) asked {len(last_set2.requests)} "
-              f"times, {conditional} conditional; answers {last_set2.statuses()}")
+        print(
+            f"newsboat re-sync (its 3rd reload: newsboat/newsboat#2734) asked {len(last_set2.requests)} "
+            f"times, {conditional} conditional; answers {last_set2.statuses()}"
+        )
     if bs_set2 is not None:
-        print(f"broadsheet re-sync asked {len(bs_set2.requests)} times; answers {bs_set2.statuses()}"
-              + ("" if bs_set2.statuses() == {304: args.feeds} else f"  (target: {{304: {args.feeds}}})"))
+        print(
+            f"broadsheet re-sync asked {len(bs_set2.requests)} times; answers {bs_set2.statuses()}"
+            + ("" if bs_set2.statuses() == {304: args.feeds} else f"  (target: {{304: {args.feeds}}})")
+        )
         a = med(results["bs_set2"])
-        print("targets: re-sync " + ("met" if a is not None and a <= 1.0 and bs_set2.statuses() == {304: args.feeds}
-                                      else "NOT met"))
+        print(
+            "targets: re-sync "
+            + ("met" if a is not None and a <= 1.0 and bs_set2.statuses() == {304: args.feeds} else "NOT met")
+        )
     if missing:
         print(f"broadsheet: not available ({missing})")
     if import_missing and import_missing != missing:

@@ -52,9 +52,11 @@ def run(lab: KillLab, ops: list[str], label: str, *, moderate_every: int = 0) ->
 
 def report(label: str, trials: list[Trial]) -> dict:
     figures = summary(trials)
-    print(f"\n== {label}: survived {figures['survived']}/{figures['run']} "
-          f"(killed {figures['killed']}, completed first {figures['run'] - figures['killed']}); "
-          f"replies lost {figures['replies_lost']}, doubled {figures['replies_doubled']}")
+    print(
+        f"\n== {label}: survived {figures['survived']}/{figures['run']} "
+        f"(killed {figures['killed']}, completed first {figures['run'] - figures['killed']}); "
+        f"replies lost {figures['replies_lost']}, doubled {figures['replies_doubled']}"
+    )
     for op, row in figures["per_op"].items():
         print(f"   {op:<12} survived {row['survived']}/{row['run']}, killed {row['killed']}")
     print(f"   replies by outcome: {figures['replies']}")
@@ -67,8 +69,12 @@ def report(label: str, trials: list[Trial]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=200, help="trials over all five operations")
-    ap.add_argument("--no-dup-trials", type=int, default=None,
-                    help="reply/send trials with the duplicate check off (default: trials / 2)")
+    ap.add_argument(
+        "--no-dup-trials",
+        type=int,
+        default=None,
+        help="reply/send trials with the duplicate check off (default: trials / 2)",
+    )
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--posts", type=int, default=150)
     ap.add_argument("--comments", type=int, default=400)
@@ -86,8 +92,11 @@ def main() -> int:
         lab = KillLab(wp, Path(tmp), rng)
         try:
             lab.setup(posts=args.posts, comments=args.comments)
-            print(f"measured (s): start-up {lab.startup:.2f}, "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in lab.durations.items()), flush=True)
+            print(
+                f"measured (s): start-up {lab.startup:.2f}, "
+                + ", ".join(f"{k} {v:.2f}" for k, v in lab.durations.items()),
+                flush=True,
+            )
             ops = [OPERATIONS[i % len(OPERATIONS)] for i in range(args.trials)]
             rng.shuffle(ops)
             main_trials = run(lab, ops, "all-ops")
@@ -99,13 +108,21 @@ def main() -> int:
         finally:
             lab.close()
             strays = lab.strays()
-    figures = {"seed": seed, "seconds": round(time.monotonic() - started, 1),
-               "all_ops": report("all operations", main_trials),
-               "no_duplicate_check": report("duplicate check off (every other trial moderated)", nodup_trials),
-               "stray_processes": strays}
+    figures = {
+        "seed": seed,
+        "seconds": round(time.monotonic() - started, 1),
+        "all_ops": report("all operations", main_trials),
+        "no_duplicate_check": report("duplicate check off (every other trial moderated)", nodup_trials),
+        "stray_processes": strays,
+    }
     print(json.dumps(figures))
-    ok = all(f["survived"] == f["run"] and f["replies_lost"] == f["replies_doubled"] == 0
-             for f in (figures["all_ops"], figures["no_duplicate_check"])) and not strays
+    ok = (
+        all(
+            f["survived"] == f["run"] and f["replies_lost"] == f["replies_doubled"] == 0
+            for f in (figures["all_ops"], figures["no_duplicate_check"])
+        )
+        and not strays
+    )
     return 0 if ok else 1
 
 

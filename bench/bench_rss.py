@@ -59,12 +59,22 @@ def main() -> int:
         build(tmp)
         time.sleep(2.1)
         env = f"BROADSHEET_CACHE_DIR={tmp} BROADSHEET_CONFIG_DIR={tmp}/config"
-        tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40",
-             f"env {env} {broadsheet} --site {SITE} --open {POSTS}")
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            f"env {env} {broadsheet} --site {SITE} --open {POSTS}",
+        )
         try:
             wait_for(f"Post {POSTS}:")
-            found = subprocess.run(["pgrep", "-f", f"python[0-9.]* {broadsheet} --site {SITE}"],
-                                   capture_output=True, text=True).stdout.split()
+            found = subprocess.run(
+                ["pgrep", "-f", f"python[0-9.]* {broadsheet} --site {SITE}"], capture_output=True, text=True
+            ).stdout.split()
             pid = int(found[0])  # the interpreter itself, not tmux's shell
             time.sleep(2)
             keys(*["n"] * 50)

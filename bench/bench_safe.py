@@ -28,7 +28,7 @@ ADVERSARIAL = {
     "many '<'": lambda n: "<" * n,
     "'a<' pairs": lambda n: "a<" * (n // 2),
     "huge attribute": lambda n: "<p title='" + "a" * n + "'>x</p>",
-    "unclosed quote": lambda n: "<a title=\"" * (n // 10),
+    "unclosed quote": lambda n: '<a title="' * (n // 10),
     "unclosed comments": lambda n: "<!--" * (n // 4),
     "CDATA": lambda n: "<![CDATA[" * (n // 9),
     "entity flood &amp;": lambda n: "<p>" + "&amp;" * (n // 5) + "</p>",
@@ -39,7 +39,103 @@ ADVERSARIAL = {
     "ESC flood": lambda n: "<p>" + "\x1b]" * (n // 2) + "</p>",
     "backticks": lambda n: "<p>" + "`a" * (n // 2) + "</p>",
 }
-WORDS = ["the", "of", "and", "to", "in", "is", "it", "that", "was", "for", "on", "are", "with", "as", "his", "they", "at", "be", "this", "from", "have", "or", "by", "one", "had", "not", "but", "what", "all", "were", "when", "we", "there", "can", "an", "your", "which", "their", "said", "if", "do", "will", "each", "about", "how", "up", "out", "them", "then", "she", "many", "some", "so", "these", "would", "other", "into", "has", "more", "her", "two", "like", "him", "see", "time", "could", "make", "than", "first", "been", "its", "who", "now", "people", "my", "made", "over", "did", "down", "only", "way", "find", "use", "may", "water", "long", "little", "very", "after", "words", "called", "just", "where", "most", "know"]
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "it",
+    "that",
+    "was",
+    "for",
+    "on",
+    "are",
+    "with",
+    "as",
+    "his",
+    "they",
+    "at",
+    "be",
+    "this",
+    "from",
+    "have",
+    "or",
+    "by",
+    "one",
+    "had",
+    "not",
+    "but",
+    "what",
+    "all",
+    "were",
+    "when",
+    "we",
+    "there",
+    "can",
+    "an",
+    "your",
+    "which",
+    "their",
+    "said",
+    "if",
+    "do",
+    "will",
+    "each",
+    "about",
+    "how",
+    "up",
+    "out",
+    "them",
+    "then",
+    "she",
+    "many",
+    "some",
+    "so",
+    "these",
+    "would",
+    "other",
+    "into",
+    "has",
+    "more",
+    "her",
+    "two",
+    "like",
+    "him",
+    "see",
+    "time",
+    "could",
+    "make",
+    "than",
+    "first",
+    "been",
+    "its",
+    "who",
+    "now",
+    "people",
+    "my",
+    "made",
+    "over",
+    "did",
+    "down",
+    "only",
+    "way",
+    "find",
+    "use",
+    "may",
+    "water",
+    "long",
+    "little",
+    "very",
+    "after",
+    "words",
+    "called",
+    "just",
+    "where",
+    "most",
+    "know",
+]
 
 
 def ordinary(seed: int = 1) -> tuple[list[str], list[str]]:
@@ -64,11 +160,17 @@ def ordinary(seed: int = 1) -> tuple[list[str], list[str]]:
             elif k < 0.32:
                 body += f"<blockquote><p>{sentence()}</p></blockquote>\n"
             else:
-                body += (f"<p>{paragraph()} It&#8217;s <a href=\"https://example.com/{i}/{j}\">a link</a>"
-                         f" and <em>emphasis</em>.</p>\n")
+                body += (
+                    f'<p>{paragraph()} It&#8217;s <a href="https://example.com/{i}/{j}">a link</a>'
+                    f" and <em>emphasis</em>.</p>\n"
+                )
         posts.append(body)
-    comments = [f"<p>{paragraph(rng.randint(1, 3))}</p>\n" if rng.random() < 0.8
-                else f"<p>{sentence()}<br />\n{sentence()}</p>\n<p>{sentence()}</p>\n" for _ in range(6000)]
+    comments = [
+        f"<p>{paragraph(rng.randint(1, 3))}</p>\n"
+        if rng.random() < 0.8
+        else f"<p>{sentence()}<br />\n{sentence()}</p>\n<p>{sentence()}</p>\n"
+        for _ in range(6000)
+    ]
     return posts, comments
 
 

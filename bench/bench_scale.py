@@ -43,7 +43,17 @@ COMMANDS = [
 def measure(command: str, directory: Path, runs: int) -> tuple[float, float, float, int]:
     """(median wall seconds, median CPU seconds, peak RSS in MB over the runs, lines printed)
     of one command. CPU time is the steadier figure on a shared machine."""
-    argv = ["/usr/bin/time", "-f", "%M %U %S", sys.executable, "-m", "tui", "--cache-dir", str(directory), *command.split()]
+    argv = [
+        "/usr/bin/time",
+        "-f",
+        "%M %U %S",
+        sys.executable,
+        "-m",
+        "tui",
+        "--cache-dir",
+        str(directory),
+        *command.split(),
+    ]
     env = {**os.environ, "BROADSHEET_CONFIG_DIR": str(directory / "no-config"), "PYTHONPYCACHEPREFIX": PYCACHE}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed Broadsheet runs from bytecode
     env.pop("PYTHONUNBUFFERED", None)  # and prints as a user's shell has it print
@@ -82,8 +92,10 @@ def bench(args: argparse.Namespace, directory: Path) -> int:
         started = time.perf_counter()
         build_sites(directory, args.sites, args.posts, args.comments, read=args.posts // 5)
         print(f"built {directory} in {time.perf_counter() - started:.0f}s")
-    print(f"cache: {args.sites} sites × {args.posts} posts, {args.comments} comments each "
-          f"(figures: median of {args.runs} runs, peak RSS the worst run)")
+    print(
+        f"cache: {args.sites} sites × {args.posts} posts, {args.comments} comments each "
+        f"(figures: median of {args.runs} runs, peak RSS the worst run)"
+    )
     ok = True
     for command, targeted in COMMANDS:
         seconds, cpu, peak, lines = measure(command, directory, args.runs)
@@ -94,6 +106,7 @@ def bench(args: argparse.Namespace, directory: Path) -> int:
             verdict = "ok" if good else f"MISSES (target ≤ {SECONDS}s, ≤ {MEGABYTES} MB)"
         print(f"  {command:<28} {seconds:6.3f}s (cpu {cpu:5.2f}s) {peak:6.1f} MB  {lines:>5} lines  {verdict}")
     return 0 if ok else 1
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -100,7 +100,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
         seen_at = [0.0]
         display = app._display
 
-        def record(screen, update) -> None:  # noqa: ANN001
+        def record(screen, update) -> None:
             display(screen, update)
             if update is None or app._batch_count:
                 return
@@ -121,7 +121,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
                 if len(frames) == count and not getattr(app.reader.article_view, "rendering", False):
                     return
 
-        async def timed(action, *texts: str) -> float:  # noqa: ANN001
+        async def timed(action, *texts: str) -> float:
             await settle()
             frames.clear()
             wanted[:] = texts
@@ -131,11 +131,12 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
             await asyncio.wait_for(seen.wait(), 10)
             return 1000 * (seen_at[0] - t0)
 
-        def press(*keys: str):  # noqa: ANN202
+        def press(*keys: str):
             def send() -> None:
                 for key in keys:
                     name = "space" if key == " " else key
                     app._driver.send_message(events.Key(name, key if len(key) == 1 else None))
+
             return send
 
         wanted[:] = ["Folder 0", "Site0001 Gazette"]
@@ -206,14 +207,24 @@ def main() -> int:
         shutil.copytree(source, directory, copy_function=shutil.copy2)
         fresh_summaries(directory)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([sys.executable, __file__, "--measure", str(directory)], env=env, check=False,
-                             capture_output=True, text=True, input=json.dumps(markers(str(directory))))
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", str(directory)],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            input=json.dumps(markers(str(directory))),
+        )
         if out.returncode:
             print(out.stderr[-3000:], file=sys.stderr)
             return 1
         figures = json.loads(out.stdout.strip().splitlines()[-1])
-    targets = {"launch → tree painted (s)": 0.8, "n → next article p95 (ms)": 50,
-               "/ search → results on screen (ms)": 150, "peak RSS, harness included (MB)": 150}
+    targets = {
+        "launch → tree painted (s)": 0.8,
+        "n → next article p95 (ms)": 50,
+        "/ search → results on screen (ms)": 150,
+        "peak RSS, harness included (MB)": 150,
+    }
     print(f"{'measure':40} {'value':>9} {'target':>8}")
     for name, value in figures.items():
         target = targets.get(name)

@@ -65,8 +65,10 @@ def main() -> int:
         index = SearchIndex(directory)
         count, took = timed(lambda: index.rebuild(store))
         size = sum(p.stat().st_size for p in directory.glob("search.sqlite*"))
-        print(f"rebuild: {count} posts in {took:.2f}s; index on disk {size / 1e6:.1f} MB "
-              f"(the cache itself: {sum(p.stat().st_size for p in directory.rglob('*.json')) / 1e6:.1f} MB)")
+        print(
+            f"rebuild: {count} posts in {took:.2f}s; index on disk {size / 1e6:.1f} MB "
+            f"(the cache itself: {sum(p.stat().st_size for p in directory.rglob('*.json')) / 1e6:.1f} MB)"
+        )
         _, took = timed(lambda: index.stale_sites(store))
         print(f"stale_sites (fresh index): {took * 1000:.1f} ms")
 
@@ -82,8 +84,10 @@ def main() -> int:
             times.sort()
             median, p95 = statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
             failed |= median > TARGET
-            print(f"search {query!r} ({label}): {done.stderr.strip()}; whole process median {median:.3f}s, "
-                  f"p95 {p95:.3f}s, min {times[0]:.3f}s over {args.runs} runs (target <= {TARGET}s)")
+            print(
+                f"search {query!r} ({label}): {done.stderr.strip()}; whole process median {median:.3f}s, "
+                f"p95 {p95:.3f}s, min {times[0]:.3f}s over {args.runs} runs (target <= {TARGET}s)"
+            )
         baseline = []
         for _ in range(args.runs):
             begin = time.perf_counter()
@@ -96,25 +100,41 @@ def main() -> int:
 
         rng = random.Random(7)
         stamp = "2099-01-01T00:00:00"
-        new_posts = [Post(pid, "bench", f"Fresh {pid}: {paragraph(rng, 6)}", date=stamp, date_gmt=stamp,
-                          modified=stamp, modified_gmt=stamp, link=f"https://bench.test/p/{pid}/")
-                     for pid in range(10_001, 10_101)]
+        new_posts = [
+            Post(
+                pid,
+                "bench",
+                f"Fresh {pid}: {paragraph(rng, 6)}",
+                date=stamp,
+                date_gmt=stamp,
+                modified=stamp,
+                modified_gmt=stamp,
+                link=f"https://bench.test/p/{pid}/",
+            )
+            for pid in range(10_001, 10_101)
+        ]
         html = {p.id: "".join(f"<p>{paragraph(rng, 60)}</p>\n" for _ in range(9)) for p in new_posts}
-        comments = [Comment(100_000 + n, "bench", 10_001 + n % 100, text=paragraph(rng, 30),
-                            date_gmt="2099-01-02T00:00:00") for n in range(300)]
+        comments = [
+            Comment(100_000 + n, "bench", 10_001 + n % 100, text=paragraph(rng, 30), date_gmt="2099-01-02T00:00:00")
+            for n in range(300)
+        ]
         _, saved = timed(lambda: store.save_sync("bench", posts=new_posts, html=html, comments=comments))
         stale = index.stale_sites(store)
         indexed, refreshed = timed(lambda: index.refresh(store))
-        print(f"sync of 100 new posts + 300 comments: save_sync {saved:.2f}s; then refresh "
-              f"(stale {stale}) re-indexed {indexed} posts in {refreshed:.2f}s (+{refreshed / saved:.0%})")
+        print(
+            f"sync of 100 new posts + 300 comments: save_sync {saved:.2f}s; then refresh "
+            f"(stale {stale}) re-indexed {indexed} posts in {refreshed:.2f}s (+{refreshed / saved:.0%})"
+        )
         hits = index.search("fresh")
         assert hits and hits[0].id >= 10_001, hits[:1]
         _, nothing = timed(lambda: index.refresh(store))
         print(f"refresh with nothing changed: {nothing * 1000:.1f} ms")
         indexed, took = timed(lambda: index.update(store, "bench", range(10_001, 10_101)))
         print(f"update(store, site, 100 post ids) (no diff, no stamps): {indexed} posts in {took:.2f}s")
-        more = [Comment(200_000 + n, "bench", 1 + n * 97, text=paragraph(rng, 30), date_gmt="2099-01-03T00:00:00")
-                for n in range(100)]
+        more = [
+            Comment(200_000 + n, "bench", 1 + n * 97, text=paragraph(rng, 30), date_gmt="2099-01-03T00:00:00")
+            for n in range(100)
+        ]
         _, saved = timed(lambda: store.save_sync("bench", posts=[], comments=more))
         indexed, took = timed(lambda: index.refresh(store))
         print(f"100 new comments on old posts: save_sync {saved:.2f}s, refresh {took:.2f}s")

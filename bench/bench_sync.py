@@ -82,8 +82,10 @@ def main() -> int:
         return 2
     with WordPress(host="127.0.0.50") as wp, tempfile.TemporaryDirectory() as tmp:
         seeded = wp.seed_bulk(posts=args.posts, comments=args.comments)
-        print(f"WordPress {wp.wp_version} at {wp.url}: seeded {len(seeded['posts'])} posts, "
-              f"{len(seeded['comments'])} comments in {seeded['seconds']:.1f}s")
+        print(
+            f"WordPress {wp.wp_version} at {wp.url}: seeded {len(seeded['posts'])} posts, "
+            f"{len(seeded['comments'])} comments in {seeded['seconds']:.1f}s"
+        )
 
         async def find() -> str:
             async with make_client() as client:
@@ -101,10 +103,14 @@ def main() -> int:
             assert last.ok, last.error
             synced.append(seconds)
         ratio = statistics.median(synced) / statistics.median(plain)
-        print(f"plain concurrent download: {requests} requests, {size / 1e6:.1f} MB, median {statistics.median(plain):.2f}s "
-              f"({', '.join(f'{t:.2f}' for t in plain)})")
-        print(f"first sync: {last.new_posts} posts, {last.new_comments} comments, {last.requests} requests, "
-              f"median {statistics.median(synced):.2f}s ({', '.join(f'{t:.2f}' for t in synced)})")
+        print(
+            f"plain concurrent download: {requests} requests, {size / 1e6:.1f} MB, median {statistics.median(plain):.2f}s "
+            f"({', '.join(f'{t:.2f}' for t in plain)})"
+        )
+        print(
+            f"first sync: {last.new_posts} posts, {last.new_comments} comments, {last.requests} requests, "
+            f"median {statistics.median(synced):.2f}s ({', '.join(f'{t:.2f}' for t in synced)})"
+        )
         print(f"ratio sync/download: {ratio:.2f} (target <= 1.25)")
 
         store = Store(Path(tmp) / f"c{args.rounds - 1}")
@@ -114,8 +120,10 @@ def main() -> int:
             result = asyncio.run(sync_site(store, store.site("bench")))
             quiet.append((time.perf_counter() - begin, result.requests, result.new_posts + result.new_comments))
         times = sorted(q[0] for q in quiet)
-        print(f"re-sync with nothing new: {quiet[-1][1]} requests, {quiet[-1][2]} new items, "
-              f"median {statistics.median(times):.3f}s, max {times[-1]:.3f}s (target <= 5 requests, <= 0.5s)")
+        print(
+            f"re-sync with nothing new: {quiet[-1][1]} requests, {quiet[-1][2]} new items, "
+            f"median {statistics.median(times):.3f}s, max {times[-1]:.3f}s (target <= 5 requests, <= 0.5s)"
+        )
         ok = ratio <= 1.25 and quiet[-1][1] <= 5 and times[-1] <= 0.5
         return 0 if ok else 1
 

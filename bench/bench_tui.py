@@ -37,7 +37,21 @@ POSTS = 10_000
 BIG_THREAD = 5_000  # the post with 1,000 comments
 LONG_POST = 5_001  # the 10,000-word article
 HELD = 20  # presses of n "held down"
-WORDS = ["harbour", "pontoon", "ferry", "council", "tide", "quay", "sailing", "library", "review", "market", "weather", "fog", "lantern"]
+WORDS = [
+    "harbour",
+    "pontoon",
+    "ferry",
+    "council",
+    "tide",
+    "quay",
+    "sailing",
+    "library",
+    "review",
+    "market",
+    "weather",
+    "fog",
+    "lantern",
+]
 
 
 def _para(rng: random.Random, words: int) -> str:
@@ -75,29 +89,59 @@ def build(directory: str) -> None:
 
     rng = random.Random(7)
     store = Store(directory)
-    store.add_site(Site(name=SITE, url="https://bench.invalid/", title="Bench Gazette", last_sync="2099-01-01T00:00:00"))
-    cats = [Category(id=i, site=SITE, name=f"Section {i}", slug=f"s{i}", parent=0 if i <= 10 else (i % 10) + 1) for i in range(1, 41)]
+    store.add_site(
+        Site(name=SITE, url="https://bench.invalid/", title="Bench Gazette", last_sync="2099-01-01T00:00:00")
+    )
+    cats = [
+        Category(id=i, site=SITE, name=f"Section {i}", slug=f"s{i}", parent=0 if i <= 10 else (i % 10) + 1)
+        for i in range(1, 41)
+    ]
     posts, bodies = [], {}
     for pid in range(1, POSTS + 1):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_600_000_000 + pid * 3600))
-        posts.append(Post(
-            id=pid, site=SITE, title=f"Post {pid}: {_para(rng, 8)}", date=stamp, date_gmt=stamp, modified=stamp,
-            modified_gmt=stamp, link=f"https://bench.invalid/?p={pid}", author="Reporter",
-            categories=[rng.randint(1, 40), rng.randint(1, 40)], excerpt=_para(rng, 30),
-        ))
+        posts.append(
+            Post(
+                id=pid,
+                site=SITE,
+                title=f"Post {pid}: {_para(rng, 8)}",
+                date=stamp,
+                date_gmt=stamp,
+                modified=stamp,
+                modified_gmt=stamp,
+                link=f"https://bench.invalid/?p={pid}",
+                author="Reporter",
+                categories=[rng.randint(1, 40), rng.randint(1, 40)],
+                excerpt=_para(rng, 30),
+            )
+        )
         bodies[pid] = _body(rng)
     bodies[LONG_POST] = "\n\n".join(("## Part %d\n\n" % i if i % 10 == 0 else "") + _para(rng, 100) for i in range(100))
     comments = []
     for cid in range(1, 1001):
         parent = 0 if cid % 5 == 1 else cid - 1
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_700_000_000 + cid * 60))
-        comments.append(Comment(id=cid, site=SITE, post=BIG_THREAD, parent=parent, author=f"Reader {cid % 37}",
-                                date=stamp, date_gmt=stamp, text=_para(rng, rng.randint(10, 80))))
+        comments.append(
+            Comment(
+                id=cid,
+                site=SITE,
+                post=BIG_THREAD,
+                parent=parent,
+                author=f"Reader {cid % 37}",
+                date=stamp,
+                date_gmt=stamp,
+                text=_para(rng, rng.randint(10, 80)),
+            )
+        )
     for start in range(0, POSTS, 2000):
-        chunk = posts[start:start + 2000]
+        chunk = posts[start : start + 2000]
         # stored as a sync stores them: HTML, converted to Markdown when the reader reads it
-        store.save_sync(SITE, posts=chunk, html={p.id: to_html(bodies[p.id]) for p in chunk}, comments=[],
-                        categories=cats if start == 0 else None)
+        store.save_sync(
+            SITE,
+            posts=chunk,
+            html={p.id: to_html(bodies[p.id]) for p in chunk},
+            comments=[],
+            categories=cats if start == 0 else None,
+        )
     store.save_sync(SITE, posts=[], bodies={}, comments=comments)
 
 
@@ -114,8 +158,10 @@ def screen_markers(directory: str) -> dict[str, str]:
     from cache import Store
 
     store = Store(directory)
-    found = {str(pid): _marker(store.body(SITE, pid))
-             for pid in [*range(POSTS, POSTS - 52 - HELD, -1), BIG_THREAD, LONG_POST]}
+    found = {
+        str(pid): _marker(store.body(SITE, pid))
+        for pid in [*range(POSTS, POSTS - 52 - HELD, -1), BIG_THREAD, LONG_POST]
+    }
     found["first comment"] = store.comments(SITE, BIG_THREAD)[0].text[:20]
     store.close()
     return found
@@ -194,6 +240,7 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
         def press(key: str):
             def send() -> None:
                 app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
+
             return send
 
         wanted[:] = [markers[POSTS]]
@@ -228,7 +275,9 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
                 await asyncio.sleep(1 / 30)
             await asyncio.wait_for(seen.wait(), 5)
             figures["n held: last article after last key (ms)"] = 1000 * (seen_at[0] - t0)
-            first, _, _ = await timed(lambda: reader.open_post((SITE, None), BIG_THREAD), markers[BIG_THREAD], first_comment)
+            first, _, _ = await timed(
+                lambda: reader.open_post((SITE, None), BIG_THREAD), markers[BIG_THREAD], first_comment
+            )
             figures["open 1,000-comment thread (ms)"] = first
             first, last, _ = await timed(lambda: reader.open_post((SITE, None), LONG_POST), markers[LONG_POST])
             figures["open 10,000-word article (ms)"] = first
@@ -246,8 +295,14 @@ def measure(directory: str, shows: dict[str, str]) -> dict[str, float]:
 
 def _measure_in_child(directory: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, __file__, "--measure", directory], env=env, check=True,
-                         capture_output=True, text=True, input=json.dumps(screen_markers(directory)))
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", directory],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=json.dumps(screen_markers(directory)),
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -275,8 +330,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="broadsheet-bench-") as directory:
             _build_aged(directory)
             figures = _measure_in_child(directory)
-    targets = {"launch → article painted (s)": 0.8, "n → next article p95 (ms)": 50,
-               "open 1,000-comment thread (ms)": 300, "peak RSS (MB)": 150}
+    targets = {
+        "launch → article painted (s)": 0.8,
+        "n → next article p95 (ms)": 50,
+        "open 1,000-comment thread (ms)": 300,
+        "peak RSS (MB)": 150,
+    }
     print(f"{'measure':40} {'value':>9} {'target':>8}")
     for name, value in figures.items():
         target = targets.get(name)

@@ -42,8 +42,10 @@ def main() -> int:
             times.append(time.perf_counter() - begin)
         times.sort()
         p95 = times[int(len(times) * 0.95) - 1]
-        print(f"broadsheet unread -> {output}: median {statistics.median(times):.3f}s, p95 {p95:.3f}s, "
-              f"min {times[0]:.3f}s over {args.runs} runs (target <= {TARGET}s)")
+        print(
+            f"broadsheet unread -> {output}: median {statistics.median(times):.3f}s, p95 {p95:.3f}s, "
+            f"min {times[0]:.3f}s over {args.runs} runs (target <= {TARGET}s)"
+        )
         return 0 if statistics.median(times) <= TARGET else 1
 
 

@@ -26,8 +26,13 @@ if TYPE_CHECKING:
     from .store import Store, thread
 
 _LAZY = {
-    "Article": "models", "Category": "models", "Comment": "models", "Post": "models", "Site": "models",
-    "Store": "store", "thread": "store",
+    "Article": "models",
+    "Category": "models",
+    "Comment": "models",
+    "Post": "models",
+    "Site": "models",
+    "Store": "store",
+    "thread": "store",
 }
 
 
@@ -43,7 +48,22 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "Article", "AuthError", "BadResponse", "BroadsheetError", "Category", "Comment",
-    "ConfigError", "InsecureTransport", "NotASite", "NotFound", "Post", "Refused", "Site",
-    "SourceError", "Store", "StoreError", "Unreachable", "thread",
+    "Article",
+    "AuthError",
+    "BadResponse",
+    "BroadsheetError",
+    "Category",
+    "Comment",
+    "ConfigError",
+    "InsecureTransport",
+    "NotASite",
+    "NotFound",
+    "Post",
+    "Refused",
+    "Site",
+    "SourceError",
+    "Store",
+    "StoreError",
+    "Unreachable",
+    "thread",
 ]

@@ -155,7 +155,9 @@ def _fill(target: Any, values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where} unknown key {key!r}")
         expected = type(getattr(target, key))
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            kind = {"int": "whole number", "str": "string", "bool": "true or false"}.get(expected.__name__, expected.__name__)
+            kind = {"int": "whole number", "str": "string", "bool": "true or false"}.get(
+                expected.__name__, expected.__name__
+            )
             raise ConfigError(f"{where} {key} must be a {kind}")
         setattr(target, key, value)
 

@@ -66,8 +66,10 @@ class Credentials:
     user_id: int | None = None
 
     def __repr__(self) -> str:
-        return (f"Credentials(site={self.site!r}, user={self.user!r}, password='***', "
-                f"origin={self.origin!r}, user_id={self.user_id!r})")
+        return (
+            f"Credentials(site={self.site!r}, user={self.user!r}, password='***', "
+            f"origin={self.origin!r}, user_id={self.user_id!r})"
+        )
 
     __str__ = __repr__
 
@@ -95,8 +97,7 @@ def check_transport(url: str) -> None:
     if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback_host(parsed.host)):
         return
     raise InsecureTransport(
-        f"refusing to send a password to {parsed.host} over plain {parsed.scheme or 'http'}: "
-        "the site must use https"
+        f"refusing to send a password to {parsed.host} over plain {parsed.scheme or 'http'}: the site must use https"
     )
 
 
@@ -114,11 +115,16 @@ def origin_of(url: str) -> str:
 def check_origin(credentials: Credentials, url: str) -> None:
     """Raise ``AuthError`` unless ``credentials`` were saved for ``url``'s origin."""
     if not credentials.origin:
-        raise AuthError(f"the password for {credentials.site} was saved without the site's address; "
-                        f"run `broadsheet login {credentials.site}` again", "credentials_origin")
+        raise AuthError(
+            f"the password for {credentials.site} was saved without the site's address; "
+            f"run `broadsheet login {credentials.site}` again",
+            "credentials_origin",
+        )
     if origin_of(credentials.origin) != origin_of(url):
-        raise AuthError(f"credentials were saved for {credentials.origin}; "
-                        f"run `broadsheet login {credentials.site}` again", "credentials_origin")
+        raise AuthError(
+            f"credentials were saved for {credentials.origin}; run `broadsheet login {credentials.site}` again",
+            "credentials_origin",
+        )
 
 
 def credentials_path(directory: str | os.PathLike[str] | None = None) -> Path:
@@ -136,8 +142,13 @@ def load(site: str, directory: str | os.PathLike[str] | None = None) -> Credenti
         return None
     origin = entry.get("origin")
     user_id = entry.get("user_id")
-    return Credentials(site, user, password, origin if isinstance(origin, str) else "",
-                       user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None)
+    return Credentials(
+        site,
+        user,
+        password,
+        origin if isinstance(origin, str) else "",
+        user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None,
+    )
 
 
 def save(credentials: Credentials, directory: str | os.PathLike[str] | None = None) -> Path:

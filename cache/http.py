@@ -293,7 +293,9 @@ class _Exchange:
             if self.counter is not None:
                 self.counter[0] += 1
             auth = self.auth if request.url.host == self.request.url.host else None
-            response = await self._call(self.client.send(request, stream=True, auth=auth, follow_redirects=False), "head")
+            response = await self._call(
+                self.client.send(request, stream=True, auth=auth, follow_redirects=False), "head"
+            )
             try:
                 target = response.next_request if self.follow and response.has_redirect_location else None
                 if target is None:

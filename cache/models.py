@@ -114,7 +114,6 @@ class Category(_Row):
     link: str = ""
 
 
-
 @dataclass(slots=True)
 class Post(_Row):
     """A post's index entry: everything but the body. Read state lives apart."""
@@ -145,7 +144,6 @@ class Post(_Row):
     comments_feed: str = ""
 
 
-
 @dataclass(slots=True)
 class Comment(_Row):
     """A comment; ``parent`` is 0 for a top-level comment.
@@ -166,7 +164,6 @@ class Comment(_Row):
     text: str = ""
     link: str = ""
     status: str = "approved"
-
 
 
 @dataclass(slots=True)

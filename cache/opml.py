@@ -80,8 +80,16 @@ def _parse_opml(text: str) -> list[Subscription]:
                 home = (attrs.get("htmlurl") or "").strip()
                 api = (attrs.get("broadsheetapi") or "").strip()
                 wordpress = attrs.get("broadsheetkind") == "wordpress" and _http(api)
-                found.append(Subscription(url, title, FOLDER_SEPARATOR.join(folders)[:100], home if _http(home) else "",
-                                          "wordpress" if wordpress else "feed", api if wordpress else ""))
+                found.append(
+                    Subscription(
+                        url,
+                        title,
+                        FOLDER_SEPARATOR.join(folders)[:100],
+                        home if _http(home) else "",
+                        "wordpress" if wordpress else "feed",
+                        api if wordpress else "",
+                    )
+                )
             continue
         children = list(node)
         if children:  # a folder
@@ -138,9 +146,11 @@ def to_opml(sites: Iterable[Site], title: str = "Broadsheet subscriptions") -> s
         kind = "rss"
         extra = f" htmlUrl={quoteattr(site.home or site.url)}" if (site.home or site.url) else ""
         if site.kind == "wordpress" and site.api_root:  # read back as WordPress, not as its feed
-            extra += f" broadsheetKind=\"wordpress\" broadsheetApi={quoteattr(site.api_root)}"
-        return (f"{indent}<outline type={quoteattr(kind)} text={quoteattr(name)} title={quoteattr(name)}"
-                f" xmlUrl={quoteattr(feed)}{extra}/>")
+            extra += f' broadsheetKind="wordpress" broadsheetApi={quoteattr(site.api_root)}'
+        return (
+            f"{indent}<outline type={quoteattr(kind)} text={quoteattr(name)} title={quoteattr(name)}"
+            f" xmlUrl={quoteattr(feed)}{extra}/>"
+        )
 
     for folder in sorted(by_folder, key=lambda f: (f != "", f.casefold())):
         members = by_folder[folder]

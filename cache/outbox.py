@@ -354,25 +354,44 @@ def prepare(
     with storage(db).batch():
         tbl = table(db, "replies")
         same = [
-            Entry.from_row(row) for row in tbl.all()
-            if row.get("site") == site and row.get("post") == post and row.get("parent") == parent
-            and _normal(row.get("text", "")) == text and _same_origin(row.get("origin", ""), origin)
+            Entry.from_row(row)
+            for row in tbl.all()
+            if row.get("site") == site
+            and row.get("post") == post
+            and row.get("parent") == parent
+            and _normal(row.get("text", "")) == text
+            and _same_origin(row.get("origin", ""), origin)
         ]
         live = [e for e in same if e.state in LIVE]
         if live:
             return live[0], False
         if same:
             entry = same[-1]
-            changes = {"state": QUEUED, "author": author, "email": email, "last_error": "", "error_code": "",
-                       "updated": now_iso(), "origin": origin or entry.origin}
+            changes = {
+                "state": QUEUED,
+                "author": author,
+                "email": email,
+                "last_error": "",
+                "error_code": "",
+                "updated": now_iso(),
+                "origin": origin or entry.origin,
+            }
             tbl.update(changes, doc_ids=[entry.id])
             entry = Entry.from_row({**entry.to_row(), **changes})
         else:
             from tinydb.table import Document
 
             entry = Entry(
-                id=_allocate(db), site=site, post=post, parent=parent, text=text, author=author, email=email,
-                created=now_iso(), token=secrets.token_hex(8), origin=origin,
+                id=_allocate(db),
+                site=site,
+                post=post,
+                parent=parent,
+                text=text,
+                author=author,
+                email=email,
+                created=now_iso(),
+                token=secrets.token_hex(8),
+                origin=origin,
             )
             entry.updated = entry.created
             tbl.insert(Document(entry.to_row(), doc_id=entry.id))
@@ -381,8 +400,15 @@ def prepare(
 
 
 def save_draft(
-    store: Store, site: str, post: int, parent: int, text: str, author: str = "", email: str = "",
-    *, draft_id: int | None = None,
+    store: Store,
+    site: str,
+    post: int,
+    parent: int,
+    text: str,
+    author: str = "",
+    email: str = "",
+    *,
+    draft_id: int | None = None,
 ) -> Entry | None:
     """Keep unsent text as a draft (replacing ``draft_id``'s text); None when ``text`` is empty."""
     text = _normal(text)
@@ -401,8 +427,19 @@ def save_draft(
             return None
         from tinydb.table import Document
 
-        entry = Entry(id=_allocate(db), site=site, post=post, parent=parent, text=text, author=author,
-                      email=email, created=now_iso(), state=DRAFT, token=secrets.token_hex(8), origin=origin)
+        entry = Entry(
+            id=_allocate(db),
+            site=site,
+            post=post,
+            parent=parent,
+            text=text,
+            author=author,
+            email=email,
+            created=now_iso(),
+            state=DRAFT,
+            token=secrets.token_hex(8),
+            origin=origin,
+        )
         entry.updated = entry.created
         tbl.insert(Document(entry.to_row(), doc_id=entry.id))
         return entry
@@ -447,7 +484,11 @@ def _stale(entry: Entry, now: float) -> bool:
 
 
 def claim(
-    store: Store, site: str, ids: Iterable[int] | None = None, *, limit: int | None = None,
+    store: Store,
+    site: str,
+    ids: Iterable[int] | None = None,
+    *,
+    limit: int | None = None,
     exclude: Iterable[int] = (),
 ) -> list[Entry]:
     """Mark entries ``sending`` for this process and return them (as they were before).
@@ -474,8 +515,10 @@ def claim(
                 continue
             if stale:
                 entry.attempts = max(entry.attempts, 1)  # it may have reached the site
-            tbl.update({"state": SENDING, "claimed_at": now, "claimed_by": _PROCESS, "attempts": entry.attempts},
-                       doc_ids=[entry.id])
+            tbl.update(
+                {"state": SENDING, "claimed_at": now, "claimed_by": _PROCESS, "attempts": entry.attempts},
+                doc_ids=[entry.id],
+            )
             claimed.append(entry)
     return claimed
 
@@ -522,7 +565,11 @@ async def _renew(store: Store, entry_id: int) -> None:
 
 
 async def _send_claimed(
-    store: Store, site: Site, entry: Entry, client: httpx.AsyncClient, creds: credentials_mod.Credentials | None,
+    store: Store,
+    site: Site,
+    entry: Entry,
+    client: httpx.AsyncClient,
+    creds: credentials_mod.Credentials | None,
 ) -> SendOutcome:
     was = entry.state  # as it was before this process claimed it
     posted: sources.Posted | None = None
@@ -530,8 +577,7 @@ async def _send_claimed(
     try:
         current = credentials_mod.origin_of(site.api_root)
         if entry.origin and entry.origin != current:
-            raise Refused(f"{ORIGIN_CHANGED} (it was for {entry.origin}, the site is now {current})",
-                          "origin_changed")
+            raise Refused(f"{ORIGIN_CHANGED} (it was for {entry.origin}, the site is now {current})", "origin_changed")
         if creds is not None:
             credentials_mod.check_origin(creds, site.api_root)
         before = entry.attempts
@@ -541,26 +587,37 @@ async def _send_claimed(
         if writer is None:
             raise Refused(NO_REPLIES, "no_replies")
         if tried_before:  # the site may already have it
-            posted = await writer.find(entry.post, entry.parent, entry.text,
-                                       author=entry.author, credentials=creds, since=entry.created)
+            posted = await writer.find(
+                entry.post, entry.parent, entry.text, author=entry.author, credentials=creds, since=entry.created
+            )
             if posted is None and creds is None and was != UNCONFIRMED:
                 # Held comments are invisible without a login: not finding it proves nothing,
                 # and a site without WordPress's duplicate check would take it twice.
-                entry = _release(store, entry, UNCONFIRMED, attempts=before,
-                                 last_error=UNCONFIRMED_MESSAGE.format(id=entry.id), error_code="unconfirmed")
+                entry = _release(
+                    store,
+                    entry,
+                    UNCONFIRMED,
+                    attempts=before,
+                    last_error=UNCONFIRMED_MESSAGE.format(id=entry.id),
+                    error_code="unconfirmed",
+                )
                 return SendOutcome("unconfirmed", entry, entry.last_error)
         if posted is None:
             try:
-                posted = await writer.post(entry.post, entry.parent, entry.text, credentials=creds,
-                                           author=entry.author, email=entry.email)
+                posted = await writer.post(
+                    entry.post, entry.parent, entry.text, credentials=creds, author=entry.author, email=entry.email
+                )
             except sources.Duplicate as duplicate:
-                found = await writer.find(entry.post, entry.parent, entry.text,
-                                          author=entry.author, credentials=creds, since=entry.created)
+                found = await writer.find(
+                    entry.post, entry.parent, entry.text, author=entry.author, credentials=creds, since=entry.created
+                )
                 if found is None and not tried_before:
                     # Never sent before, so the site's copy is an older comment with this text
                     # (WordPress's duplicate check has no time limit): this reply is not there.
-                    raise Refused(f"the site already has this comment from you ({duplicate}); not sent again",
-                                  duplicate.code or "comment_duplicate") from None
+                    raise Refused(
+                        f"the site already has this comment from you ({duplicate}); not sent again",
+                        duplicate.code or "comment_duplicate",
+                    ) from None
                 # tried before but not visible (held, and we may not see held comments):
                 # it is on the site anyway
                 posted = found or sources.Posted("hold")
@@ -585,13 +642,15 @@ async def _send_claimed(
     # process, whose successor finds the comment on the site and confirms it again (harmless).
     _confirm(store, entry, posted)
     try:
-        entry = _release(store, entry, state, comment_id=posted.comment_id, link=posted.link,
-                         last_error="", error_code="")
+        entry = _release(
+            store, entry, state, comment_id=posted.comment_id, link=posted.link, last_error="", error_code=""
+        )
     except ClaimLost as lost:
         # It is on the site, but the entry is another process's now: it will find it there.
         entry = lost.entry
-    return SendOutcome(result, entry, "held for moderation" if posted.held else "published",
-                       posted.link, posted.comment_id)
+    return SendOutcome(
+        result, entry, "held for moderation" if posted.held else "published", posted.link, posted.comment_id
+    )
 
 
 async def send_ids(
@@ -639,14 +698,19 @@ async def flush(store: Store, site: Site, client: httpx.AsyncClient) -> int:
 
 
 async def send_now(
-    store: Store, site: Site, entry_id: int, *, client: httpx.AsyncClient | None = None,
+    store: Store,
+    site: Site,
+    entry_id: int,
+    *,
+    client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SendOutcome:
     """Send one entry now (if no other process is sending it, and it is not sent already)."""
     entry = get(store, entry_id)
     if entry.state in (SENT, HELD):
-        return SendOutcome("held" if entry.state == HELD else "published", entry,
-                           "already sent", entry.link, entry.comment_id)
+        return SendOutcome(
+            "held" if entry.state == HELD else "published", entry, "already sent", entry.link, entry.comment_id
+        )
     claimed = claim(store, site.name, [entry_id])
     if not claimed:
         return SendOutcome("sending", get(store, entry_id), "being sent by another Broadsheet")
@@ -662,8 +726,15 @@ async def send_now(
 
 
 def submit(
-    store: Store, site: Site, post: int, parent: int, text: str, author: str = "", email: str = "",
-    *, transport: httpx.AsyncBaseTransport | None = None,
+    store: Store,
+    site: Site,
+    post: int,
+    parent: int,
+    text: str,
+    author: str = "",
+    email: str = "",
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> SendOutcome:
     """Store the reply, then send it (blocking: run it in a thread worker)."""
     entry, _ = prepare(store, site.name, post, parent, text, author, email)
@@ -674,9 +745,17 @@ def submit(
 
 
 def _placeholder(entry: Entry) -> Comment:
-    return Comment(id=entry.placeholder_id, site=entry.site, post=entry.post, parent=entry.parent,
-                   author=entry.author or "you", date=entry.created, date_gmt=entry.created,
-                   text=entry.text + "\n", status="pending")
+    return Comment(
+        id=entry.placeholder_id,
+        site=entry.site,
+        post=entry.post,
+        parent=entry.parent,
+        author=entry.author or "you",
+        date=entry.created,
+        date_gmt=entry.created,
+        text=entry.text + "\n",
+        status="pending",
+    )
 
 
 def _put_placeholder(store: Store, entry: Entry) -> None:
@@ -737,6 +816,20 @@ def as_json(entry: Entry) -> dict[str, Any]:
 
 
 __all__ = [
-    "ClaimLost", "Entry", "SendOutcome", "as_json", "claim", "draft_for", "drop", "entries", "flush", "get",
-    "pending_for", "prepare", "save_draft", "send_ids", "send_now", "submit",
+    "ClaimLost",
+    "Entry",
+    "SendOutcome",
+    "as_json",
+    "claim",
+    "draft_for",
+    "drop",
+    "entries",
+    "flush",
+    "get",
+    "pending_for",
+    "prepare",
+    "save_draft",
+    "send_ids",
+    "send_now",
+    "submit",
 ]

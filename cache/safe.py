@@ -61,9 +61,26 @@ _SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
 
 # Elements whose content must never be shown.
-_DROP_CONTENT = {"script", "style", "iframe", "object", "embed", "noscript", "template",
-                 "svg", "math", "frameset", "frame", "applet", "form", "select", "textarea",
-                 "link", "meta", "base"}
+_DROP_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "frameset",
+    "frame",
+    "applet",
+    "form",
+    "select",
+    "textarea",
+    "link",
+    "meta",
+    "base",
+}
 
 MAX_TAGS = 20_000
 """Above this many ``<`` a body is reduced to plain text without calling the converter."""
@@ -80,7 +97,9 @@ _VOID = {"link", "meta", "base", "embed", "frame"}  # no content: removed like a
 # then a letter (or ``/``, ``!``, ``?``); anything unclosed runs to the end of the text.
 # Possessive quantifiers and disjoint alternatives keep every match attempt linear.
 _ACTIVE_BLOCK = re.compile(
-    r"<(?=[afimnostAFIMNOST])(" + "|".join(sorted(_DROP_CONTENT - _VOID)) + r")\b[^>]*+(?:(?<=/)>|>(?:[^<]++|<(?!/\1\s*>))*+(?:</\1\s*>)?|\Z)",
+    r"<(?=[afimnostAFIMNOST])("
+    + "|".join(sorted(_DROP_CONTENT - _VOID))
+    + r")\b[^>]*+(?:(?<=/)>|>(?:[^<]++|<(?!/\1\s*>))*+(?:</\1\s*>)?|\Z)",
     re.IGNORECASE,
 )
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<[!?][^>]*+(?:>|\Z)", re.DOTALL)
@@ -162,7 +181,7 @@ def safe_url(url: str | None) -> str | None:
     match = _SCHEME.match(url)
     if match is None or match.group(1).lower() not in _ALLOWED_SCHEMES or _URL_BAD.search(url):
         return None
-    if match.group(1).lower() != "mailto" and not url[match.end():].startswith("//"):
+    if match.group(1).lower() != "mailto" and not url[match.end() :].startswith("//"):
         return None
     return url
 
@@ -300,8 +319,12 @@ def _options(active: bool) -> Any:
     from html_to_markdown import ConversionOptions
 
     return ConversionOptions(
-        escape_misc=True, escape_asterisks=True, escape_underscores=True, max_depth=_MAX_DEPTH,
-        exclude_selectors=sorted(_DROP_CONTENT) if active else [], extract_metadata=False,
+        escape_misc=True,
+        escape_asterisks=True,
+        escape_underscores=True,
+        max_depth=_MAX_DEPTH,
+        exclude_selectors=sorted(_DROP_CONTENT) if active else [],
+        extract_metadata=False,
     )
 
 
@@ -329,7 +352,10 @@ def html_to_markdown(fragment: str | None) -> str:
     except Exception:
         return _plain(text)
     markdown = result.content or ""
-    if any(warning.kind == WarningKind.DEPTH_LIMIT_EXCEEDED for warning in result.warnings) or len(markdown) > _MAX_GROWTH * len(text) + 4096:
+    if (
+        any(warning.kind == WarningKind.DEPTH_LIMIT_EXCEEDED for warning in result.warnings)
+        or len(markdown) > _MAX_GROWTH * len(text) + 4096
+    ):
         return _plain(text)  # depth limit reached (deep nodes skipped) or output blown up
     markdown = _police_links(clean_text(markdown)).strip()
     return markdown + "\n" if markdown else ""

@@ -97,8 +97,23 @@ _CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _MARKERS = re.compile(f"[{OPEN_MARK}{CLOSE_MARK}]")
 _SPACES = re.compile(r"\s+")
 
-_DROP = ("script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math",
-         "select", "textarea", "frameset", "frame", "applet", "head")
+_DROP = (
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "textarea",
+    "frameset",
+    "frame",
+    "applet",
+    "head",
+)
 _SPECIAL = re.compile(r"<!--|<(" + "|".join(_DROP) + r")(?=[\s/>])", re.IGNORECASE)
 _CLOSE = {tag: re.compile(rf"</{tag}[^<>]*>?", re.IGNORECASE) for tag in _DROP}
 _TAG = re.compile(r"<[^<>]*>")  # [^<>]: a tag never spans another '<', so this is linear
@@ -232,8 +247,16 @@ class Hit:
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` form: keys site, id, title, date, link, snippet, in, comment_id."""
-        return {"site": self.site, "id": self.id, "title": self.title, "date": self.date, "link": self.link,
-                "snippet": self.snippet, "in": self.in_, "comment_id": self.comment_id}
+        return {
+            "site": self.site,
+            "id": self.id,
+            "title": self.title,
+            "date": self.date,
+            "link": self.link,
+            "snippet": self.snippet,
+            "in": self.in_,
+            "comment_id": self.comment_id,
+        }
 
     def marked(self, start: str = "«", end: str = "»") -> str:
         """The snippet with every match wrapped in ``start``/``end`` (for plain terminals)."""
@@ -350,8 +373,7 @@ class SearchIndex:
                 raise StoreError(f"cannot open the search index: {error}") from None
             self._reset()
             if not create:
-                raise StoreError("the search index was damaged and has been reset; "
-                                 "run `broadsheet reindex`") from None
+                raise StoreError("the search index was damaged and has been reset; run `broadsheet reindex`") from None
             return self._connect(create)
         self._conn = conn
         return conn
@@ -397,8 +419,9 @@ class SearchIndex:
 
     # -- searching ----------------------------------------------------------------------
 
-    def search(self, query: str, *, site: str | None = None, limit: int = 50,
-               comments_per_post: int | None = 3) -> list[Hit]:
+    def search(
+        self, query: str, *, site: str | None = None, limit: int = 50, comments_per_post: int | None = 3
+    ) -> list[Hit]:
         """Posts and comments matching ``query`` (see ``query_terms``), newest post first.
 
         ``[]`` when the query has no term or there is no index yet. Raises ``StoreError``
@@ -418,13 +441,14 @@ class SearchIndex:
         except sqlite3.Error as error:
             raise self._guarded(error, reading=True) from None
 
-    def _search(self, conn: sqlite3.Connection, expression: str, limit: int,
-                per_post: int | None) -> list[Hit]:
+    def _search(self, conn: sqlite3.Connection, expression: str, limit: int, per_post: int | None) -> list[Hit]:
         picked: list[tuple[int, str, int, int | None]] = []
         seen: dict[tuple[str, int], int] = {}
         rows = conn.execute(
             "SELECT f.rowid, d.site, d.post, d.comment FROM fts AS f JOIN docs AS d ON d.rowid = f.rowid "
-            "WHERE fts MATCH ? ORDER BY f.rowid DESC", (expression,))
+            "WHERE fts MATCH ? ORDER BY f.rowid DESC",
+            (expression,),
+        )
         for rowid, site, post, comment in rows:
             if comment is not None and per_post is not None:
                 count = seen.get((site, post), 0)
@@ -440,14 +464,19 @@ class SearchIndex:
         # All snippets in one statement: FTS5 sets a query up once per statement, and for a
         # prefix that means merging every matching term's doclist (milliseconds each time).
         ids = ",".join(str(row[0]) for row in picked)  # integers from our own table
-        snippets = {rowid: (body, title) for rowid, body, title in conn.execute(
-            "SELECT rowid, snippet(fts, 1, ?1, ?2, '…', ?3), snippet(fts, 0, ?1, ?2, '…', ?3) FROM fts "
-            f"WHERE fts MATCH ?4 AND rowid BETWEEN ?5 AND ?6 AND +rowid IN ({ids})",
-            (OPEN_MARK, CLOSE_MARK, SNIPPET_TOKENS, expression, picked[-1][0], picked[0][0]))}
+        snippets = {
+            rowid: (body, title)
+            for rowid, body, title in conn.execute(
+                "SELECT rowid, snippet(fts, 1, ?1, ?2, '…', ?3), snippet(fts, 0, ?1, ?2, '…', ?3) FROM fts "
+                f"WHERE fts MATCH ?4 AND rowid BETWEEN ?5 AND ?6 AND +rowid IN ({ids})",
+                (OPEN_MARK, CLOSE_MARK, SNIPPET_TOKENS, expression, picked[-1][0], picked[0][0]),
+            )
+        }
         hits = []
         for rowid, site, post, comment in picked:
-            meta = conn.execute("SELECT title, date, date_gmt, link FROM posts WHERE site = ? AND id = ?",
-                                (site, post)).fetchone()
+            meta = conn.execute(
+                "SELECT title, date, date_gmt, link FROM posts WHERE site = ? AND id = ?", (site, post)
+            ).fetchone()
             if rowid not in snippets or meta is None:
                 continue
             body, title_snippet = snippets[rowid]
@@ -455,9 +484,20 @@ class SearchIndex:
             if not marks and title_snippet:
                 snippet, marks = _snippet(title_snippet)
             title, date, date_gmt, link = meta
-            hits.append(Hit(site=site, id=post, title=title, date=date or date_gmt, link=link, snippet=snippet,
-                            in_="post" if comment is None else "comment", comment_id=comment, marks=marks,
-                            date_gmt=date_gmt))
+            hits.append(
+                Hit(
+                    site=site,
+                    id=post,
+                    title=title,
+                    date=date or date_gmt,
+                    link=link,
+                    snippet=snippet,
+                    in_="post" if comment is None else "comment",
+                    comment_id=comment,
+                    marks=marks,
+                    date_gmt=date_gmt,
+                )
+            )
         hits.sort(key=lambda h: (h.comment_id is not None, h.comment_id or 0))
         hits.sort(key=lambda h: (h.date_gmt, h.site, h.id), reverse=True)
         return hits
@@ -486,8 +526,10 @@ class SearchIndex:
                 return None
             return [st.st_ino, st.st_size, st.st_mtime_ns]
 
-        return {"index": stamp(folder / "index.json"),
-                "comments": [stamp(folder / "comments" / f"{k:02d}.json") for k in range(_SHARDS)]}
+        return {
+            "index": stamp(folder / "index.json"),
+            "comments": [stamp(folder / "comments" / f"{k:02d}.json") for k in range(_SHARDS)],
+        }
 
     def _recorded(self, conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
         import json
@@ -617,11 +659,14 @@ class SearchIndex:
 
         return int(self._run(work))
 
-    def _refresh_site(self, conn: sqlite3.Connection, store: Store, site: str,
-                      old: dict[str, Any] | None, now: dict[str, Any]) -> int:
+    def _refresh_site(
+        self, conn: sqlite3.Connection, store: Store, site: str, old: dict[str, Any] | None, now: dict[str, Any]
+    ) -> int:
         posts = self._post_rows(store, site)
-        ours = {pid: (fp, date_gmt) for pid, fp, date_gmt in
-                conn.execute("SELECT id, fp, date_gmt FROM posts WHERE site = ?", (site,))}
+        ours = {
+            pid: (fp, date_gmt)
+            for pid, fp, date_gmt in conn.execute("SELECT id, fp, date_gmt FROM posts WHERE site = ?", (site,))
+        }
         gone = [pid for pid in ours if pid not in posts]
         changed = [p for pid, p in posts.items() if ours.get(pid, (None,))[0] != _post_fp(p)]
         moved = {p.id for p in changed if p.id in ours and ours[p.id][1] != p.date_gmt}
@@ -653,8 +698,9 @@ class SearchIndex:
         """The site's posts as the index needs them, from ``index.json``."""
         store.site(site)  # NotFound for a site that is not subscribed
         rows = self._read(store, site, "index.json").get("posts", {})
-        return {int(key): _PostRow(int(key), row) for key, row in rows.items()
-                if key.isdigit() and isinstance(row, dict)}
+        return {
+            int(key): _PostRow(int(key), row) for key, row in rows.items() if key.isdigit() and isinstance(row, dict)
+        }
 
     def _record(self, conn: sqlite3.Connection, site: str, stamps: dict[str, Any]) -> None:
         import json
@@ -670,8 +716,10 @@ class SearchIndex:
     def _delete_posts(self, conn: sqlite3.Connection, site: str, ids: Iterable[int], *, comments: bool) -> None:
         only = "" if comments else " AND comment IS NULL"
         for pid in ids:
-            conn.execute(f"DELETE FROM fts WHERE rowid IN (SELECT rowid FROM docs WHERE site = ? AND post = ?{only})",
-                         (site, pid))
+            conn.execute(
+                f"DELETE FROM fts WHERE rowid IN (SELECT rowid FROM docs WHERE site = ? AND post = ?{only})",
+                (site, pid),
+            )
             conn.execute(f"DELETE FROM docs WHERE site = ? AND post = ?{only}", (site, pid))
             if comments:
                 conn.execute("DELETE FROM posts WHERE site = ? AND id = ?", (site, pid))
@@ -681,8 +729,9 @@ class SearchIndex:
         base = _datekey(date_gmt) << _SHIFT
         nxt = self._next.get(base)
         if nxt is None:
-            top = conn.execute("SELECT max(rowid) FROM docs WHERE rowid BETWEEN ? AND ?",
-                               (base, base + (1 << _SHIFT) - 1)).fetchone()[0]
+            top = conn.execute(
+                "SELECT max(rowid) FROM docs WHERE rowid BETWEEN ? AND ?", (base, base + (1 << _SHIFT) - 1)
+            ).fetchone()[0]
             nxt = base if top is None else top + 1
         if nxt >= base + (1 << _SHIFT):  # 16 million documents in one second: put it last
             self._next.clear()
@@ -708,14 +757,26 @@ class SearchIndex:
                 body = html_text(row["html"]) if "html" in row else markdown_text(row.get("body", ""))
                 title = _plain(clean_line(post.title))
                 rowid = self._rowid(conn, post.date_gmt)
-                conn.execute("INSERT INTO fts(rowid, title, body, tag) VALUES (?, ?, ?, ?)",
-                             (rowid, _split_cjk(title), _split_cjk(body), tag))
-                conn.execute("INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, NULL, 0)",
-                             (rowid, site, post.id))
-                conn.execute("INSERT OR REPLACE INTO posts(site, id, title, date, date_gmt, link, fp) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (site, post.id, title, clean_line(post.date), clean_line(post.date_gmt),
-                              clean_line(post.link), _post_fp(post)))
+                conn.execute(
+                    "INSERT INTO fts(rowid, title, body, tag) VALUES (?, ?, ?, ?)",
+                    (rowid, _split_cjk(title), _split_cjk(body), tag),
+                )
+                conn.execute(
+                    "INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, NULL, 0)", (rowid, site, post.id)
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO posts(site, id, title, date, date_gmt, link, fp) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        site,
+                        post.id,
+                        title,
+                        clean_line(post.date),
+                        clean_line(post.date_gmt),
+                        clean_line(post.link),
+                        _post_fp(post),
+                    ),
+                )
 
     def _index_comments(self, conn: sqlite3.Connection, store: Store, site: str, post_ids: set[int] | None) -> None:
         """(Re)index every comment of the indexed posts ``post_ids``; ``None``: of every
@@ -725,9 +786,11 @@ class SearchIndex:
         dates = dict(conn.execute("SELECT id, date_gmt FROM posts WHERE site = ?", (site,)))
         if post_ids is not None:
             for pid in post_ids:
-                conn.execute("DELETE FROM fts WHERE rowid IN "
-                             "(SELECT rowid FROM docs WHERE site = ? AND post = ? AND comment IS NOT NULL)",
-                             (site, pid))
+                conn.execute(
+                    "DELETE FROM fts WHERE rowid IN "
+                    "(SELECT rowid FROM docs WHERE site = ? AND post = ? AND comment IS NOT NULL)",
+                    (site, pid),
+                )
                 conn.execute("DELETE FROM docs WHERE site = ? AND post = ? AND comment IS NOT NULL", (site, pid))
         shards = range(_SHARDS) if post_ids is None else sorted({pid % _SHARDS for pid in post_ids})
         for shard in shards:
@@ -736,8 +799,9 @@ class SearchIndex:
                 post, row = rows[cid]
                 self._insert_comment(conn, site, post, cid, row, dates[post])
 
-    def _diff_comments(self, conn: sqlite3.Connection, store: Store, site: str, shards: set[int],
-                       *, skip: set[int]) -> None:
+    def _diff_comments(
+        self, conn: sqlite3.Connection, store: Store, site: str, shards: set[int], *, skip: set[int]
+    ) -> None:
         """In the comment ``shards``, re-index the comments whose row changed, index the new
         ones and drop those gone (the comments of the posts in ``skip`` are left alone)."""
         if not shards:
@@ -745,7 +809,8 @@ class SearchIndex:
         dates = dict(conn.execute("SELECT id, date_gmt FROM posts WHERE site = ?", (site,)))
         ours: dict[int, dict[int, tuple[int, int, int]]] = {}
         for rowid, post, comment, fp in conn.execute(
-                "SELECT rowid, post, comment, fp FROM docs WHERE site = ? AND comment IS NOT NULL", (site,)):
+            "SELECT rowid, post, comment, fp FROM docs WHERE site = ? AND comment IS NOT NULL", (site,)
+        ):
             if post % _SHARDS in shards and post not in skip:
                 ours.setdefault(post % _SHARDS, {})[comment] = (rowid, post, fp)
         for shard in sorted(shards):
@@ -765,13 +830,25 @@ class SearchIndex:
             for rowid, _post, _fp in mine.values():  # no longer in the shard
                 self._delete_doc(conn, rowid)
 
-    def _insert_comment(self, conn: sqlite3.Connection, site: str, post: int, cid: int, row: dict[str, Any],
-                        date_gmt: str, fp: int | None = None) -> None:
+    def _insert_comment(
+        self,
+        conn: sqlite3.Connection,
+        site: str,
+        post: int,
+        cid: int,
+        row: dict[str, Any],
+        date_gmt: str,
+        fp: int | None = None,
+    ) -> None:
         rowid = self._rowid(conn, date_gmt)
-        conn.execute("INSERT INTO fts(rowid, title, body, tag) VALUES (?, '', ?, ?)",
-                     (rowid, _split_cjk(markdown_text(str(row.get("text") or ""))), _site_token(site)))
-        conn.execute("INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, ?, ?)",
-                     (rowid, site, post, cid, _row_fp(row) if fp is None else fp))
+        conn.execute(
+            "INSERT INTO fts(rowid, title, body, tag) VALUES (?, '', ?, ?)",
+            (rowid, _split_cjk(markdown_text(str(row.get("text") or ""))), _site_token(site)),
+        )
+        conn.execute(
+            "INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, ?, ?)",
+            (rowid, site, post, cid, _row_fp(row) if fp is None else fp),
+        )
 
     @staticmethod
     def _delete_doc(conn: sqlite3.Connection, rowid: int) -> None:
@@ -779,8 +856,9 @@ class SearchIndex:
         conn.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
 
 
-def _comment_rows(shard: dict[str, Any], dates: dict[int, str],
-                  post_ids: set[int] | None) -> dict[int, tuple[int, dict[str, Any]]]:
+def _comment_rows(
+    shard: dict[str, Any], dates: dict[int, str], post_ids: set[int] | None
+) -> dict[int, tuple[int, dict[str, Any]]]:
     """``{comment id: (post, row)}`` of a comment shard's data, for indexed posts (of ``post_ids``)."""
     found = {}
     for key, row in shard.get("comments", {}).items():

@@ -112,9 +112,7 @@ class Service:
 
     # -- subscriptions -----------------------------------------------------------------
 
-    async def subscribe(
-        self, url: str, *, name: str | None = None, folder: str = "", kind: str = "auto"
-    ) -> Subscribed:
+    async def subscribe(self, url: str, *, name: str | None = None, folder: str = "", kind: str = "auto") -> Subscribed:
         """Find the site behind ``url`` (a home page, an article, or a feed) and subscribe to
         it (nothing is fetched yet). ``kind``: ``auto`` (WordPress first, then feeds),
         ``wordpress`` or ``feed``.
@@ -143,8 +141,15 @@ class Service:
                     self._refuse_duplicate(candidate, "wordpress")
         name = name or self._free_name(site_slug(found.url or url))
         site = Site(
-            name=name, url=url, api_root=found.api_root, title=found.title, description=found.description,
-            kind=found.kind, feed_url=found.feed_url, folder=clean_folder(folder), home=found.url,
+            name=name,
+            url=url,
+            api_root=found.api_root,
+            title=found.title,
+            description=found.description,
+            kind=found.kind,
+            feed_url=found.feed_url,
+            folder=clean_folder(folder),
+            home=found.url,
         )
         return Subscribed(self.store.add_site(site), found.note)
 
@@ -208,11 +213,26 @@ class Service:
             home = _same_site_url(sub.home, url)
             api_root = _same_site_url(sub.api_root, url)
             if sub.kind == "wordpress" and api_root:
-                site = Site(name=name, url=home or url, api_root=api_root, title=sub.title, kind="wordpress",
-                            feed_url=url, folder=clean_folder(sub.folder), home=home)
+                site = Site(
+                    name=name,
+                    url=home or url,
+                    api_root=api_root,
+                    title=sub.title,
+                    kind="wordpress",
+                    feed_url=url,
+                    folder=clean_folder(sub.folder),
+                    home=home,
+                )
             else:
-                site = Site(name=name, url=url, title=sub.title, kind="feed", feed_url=url,
-                            folder=clean_folder(sub.folder), home=home)
+                site = Site(
+                    name=name,
+                    url=url,
+                    title=sub.title,
+                    kind="feed",
+                    feed_url=url,
+                    folder=clean_folder(sub.folder),
+                    home=home,
+                )
             new.append(site)
         imported.added = self.store.add_sites(new)
         return imported
@@ -306,8 +326,15 @@ class Service:
             if due_only if due_only is not None else not (force or full):
                 sites = [site for site in sites if self.due(site)]
         results = await sync_sites(
-            self.store, sites, progress=progress, transport=self.transport, policy=self.policy, full=full,
-            force=force, options={s.name: self._options(s) for s in sites}, on_done=on_done,
+            self.store,
+            sites,
+            progress=progress,
+            transport=self.transport,
+            policy=self.policy,
+            full=full,
+            force=force,
+            options={s.name: self._options(s) for s in sites},
+            on_done=on_done,
         )
         changed = [r.site for r in results if r.ok and not r.not_modified]
         if changed:
@@ -493,8 +520,15 @@ class Service:
         return outbox.prepare(self.store, site, post, parent, text, author, email)
 
     def save_draft(
-        self, site: str, post: int, parent: int, text: str, author: str = "", email: str = "",
-        *, draft_id: int | None = None,
+        self,
+        site: str,
+        post: int,
+        parent: int,
+        text: str,
+        author: str = "",
+        email: str = "",
+        *,
+        draft_id: int | None = None,
     ) -> Entry | None:
         """Keep unsent text as a draft; None when the text is empty."""
         from . import outbox
@@ -609,8 +643,10 @@ def normalise_url(url: str) -> str:
         raise NotASite(f"{clean_line(url)[:200]} is not an http(s) URL")
     if parsed.userinfo:
         shown = clean_line(str(parsed.copy_with(username=None, password=None)))[:200]
-        raise NotASite(f"the URL carries a user name or password; give it without them ({shown}) "
-                       "and use `broadsheet login` for replies")
+        raise NotASite(
+            f"the URL carries a user name or password; give it without them ({shown}) "
+            "and use `broadsheet login` for replies"
+        )
     try:
         parsed.port  # noqa: B018 - validates the port (httpx accepts 99999 until it connects)
     except ValueError:

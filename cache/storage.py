@@ -143,9 +143,7 @@ class AtomicJSONStorage(Storage):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
         except Timeout:
-            raise StoreError(
-                f"the cache is locked by another Broadsheet process ({self.path.name}.lock)"
-            ) from None
+            raise StoreError(f"the cache is locked by another Broadsheet process ({self.path.name}.lock)") from None
         except OSError as error:
             raise StoreError(write_problem(self.path, error)) from None
         try:

@@ -57,8 +57,20 @@ RECENT = 100
 """Newest posts kept in each site's summary: ``posts --limit N`` up to this reads no index."""
 SUMMARY_VERSION = 2
 """Bumped when the summary's shape changes: an older summary is treated as stale."""
-LISTING_FIELDS = ("id", "title", "date", "date_gmt", "modified", "link", "author", "categories", "sticky",
-                  "protected", "comment_status", "comment_count")
+LISTING_FIELDS = (
+    "id",
+    "title",
+    "date",
+    "date_gmt",
+    "modified",
+    "link",
+    "author",
+    "categories",
+    "sticky",
+    "protected",
+    "comment_status",
+    "comment_count",
+)
 """The post fields a listing shows: the summary keeps its newest rows as arrays in this order."""
 _DATE_GMT = LISTING_FIELDS.index("date_gmt")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -450,8 +462,9 @@ class Store:
         except OSError:
             stamp = None
         data = self._transient(folder / "summary.json").get("summary", {}).get("1")
-        if not (stamp and isinstance(data, dict) and data.get("index") == stamp
-                and data.get("version") == SUMMARY_VERSION):
+        if not (
+            stamp and isinstance(data, dict) and data.get("index") == stamp and data.get("version") == SUMMARY_VERSION
+        ):
             data = _summarise(self._transient(index))
         read = self._transient(folder / "state.json").get("read", {})
         return Summary(site, data, frozenset(read))
@@ -547,9 +560,7 @@ class Store:
         self._write_summary(site)
         return new, updated, new_comments, gone
 
-    def _drop_missing_comments(
-        self, site: str, seen: list[Comment], since: str
-    ) -> tuple[int, dict[int, int]]:
+    def _drop_missing_comments(self, site: str, seen: list[Comment], since: str) -> tuple[int, dict[int, int]]:
         """Drop the site's approved comments dated after ``since`` that ``seen`` lacks;
         returns (how many, approved count per touched post)."""
         ids = {c.id for c in seen}
@@ -562,8 +573,11 @@ class Store:
             db = self._db(path)
             rows = self._raw(db, "comments")
             doomed = [
-                key for key, row in rows.items()
-                if int(key) > 0 and row.get("status", "approved") == "approved" and int(key) not in ids
+                key
+                for key, row in rows.items()
+                if int(key) > 0
+                and row.get("status", "approved") == "approved"
+                and int(key) not in ids
                 and row.get("date", "") > since
             ]
             if not doomed:

@@ -249,8 +249,16 @@ async def sync_sites(
         host = _host(site)
         per_host = hosts.setdefault(host, asyncio.Semaphore(concurrency if is_loopback(host) else PER_HOST))
         async with limit, per_host:
-            result = await sync_site(store, site, progress=progress, transport=transport, policy=policy, full=full,
-                                     force=force, options=(options or {}).get(site.name))
+            result = await sync_site(
+                store,
+                site,
+                progress=progress,
+                transport=transport,
+                policy=policy,
+                full=full,
+                force=force,
+                options=(options or {}).get(site.name),
+            )
         if on_done is not None:
             on_done(result)
         return result

@@ -65,7 +65,9 @@ class BroadsheetApp(App[int]):
             known = {row[3] for row in self.binding_rows()}
             unknown = sorted(set(self.config.keys) - known)
             if unknown:
-                self.notify(f"config.toml [keys]: unknown binding id(s): {', '.join(unknown)}", severity="warning", markup=False)
+                self.notify(
+                    f"config.toml [keys]: unknown binding id(s): {', '.join(unknown)}", severity="warning", markup=False
+                )
             self.keymap = {k: v for k, v in self.config.keys.items() if k in known}
             self.set_keymap(self.keymap)
 
@@ -73,6 +75,7 @@ class BroadsheetApp(App[int]):
         """``(section, keys, description, id)`` of every binding, with the keymap applied."""
         from .screens.compose import ComposeScreen
         from .screens.links import LinksScreen
+
         sections: list[tuple[str, Iterable[BindingType]]] = [
             ("Reader", ReaderScreen.BINDINGS),
             ("Sidebar", SiteTree.BINDINGS),
@@ -81,7 +84,10 @@ class BroadsheetApp(App[int]):
             ("Compose", ComposeScreen.BINDINGS),
             ("Links (L)", LinksScreen.BINDINGS),
             ("Help", HelpScreen.BINDINGS),
-            ("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette"), Binding("ctrl+q", "quit", "Quit")]),
+            (
+                "Everywhere",
+                [Binding("ctrl+p", "command_palette", "Command palette"), Binding("ctrl+q", "quit", "Quit")],
+            ),
         ]
         return binding_rows(self.keymap, self.get_key_display, sections)
 

@@ -81,8 +81,14 @@ class SiteSummary:
         """From the site's ``summary.json`` (or its index when that is stale)."""
         stamp = store.stamps(site.name)[0]
         summary = store.summary(site.name)
-        return cls(site, summary.post_count, summary.unread_count,
-                   {c.id: c for c in summary.categories}, summary.category_unread(), stamp)
+        return cls(
+            site,
+            summary.post_count,
+            summary.unread_count,
+            {c.id: c for c in summary.categories},
+            summary.category_unread(),
+            stamp,
+        )
 
     @property
     def name(self) -> str:
@@ -105,8 +111,9 @@ class SiteListing:
     _lists: dict[int | None, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, site: Site, posts: list[Post], categories: list[Category], read: set[int],
-              stamp: Any = None) -> SiteListing:
+    def build(
+        cls, site: Site, posts: list[Post], categories: list[Category], read: set[int], stamp: Any = None
+    ) -> SiteListing:
         cats = {c.id: c for c in categories}
         listing = cls(site=site, posts=posts, categories=cats, read=read)
         ancestors = {cid: frozenset(c.id for c in category_chain(cats, cid)) for cid in cats}
@@ -199,8 +206,9 @@ class Listing:
     def load_site(store: Store, site: Site) -> SiteListing:
         """One site's posts (parses its index: call it from a thread)."""
         stamp = store.stamps(site.name)[0]
-        return SiteListing.build(site, store.posts(site.name), store.categories(site.name),
-                                 store.read_ids(site.name), stamp)
+        return SiteListing.build(
+            site, store.posts(site.name), store.categories(site.name), store.read_ids(site.name), stamp
+        )
 
     def add(self, site: SiteListing, pinned: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
         """Keep a loaded site (its summary becomes the one shown); drops the least recently

@@ -64,7 +64,7 @@ class ReadStateQueue:
                     try:
                         write(site, ids, read)
                     except BaseException:
-                        self._held = batches[index + 1:]
+                        self._held = batches[index + 1 :]
                         raise
                     done += 1
         return done

@@ -68,7 +68,7 @@ class FakeWordPress:
         if "rest_route" in query:
             route = query.pop("rest_route") or "/"
         elif self.pretty and url.path.startswith("/wp-json"):
-            route = url.path[len("/wp-json"):] or "/"
+            route = url.path[len("/wp-json") :] or "/"
         if route is None:
             if request.method == "POST" and url.path.endswith("/wp-comments-post.php"):
                 return self.comment_form(request)
@@ -95,7 +95,10 @@ class FakeWordPress:
         ).format(self.data.get("name", ""), self.api_root())
         return httpx.Response(
             200,
-            headers={"Content-Type": "text/html; charset=UTF-8", "Link": f'<{self.api_root()}>; rel="https://api.w.org/"'},
+            headers={
+                "Content-Type": "text/html; charset=UTF-8",
+                "Link": f'<{self.api_root()}>; rel="https://api.w.org/"',
+            },
             text=html,
         )
 
@@ -188,8 +191,10 @@ class FakeWordPress:
         user = next((u for u in self.data.get("users", []) if u.get("slug") == login), None)
         if user is None:
             return self.error(401, "invalid_username", "Unknown username. Check again or try your email address.")
-        if self.app_passwords.get(login, None) != password.replace(" ", "") and \
-                self.app_passwords.get(login, None) != password:
+        if (
+            self.app_passwords.get(login, None) != password.replace(" ", "")
+            and self.app_passwords.get(login, None) != password
+        ):
             return self.error(401, "incorrect_password", "The provided password is an invalid application password.")
         return dict(user)
 
@@ -215,26 +220,39 @@ class FakeWordPress:
             return self.error(400, "rest_invalid_param", "Invalid parameter(s): post")
         post = next((p for p in self.data.get("posts", []) if p["id"] == post_id), None)
         if post is None:
-            return self.error(403, "rest_comment_invalid_post_id", "Sorry, you are not allowed to create this comment without a post.")
+            return self.error(
+                403, "rest_comment_invalid_post_id", "Sorry, you are not allowed to create this comment without a post."
+            )
         if post.get("comment_status") == "closed":
             return self.error(403, "rest_comment_closed", "Sorry, comments are closed for this item.")
         text = str(body.get("content") or "").strip()
         if not text:
             return self.error(400, "rest_comment_content_invalid", "Invalid comment content.")
         if self.is_duplicate(post_id, parent, text, user.get("name", "")):
-            return self.error(409, "comment_duplicate", "Duplicate comment detected; it looks as though you&#8217;ve already said that!")
+            return self.error(
+                409,
+                "comment_duplicate",
+                "Duplicate comment detected; it looks as though you&#8217;ve already said that!",
+            )
         comment = self.add_comment(post, parent, text, user.get("name", ""), user["id"])
-        return self.json(copy.deepcopy(comment), 201, headers={"Location": f"{self.api_root()}wp/v2/comments/{comment['id']}"})
+        return self.json(
+            copy.deepcopy(comment), 201, headers={"Location": f"{self.api_root()}wp/v2/comments/{comment['id']}"}
+        )
 
     def is_duplicate(self, post_id: int, parent: int, text: str, author: str) -> bool:
         if not self.duplicate_check:
             return False
         return any(
-            c["post"] == post_id and c.get("parent", 0) == parent and c.get("_raw") == text and c.get("author_name") == author
+            c["post"] == post_id
+            and c.get("parent", 0) == parent
+            and c.get("_raw") == text
+            and c.get("author_name") == author
             for c in self.data.get("comments", [])
         )
 
-    def add_comment(self, post: dict[str, Any], parent: int, text: str, author: str, user_id: int = 0) -> dict[str, Any]:
+    def add_comment(
+        self, post: dict[str, Any], parent: int, text: str, author: str, user_id: int = 0
+    ) -> dict[str, Any]:
         from datetime import datetime
 
         comments = self.data.setdefault("comments", [])
@@ -243,11 +261,19 @@ class FakeWordPress:
         comment_id = max([c["id"] for c in comments] + [int(time.time() * 1000) - 1_700_000_000_000]) + 1
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         comment = {
-            "id": comment_id, "post": post["id"], "parent": parent, "author": user_id,
-            "author_name": author, "author_url": "", "date": now, "date_gmt": now,
+            "id": comment_id,
+            "post": post["id"],
+            "parent": parent,
+            "author": user_id,
+            "author_name": author,
+            "author_url": "",
+            "date": now,
+            "date_gmt": now,
             "content": {"rendered": "".join(f"<p>{line}</p>\n" for line in _escape(text).split("\n\n"))},
             "link": f"{post['link']}#comment-{comment_id}",
-            "status": "hold" if self.moderate else "approved", "type": "comment", "_raw": text,
+            "status": "hold" if self.moderate else "approved",
+            "type": "comment",
+            "_raw": text,
         }
         comments.append(comment)
         return comment
@@ -273,7 +299,9 @@ class FakeWordPress:
             return httpx.Response(200, text="<p><strong>Error:</strong> Please type your comment text.</p>")
         comments = self.data.setdefault("comments", [])
         if any(c["post"] == post_id and c.get("_raw") == text and c.get("author_name") == author for c in comments):
-            return httpx.Response(409, text="<p>Duplicate comment detected; it looks as though you&#8217;ve already said that!</p>")
+            return httpx.Response(
+                409, text="<p>Duplicate comment detected; it looks as though you&#8217;ve already said that!</p>"
+            )
         comment = self.add_comment(post, parent, text, author)
         link = comment["link"]
         if comment["status"] == "hold":

@@ -110,6 +110,18 @@ def _looks_like_wordpress(page: httpx.Response) -> bool:
 
 
 __all__ = [
-    "KINDS", "Changes", "Discovered", "Duplicate", "Known", "Posted", "Source", "Writer", "can_reply", "discover",
-    "make_source", "source_class", "stable_id", "transport_for",
+    "KINDS",
+    "Changes",
+    "Discovered",
+    "Duplicate",
+    "Known",
+    "Posted",
+    "Source",
+    "Writer",
+    "can_reply",
+    "discover",
+    "make_source",
+    "source_class",
+    "stable_id",
+    "transport_for",
 ]

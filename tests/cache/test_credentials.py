@@ -69,16 +69,31 @@ def test_a_broken_file_error_does_not_echo_its_contents(tmp_path):
     assert SECRET not in str(raised.value)
 
 
-@pytest.mark.parametrize("url", ["https://news.example.test/wp-json/", "http://127.0.0.1:8080/wp-json/",
-                                 "http://localhost/wp-json/", "http://[::1]:8000/wp-json/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example.test/wp-json/",
+        "http://127.0.0.1:8080/wp-json/",
+        "http://localhost/wp-json/",
+        "http://[::1]:8000/wp-json/",
+    ],
+)
 def test_check_transport_allows_https_and_loopback(url):
     credentials.check_transport(url)
 
 
-@pytest.mark.parametrize("url", ["http://news.example.test/wp-json/", "http://10.0.0.5/wp-json/",
-                                 # names that merely look local may resolve anywhere
-                                 "http://evil.localhost/wp-json/", "http://a.b.localhost:8080/wp-json/",
-                                 "http://localhost.example.test/wp-json/", "http://127.0.0.1.nip.io/wp-json/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://news.example.test/wp-json/",
+        "http://10.0.0.5/wp-json/",
+        # names that merely look local may resolve anywhere
+        "http://evil.localhost/wp-json/",
+        "http://a.b.localhost:8080/wp-json/",
+        "http://localhost.example.test/wp-json/",
+        "http://127.0.0.1.nip.io/wp-json/",
+    ],
+)
 def test_check_transport_refuses_plain_http_to_remote_hosts(url):
     with pytest.raises(InsecureTransport):
         credentials.check_transport(url)
@@ -97,10 +112,12 @@ def test_origin_and_user_id_are_saved_with_the_password(tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "origin"),
-    [("HTTPS://News.Example.TEST:443/wp-json/", "https://news.example.test"),
-     ("https://news.example.test:8443/blog/?rest_route=/", "https://news.example.test:8443"),
-     ("http://127.0.0.1:8080/wp-json/", "http://127.0.0.1:8080"),
-     ("http://[::1]:8000/wp-json/", "http://[::1]:8000")],
+    [
+        ("HTTPS://News.Example.TEST:443/wp-json/", "https://news.example.test"),
+        ("https://news.example.test:8443/blog/?rest_route=/", "https://news.example.test:8443"),
+        ("http://127.0.0.1:8080/wp-json/", "http://127.0.0.1:8080"),
+        ("http://[::1]:8000/wp-json/", "http://[::1]:8000"),
+    ],
 )
 def test_origin_of(url, origin):
     assert credentials.origin_of(url) == origin
@@ -109,8 +126,11 @@ def test_origin_of(url, origin):
 def test_check_origin():
     creds = Credentials("news", "ada", SECRET, origin="https://news.example.test")
     credentials.check_origin(creds, "https://news.example.test/wp-json/wp/v2/comments")
-    for other in ("http://news.example.test/wp-json/", "https://news.example.test:8443/wp-json/",
-                  "https://other.example.test/wp-json/"):
+    for other in (
+        "http://news.example.test/wp-json/",
+        "https://news.example.test:8443/wp-json/",
+        "https://other.example.test/wp-json/",
+    ):
         with pytest.raises(AuthError, match=r"credentials were saved for https://news.example.test; run"):
             credentials.check_origin(creds, other)
     with pytest.raises(AuthError, match="login news"):

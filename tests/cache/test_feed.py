@@ -22,23 +22,39 @@ from cache.sources.feed import FeedSource, parse, parse_feed
 FAST = RetryPolicy(retries=0, backoff=0)
 HOME = "https://news.example"
 FEED = HOME + "/feed/"
-RSS_NS = ('xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-          'xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
-          'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"')
+RSS_NS = (
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
+    'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+)
 
 
 def rss(items: str, channel: str = "") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" {RSS_NS}><channel><title>News</title>'
-            f"<link>{HOME}/</link><description>All the news</description>{channel}{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" {RSS_NS}><channel><title>News</title>'
+        f"<link>{HOME}/</link><description>All the news</description>{channel}{items}</channel></rss>"
+    ).encode()
 
 
-def item(n: int, *, title: str | None = None, date: str = "Tue, 02 Jan 2024 10:00:00 +0100", extra: str = "",
-         content: str | None = None, guid: str | None = None) -> str:
+def item(
+    n: int,
+    *,
+    title: str | None = None,
+    date: str = "Tue, 02 Jan 2024 10:00:00 +0100",
+    extra: str = "",
+    content: str | None = None,
+    guid: str | None = None,
+) -> str:
     body = f"<p>Full body of item {n}, long enough to be an article.</p>" if content is None else content
-    return (f"<item><title>{title or f'Item {n}'}</title><link>{HOME}/{n}/</link>"
-            f"<guid>{guid or f'{HOME}/?p={n}'}</guid>" + (f"<pubDate>{date}</pubDate>" if date else "")
-            + f"<description>Summary {n}</description>"
-            + (f"<content:encoded><![CDATA[{body}]]></content:encoded>" if body else "") + extra + "</item>")
+    return (
+        f"<item><title>{title or f'Item {n}'}</title><link>{HOME}/{n}/</link>"
+        f"<guid>{guid or f'{HOME}/?p={n}'}</guid>"
+        + (f"<pubDate>{date}</pubDate>" if date else "")
+        + f"<description>Summary {n}</description>"
+        + (f"<content:encoded><![CDATA[{body}]]></content:encoded>" if body else "")
+        + extra
+        + "</item>"
+    )
 
 
 class FakeSite:
@@ -82,9 +98,11 @@ async def sync(src: FeedSource, cursors: dict | None = None, posts: dict | None 
 
 
 async def test_rss2_items_become_posts_with_everything():
-    extra = ('<dc:creator>Ann &amp; Bo</dc:creator><category>Politics</category><category>politics</category>'
-             '<category>Local</category><enclosure url="/a.mp3" type="audio/mpeg" length="1234"/>'
-             f"<wfw:commentRss>{HOME}/1/feed/</wfw:commentRss><slash:comments>3</slash:comments>")
+    extra = (
+        "<dc:creator>Ann &amp; Bo</dc:creator><category>Politics</category><category>politics</category>"
+        '<category>Local</category><enclosure url="/a.mp3" type="audio/mpeg" length="1234"/>'
+        f"<wfw:commentRss>{HOME}/1/feed/</wfw:commentRss><slash:comments>3</slash:comments>"
+    )
     fake = FakeSite({"/feed/": rss(item(1, extra=extra) + item(2, extra="<category>Local</category>"))})
     changes = await sync(source(fake))
     first, second = changes.posts
@@ -104,24 +122,33 @@ async def test_rss2_items_become_posts_with_everything():
 
 
 async def test_rss1_rdf():
-    data = (b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-            b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-            b'<channel rdf:about="https://r.example/"><title>R</title><link>https://r.example/</link></channel>'
-            b'<item rdf:about="https://r.example/1"><title>One</title><link>https://r.example/1</link>'
-            b"<dc:date>2024-01-02T10:00:00+02:00</dc:date><dc:creator>Cy</dc:creator><dc:subject>Tech</dc:subject></item>"
-            b"</rdf:RDF>")
+    data = (
+        b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b'<channel rdf:about="https://r.example/"><title>R</title><link>https://r.example/</link></channel>'
+        b'<item rdf:about="https://r.example/1"><title>One</title><link>https://r.example/1</link>'
+        b"<dc:date>2024-01-02T10:00:00+02:00</dc:date><dc:creator>Cy</dc:creator><dc:subject>Tech</dc:subject></item>"
+        b"</rdf:RDF>"
+    )
     parsed = parse_feed(data, "r", "https://r.example/feed")
     (post,) = parsed.posts
     assert parsed.feed.title == "R" and parsed.feed.link == "https://r.example/"
-    assert (post.guid, post.title, post.author, post.date_gmt) == ("https://r.example/1", "One", "Cy", "2024-01-02T08:00:00")
+    assert (post.guid, post.title, post.author, post.date_gmt) == (
+        "https://r.example/1",
+        "One",
+        "Cy",
+        "2024-01-02T08:00:00",
+    )
     assert post.categories == [stable_id("category:tech")]
 
 
 async def test_rss091_with_netscape_doctype_and_html_entities():
-    data = (b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
-            b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>Old</title>'
-            b"<link>https://old.example/</link><item><title>Caf&eacute; &amp; bar</title><link>https://old.example/1</link>"
-            b"<description>x</description></item></channel></rss>")
+    data = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>Old</title>'
+        b"<link>https://old.example/</link><item><title>Caf&eacute; &amp; bar</title><link>https://old.example/1</link>"
+        b"<description>x</description></item></channel></rss>"
+    )
     (post,) = parse_feed(data, "o").posts
     assert post.title == "Caf\xe9 & bar" and post.id == stable_id("https://old.example/1")  # no guid: the link
 
@@ -150,12 +177,25 @@ async def test_atom_with_time_zones_updated_and_xhtml():
 @pytest.mark.parametrize("version", ["1", "1.1"])
 async def test_json_feed(version):
     author = {"authors": [{"name": "Eve"}]} if version == "1.1" else {"author": {"name": "Eve"}}
-    doc = {"version": f"https://jsonfeed.org/version/{version}", "title": "J", "home_page_url": "https://j.example/",
-           "items": [{"id": 7, "url": "https://j.example/7", "title": "<One>", "content_text": "a < b\n\nsecond",
-                      "date_published": "2024-01-02T10:00:00+01:00", "date_modified": "2024-01-03T10:00:00+01:00",
-                      "tags": ["News", "news", "Sport"], **author,
-                      "attachments": [{"url": "https://j.example/p.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 5}]},
-                     {"id": "8", "content_html": "<p>html</p>", "summary": "s"}]}
+    doc = {
+        "version": f"https://jsonfeed.org/version/{version}",
+        "title": "J",
+        "home_page_url": "https://j.example/",
+        "items": [
+            {
+                "id": 7,
+                "url": "https://j.example/7",
+                "title": "<One>",
+                "content_text": "a < b\n\nsecond",
+                "date_published": "2024-01-02T10:00:00+01:00",
+                "date_modified": "2024-01-03T10:00:00+01:00",
+                "tags": ["News", "news", "Sport"],
+                **author,
+                "attachments": [{"url": "https://j.example/p.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 5}],
+            },
+            {"id": "8", "content_html": "<p>html</p>", "summary": "s"},
+        ],
+    }
     parsed = parse_feed(json.dumps(doc).encode(), "j", "https://j.example/feed.json")
     first, second = parsed.posts
     assert first.guid == "7" and first.id == stable_id("7") and first.title == "<One>" and first.author == "Eve"
@@ -178,11 +218,15 @@ def html_page(head: str) -> tuple[bytes, str]:
 
 
 async def test_discovery_from_html_prefers_the_site_feed_over_comments():
-    page = html_page('<link rel="alternate" type="application/rss+xml" title="Comments Feed" href="/comments/feed/">'
-                     '<link rel="alternate" type="application/feed+json" href="/feed.json">'
-                     '<link rel="alternate" type="application/atom+xml" title="News" href="feed/atom/">')
-    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>News Atom</title><subtitle>Sub</subtitle>'
-            b'<link href="https://news.example/"/></feed>')
+    page = html_page(
+        '<link rel="alternate" type="application/rss+xml" title="Comments Feed" href="/comments/feed/">'
+        '<link rel="alternate" type="application/feed+json" href="/feed.json">'
+        '<link rel="alternate" type="application/atom+xml" title="News" href="feed/atom/">'
+    )
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>News Atom</title><subtitle>Sub</subtitle>'
+        b'<link href="https://news.example/"/></feed>'
+    )
     fake = FakeSite({"/blog/": page, "/blog/feed/atom/": (atom, "application/atom+xml"), "/comments/feed/": rss("")})
     async with make_client(httpx.MockTransport(fake)) as client:
         found = await discover_any(client, HOME + "/blog/", kind="feed", policy=FAST)
@@ -208,8 +252,12 @@ async def test_discovery_from_common_paths_is_bounded():
 
 
 async def test_not_a_feed_is_none_within_bounded_requests():
-    fake = FakeSite({"/": html_page('<link rel="alternate" type="application/rss+xml" href="/broken">'),
-                     "/broken": ("<html>nope</html>", "text/html")})
+    fake = FakeSite(
+        {
+            "/": html_page('<link rel="alternate" type="application/rss+xml" href="/broken">'),
+            "/broken": ("<html>nope</html>", "text/html"),
+        }
+    )
     async with make_client(httpx.MockTransport(fake)) as client:
         assert await FeedSource.discover(client, HOME + "/", await client.get(HOME + "/"), FAST) is None
         assert await FeedSource.discover(client, HOME + "/", None, FAST) is None
@@ -241,8 +289,9 @@ async def test_missing_dates_are_first_seen_and_stable(monkeypatch):
     assert post.date_gmt and post.date_gmt == post.modified_gmt
     later = time.time() + 7200
     monkeypatch.setattr(time, "time", lambda: later)
-    again = await sync(source(FakeSite(fake.pages)), first.cursors | {"etag": "", "next_fetch_after": 0},
-                       {post.id: post.modified_gmt})
+    again = await sync(
+        source(FakeSite(fake.pages)), first.cursors | {"etag": "", "next_fetch_after": 0}, {post.id: post.modified_gmt}
+    )
     assert again.posts == []
     fresh = await sync(source(FakeSite(fake.pages)), {"full_text": "never"}, {post.id: post.modified_gmt})
     assert fresh.posts == []  # the cursors lost: the cached stamp is kept
@@ -264,8 +313,15 @@ async def test_304_parses_nothing(monkeypatch):
 
 
 async def test_ttl_and_sy_update_period_schedule_and_force_overrides():
-    fake = FakeSite({"/feed/": rss(item(1), channel="<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>"
-                                                   "<sy:updateFrequency>2</sy:updateFrequency>")})
+    fake = FakeSite(
+        {
+            "/feed/": rss(
+                item(1),
+                channel="<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>"
+                "<sy:updateFrequency>2</sy:updateFrequency>",
+            )
+        }
+    )
     first = await sync(source(fake))
     assert first.cursors["ttl"] == 12 * 3600
     assert first.cursors["next_fetch_after"] == pytest.approx(time.time() + 12 * 3600, abs=60)
@@ -277,12 +333,15 @@ async def test_ttl_and_sy_update_period_schedule_and_force_overrides():
     assert forced.requests[0] == 1 and result.not_modified  # 304 from the ETag
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({"Cache-Control": "public, max-age=1800"}, 1800),
-    ({"Cache-Control": "no-cache, max-age=1800"}, 0),
-    ({"Retry-After": "600"}, 600),
-    ({"Cache-Control": "max-age=999999"}, 24 * 3600),
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"Cache-Control": "public, max-age=1800"}, 1800),
+        ({"Cache-Control": "no-cache, max-age=1800"}, 0),
+        ({"Retry-After": "600"}, 600),
+        ({"Cache-Control": "max-age=999999"}, 24 * 3600),
+    ],
+)
 async def test_max_age_and_retry_after(headers, expected):
     body = rss(item(1))
     fake = FakeSite({"/feed/": lambda request: httpx.Response(200, content=body, headers=headers)})
@@ -299,11 +358,13 @@ async def test_error_status_is_bad_response():
 # -- comments -------------------------------------------------------------------------------
 
 
-COMMENTS = (f'<rss version="2.0" {RSS_NS}><channel><title>Comments on: Item 1</title>'
-            "<item><title>By: Zed</title><link>https://news.example/1/#comment-5</link><dc:creator>Zed</dc:creator>"
-            "<pubDate>Wed, 03 Jan 2024 12:00:00 +0000</pubDate><guid>https://news.example/?p=1#comment-5</guid>"
-            "<description>Nice</description><content:encoded><![CDATA[<p>Nice <b>post</b></p>]]></content:encoded>"
-            "</item></channel></rss>").encode()
+COMMENTS = (
+    f'<rss version="2.0" {RSS_NS}><channel><title>Comments on: Item 1</title>'
+    "<item><title>By: Zed</title><link>https://news.example/1/#comment-5</link><dc:creator>Zed</dc:creator>"
+    "<pubDate>Wed, 03 Jan 2024 12:00:00 +0000</pubDate><guid>https://news.example/?p=1#comment-5</guid>"
+    "<description>Nice</description><content:encoded><![CDATA[<p>Nice <b>post</b></p>]]></content:encoded>"
+    "</item></channel></rss>"
+).encode()
 
 ATOM_COMMENTS = b"""<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
   <entry><id>c1</id><title>c1</title><author><name>A</name></author><updated>2024-01-03T12:00:00Z</updated>
@@ -335,11 +396,20 @@ async def test_atom_comments_thread_by_in_reply_to():
 
 
 async def test_sync_reads_comment_feeds_bounded_and_conditionally():
-    items = "".join(item(n, date=f"Tue, {n + 1:02d} Jan 2024 10:00:00 +0000",
-                         extra=f"<wfw:commentRss>{HOME}/{n}/feed/</wfw:commentRss><slash:comments>1</slash:comments>")
-                    for n in range(1, 16))
-    pages = {"/feed/": rss(items + item(99, extra=f"<wfw:commentRss>{HOME}/99/feed/</wfw:commentRss>"
-                                                   "<slash:comments>0</slash:comments>"))}
+    items = "".join(
+        item(
+            n,
+            date=f"Tue, {n + 1:02d} Jan 2024 10:00:00 +0000",
+            extra=f"<wfw:commentRss>{HOME}/{n}/feed/</wfw:commentRss><slash:comments>1</slash:comments>",
+        )
+        for n in range(1, 16)
+    )
+    pages = {
+        "/feed/": rss(
+            items
+            + item(99, extra=f"<wfw:commentRss>{HOME}/99/feed/</wfw:commentRss><slash:comments>0</slash:comments>")
+        )
+    }
     pages |= {f"/{n}/feed/": COMMENTS.replace(b"comment-5", f"comment-{n}".encode()) for n in range(1, 16)}
     fake = FakeSite(pages)
     first = await sync(source(fake))
@@ -356,9 +426,11 @@ async def test_sync_reads_comment_feeds_bounded_and_conditionally():
 # -- full text ------------------------------------------------------------------------------
 
 
-ARTICLE = ("<html><head><title>A</title></head><body><nav><a href='/x'>NAVLINK</a></nav><article><h1>Item 1</h1>"
-           + "".join(f"<p>Paragraph {k} of the real article with enough words to count as text here.</p>" for k in range(8))
-           + "<h2>Sub heading</h2><ul><li>point one</li></ul></article><footer>FOOTERTEXT</footer></body></html>")
+ARTICLE = (
+    "<html><head><title>A</title></head><body><nav><a href='/x'>NAVLINK</a></nav><article><h1>Item 1</h1>"
+    + "".join(f"<p>Paragraph {k} of the real article with enough words to count as text here.</p>" for k in range(8))
+    + "<h2>Sub heading</h2><ul><li>point one</li></ul></article><footer>FOOTERTEXT</footer></body></html>"
+)
 
 
 @pytest.mark.parametrize("mode, fetched", [("auto", True), ("never", False), ("always", True)])
@@ -373,8 +445,11 @@ async def test_full_text_for_summary_only_items(mode, fetched):
         assert "Sub heading" in changes.html[one] and "NAVLINK" not in changes.html[one]
         assert "FOOTERTEXT" not in changes.html[one]
         again = FakeSite(fake.pages)
-        await sync(source(again), changes.cursors | {"etag": "", "next_fetch_after": 0},
-                   {p.id: p.modified_gmt for p in changes.posts})
+        await sync(
+            source(again),
+            changes.cursors | {"etag": "", "next_fetch_after": 0},
+            {p.id: p.modified_gmt for p in changes.posts},
+        )
         assert "/1/" not in again.hits  # cached: not fetched again
     else:
         assert changes.html[one] == "Summary 1"
@@ -391,9 +466,11 @@ async def test_full_text_failure_keeps_the_summary():
 
 def test_xxe_reads_no_file():
     secret = Path("/etc/passwd").read_text().split("\n")[0][:10]
-    data = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            b"<rss><channel><title>&x;</title><item><title>&x;</title><guid>1</guid>"
-            b"<description>&x;</description></item></channel></rss>")
+    data = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<rss><channel><title>&x;</title><item><title>&x;</title><guid>1</guid>"
+        b"<description>&x;</description></item></channel></rss>"
+    )
     parsed = parse_feed(data, "x")
     assert secret not in repr(parsed.posts) + repr(parsed.html) + parsed.feed.title
 
@@ -408,8 +485,10 @@ def test_entity_expansion_does_not_blow_up(kind):
     else:
         decls = f'<!ENTITY x "{"a" * 100_000}">'
         use = "&x;" * 20_000
-    data = (f'<?xml version="1.0"?><!DOCTYPE rss [{decls}]><rss><channel><item><title>{use}</title>'
-            f"<guid>1</guid></item></channel></rss>").encode()
+    data = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{decls}]><rss><channel><item><title>{use}</title>'
+        f"<guid>1</guid></item></channel></rss>"
+    ).encode()
     tracemalloc.start()
     started = time.perf_counter()
     (post,) = parse_feed(data, "x").posts
@@ -425,24 +504,37 @@ def test_invalid_utf8_and_wrong_encoding():
     assert post.title == "ok \u00e9t\u00e9" and post.excerpt.startswith("bad")
     latin = rss(item(1, title="Caf\u00e9")).decode().encode("latin-1")
     assert parse_feed(latin, "x").posts[0].title == "Caf\u00e9"
-    declared = b'<?xml version="1.0" encoding="ISO-8859-1"?>' + rss(item(1, title="na\u00efve")).decode().split("?>", 1)[1].encode("latin-1")
+    declared = b'<?xml version="1.0" encoding="ISO-8859-1"?>' + rss(item(1, title="na\u00efve")).decode().split(
+        "?>", 1
+    )[1].encode("latin-1")
     assert parse_feed(declared, "x").posts[0].title == "na\u00efve"
 
 
 @pytest.mark.parametrize("raw", [False, True])
 def test_escape_sequences_in_every_field_are_removed(raw):
     esc = "\x1b]0;pwned\x07\x1b[31m\u202e\x9b2J"
-    extra = (f"<dc:creator>Ann{esc}</dc:creator><category>Cat{esc}</category>"
-             f'<enclosure url="https://x.example/a{esc}.mp3" type="audio/mpeg{esc}" length="1"/>'
-             f"<wfw:commentRss>https://x.example/c{esc}</wfw:commentRss>")
-    data = rss(item(1, title=f"Title{esc}", guid=f"g{esc}", extra=extra, content=f"<p>body{esc}</p>"),
-               channel="").replace(b"<title>News</title>", f"<title>News{esc}</title>".encode())
+    extra = (
+        f"<dc:creator>Ann{esc}</dc:creator><category>Cat{esc}</category>"
+        f'<enclosure url="https://x.example/a{esc}.mp3" type="audio/mpeg{esc}" length="1"/>'
+        f"<wfw:commentRss>https://x.example/c{esc}</wfw:commentRss>"
+    )
+    data = rss(
+        item(1, title=f"Title{esc}", guid=f"g{esc}", extra=extra, content=f"<p>body{esc}</p>"), channel=""
+    ).replace(b"<title>News</title>", f"<title>News{esc}</title>".encode())
     if not raw:  # XML 1.0 cannot carry ESC at all: as a reference, or raw (both seen in the wild)
         data = data.replace(b"\x1b", b"&#27;")
     parsed = parse_feed(data, "x")
     (post,) = parsed.posts
-    strings = [parsed.feed.title, post.title, post.author, post.guid, post.link, post.comments_feed, post.excerpt,
-               *(e["url"] + e["type"] for e in post.enclosures)]
+    strings = [
+        parsed.feed.title,
+        post.title,
+        post.author,
+        post.guid,
+        post.link,
+        post.comments_feed,
+        post.excerpt,
+        *(e["url"] + e["type"] for e in post.enclosures),
+    ]
     for text in strings:
         assert text == clean_text(text) and "\x1b" not in text and "\u202e" not in text and "\x9b" not in text
     assert post.title.startswith("Title") and post.author.startswith("Ann")
@@ -452,7 +544,9 @@ def test_escape_sequences_in_every_field_are_removed(raw):
 
 
 def test_html_in_titles_is_one_plain_line():
-    data = rss(item(1, title="&lt;b&gt;Bold&lt;/b&gt; &amp;amp; &lt;script&gt;alert(1)&lt;/script&gt;<![CDATA[ <i>it</i>]]>"))
+    data = rss(
+        item(1, title="&lt;b&gt;Bold&lt;/b&gt; &amp;amp; &lt;script&gt;alert(1)&lt;/script&gt;<![CDATA[ <i>it</i>]]>")
+    )
     (post,) = parse_feed(data, "x").posts
     assert post.title == "Bold & it"
 
@@ -465,7 +559,11 @@ def test_huge_item_count_is_capped(monkeypatch):
 
 
 def test_malformed_dates_become_first_seen():
-    data = rss(item(1, date="not a date") + item(2, date="31 Feb 2024 25:61:00 XYZ") + item(3, date="Sun, 01 Jan 9999 00:00:00 GMT"))
+    data = rss(
+        item(1, date="not a date")
+        + item(2, date="31 Feb 2024 25:61:00 XYZ")
+        + item(3, date="Sun, 01 Jan 9999 00:00:00 GMT")
+    )
     posts = parse_feed(data, "x").posts
     assert len({p.date_gmt for p in posts}) == 1 and posts[0].date_gmt.startswith(time.strftime("%Y", time.gmtime()))
 
@@ -513,8 +611,9 @@ async def _store_sync(tmp_path, fake, **kw):
         site = store.site("news")
     except Exception:
         site = store.add_site(Site(name="news", url=HOME + "/", kind="feed", feed_url=FEED))
-    result = await sync_site(store, site, transport=httpx.MockTransport(fake), policy=FAST,
-                             options={"full_text": "never"}, **kw)
+    result = await sync_site(
+        store, site, transport=httpx.MockTransport(fake), policy=FAST, options={"full_text": "never"}, **kw
+    )
     return store, result
 
 
@@ -562,20 +661,23 @@ async def test_a_feed_larger_than_a_rest_page_is_read_but_a_200_mb_one_is_refuse
     assert not result.ok and "MB" in result.error and "\n" not in result.error
 
 
-@pytest.mark.parametrize(("feed", "url", "ok"), [
-    ("https://news.example/feed/", "https://news.example/2024/story/", True),
-    ("https://news.example/feed/", "https://cdn.news.example/story", True),
-    ("https://news.example/feed/", "http://news.example/story", False),  # downgrade
-    ("https://news.example/feed/", "https://evil.example/story", False),
-    ("https://news.example/feed/", "http://169.254.169.254/latest/meta-data/", False),
-    ("https://news.example/feed/", "http://127.0.0.1:8384/rest/system/shutdown", False),
-    ("https://news.example/feed/", "http://192.168.1.1/cgi-bin/reboot", False),
-    ("https://news.example/feed/", "file:///etc/passwd", False),
-    ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.61:8080/post/", True),  # a local site links itself
-    ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.1:22/", False),
-    ("https://bbc.co.uk/news/rss.xml", "https://www.bbc.co.uk/news/1", True),
-    ("https://bbc.co.uk/news/rss.xml", "https://evil.co.uk/x", False),
-])
+@pytest.mark.parametrize(
+    ("feed", "url", "ok"),
+    [
+        ("https://news.example/feed/", "https://news.example/2024/story/", True),
+        ("https://news.example/feed/", "https://cdn.news.example/story", True),
+        ("https://news.example/feed/", "http://news.example/story", False),  # downgrade
+        ("https://news.example/feed/", "https://evil.example/story", False),
+        ("https://news.example/feed/", "http://169.254.169.254/latest/meta-data/", False),
+        ("https://news.example/feed/", "http://127.0.0.1:8384/rest/system/shutdown", False),
+        ("https://news.example/feed/", "http://192.168.1.1/cgi-bin/reboot", False),
+        ("https://news.example/feed/", "file:///etc/passwd", False),
+        ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.61:8080/post/", True),  # a local site links itself
+        ("http://127.0.0.61:8080/feed.xml", "http://127.0.0.1:22/", False),
+        ("https://bbc.co.uk/news/rss.xml", "https://www.bbc.co.uk/news/1", True),
+        ("https://bbc.co.uk/news/rss.xml", "https://evil.co.uk/x", False),
+    ],
+)
 def test_follow_up_fetches_stay_on_the_feeds_site(feed, url, ok):
     from cache.sources.feed import may_follow
 
@@ -583,8 +685,11 @@ def test_follow_up_fetches_stay_on_the_feeds_site(feed, url, ok):
 
 
 async def test_a_feed_cannot_make_us_fetch_the_local_network():
-    hostile = rss(item(1, content="<p>short…</p>", extra="<wfw:commentRss>http://192.168.1.1/rss</wfw:commentRss>")
-                  .replace(f"<link>{HOME}/1/</link>", "<link>http://169.254.169.254/latest/</link>"))
+    hostile = rss(
+        item(1, content="<p>short…</p>", extra="<wfw:commentRss>http://192.168.1.1/rss</wfw:commentRss>").replace(
+            f"<link>{HOME}/1/</link>", "<link>http://169.254.169.254/latest/</link>"
+        )
+    )
     fake = FakeSite({"/feed/": hostile})
     seen: list[str] = []
 
@@ -598,9 +703,11 @@ async def test_a_feed_cannot_make_us_fetch_the_local_network():
 
 
 def test_escape_sequences_in_xml_feeds_leave_no_residue():
-    raw = (b'<rss version="2.0"><channel><title>Gazette \x1b]0;pwned\x07title \x1b[31mRED\x1b[0m</title>'
-           b"<item><title>A &#27;]8;;http://evil/&#27;\\click&#27;]8;;&#27;\\ and &#x1b;[2J&#x1B;[Hclear</title>"
-           b"<guid>1</guid></item></channel></rss>")
+    raw = (
+        b'<rss version="2.0"><channel><title>Gazette \x1b]0;pwned\x07title \x1b[31mRED\x1b[0m</title>'
+        b"<item><title>A &#27;]8;;http://evil/&#27;\\click&#27;]8;;&#27;\\ and &#x1b;[2J&#x1B;[Hclear</title>"
+        b"<guid>1</guid></item></channel></rss>"
+    )
     feed = parse.read(raw, "https://x/")
     assert feed.title == "Gazette title RED"
     assert feed.entries[0].title == "A click and clear"

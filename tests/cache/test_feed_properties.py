@@ -14,14 +14,26 @@ from cache.safe import clean_line, clean_text
 from cache.sources.feed import parse, parse_feed
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-HOSTILE = st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(
-    ["\x1b", "\x1b[31m", "\x1b]0;x\x07", "\x9b", "\u202e", "\r", "\n", "&", "<", "]]>", "&nbsp;", "&#27;", "\x00"]),
-    max_size=8).map("".join)
+HOSTILE = st.lists(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
+    | st.sampled_from(
+        ["\x1b", "\x1b[31m", "\x1b]0;x\x07", "\x9b", "\u202e", "\r", "\n", "&", "<", "]]>", "&nbsp;", "&#27;", "\x00"]
+    ),
+    max_size=8,
+).map("".join)
 
 
 def assert_clean_post(post) -> None:
-    for text in (post.title, post.author, post.guid, post.link, post.comments_feed, post.excerpt, post.slug,
-                 *(e["url"] + e["type"] for e in post.enclosures)):
+    for text in (
+        post.title,
+        post.author,
+        post.guid,
+        post.link,
+        post.comments_feed,
+        post.excerpt,
+        post.slug,
+        *(e["url"] + e["type"] for e in post.enclosures),
+    ):
         assert text == clean_line(text), repr(text)
         assert "\x1b" not in text and "\u202e" not in text and "\n" not in text
     assert post.date_gmt == "" or len(post.date_gmt) == 19
@@ -39,8 +51,16 @@ def test_arbitrary_bytes_raise_only_bad_response(data):
 
 
 @SETTINGS
-@given(st.binary(max_size=2000), st.sampled_from([b"<rss><channel><item><title>", b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><title>",
-                                                 b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"']))
+@given(
+    st.binary(max_size=2000),
+    st.sampled_from(
+        [
+            b"<rss><channel><item><title>",
+            b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><title>",
+            b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"',
+        ]
+    ),
+)
 def test_feed_like_prefixes_with_garbage(data, prefix):
     try:
         parsed = parse_feed(prefix + data, "x")
@@ -56,10 +76,12 @@ def test_rss_fields_come_out_clean(title, author, category, link, date):
     def xml(text: str) -> str:
         return escape(text)
 
-    data = (f'<rss xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>{xml(title)}</title><item>'
-            f"<title>{xml(title)}</title><link>https://x.example/{xml(link)}</link><guid>{xml(link)}</guid>"
-            f"<dc:creator>{xml(author)}</dc:creator><category>{xml(category)}</category>"
-            f"<pubDate>{xml(date)}</pubDate><description>{xml(title)}</description></item></channel></rss>").encode("utf-8", "surrogatepass")
+    data = (
+        f'<rss xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>{xml(title)}</title><item>'
+        f"<title>{xml(title)}</title><link>https://x.example/{xml(link)}</link><guid>{xml(link)}</guid>"
+        f"<dc:creator>{xml(author)}</dc:creator><category>{xml(category)}</category>"
+        f"<pubDate>{xml(date)}</pubDate><description>{xml(title)}</description></item></channel></rss>"
+    ).encode("utf-8", "surrogatepass")
     parsed = parse_feed(data, "x")
     assert parsed.feed.title == clean_line(parsed.feed.title)
     for post in parsed.posts:
@@ -69,9 +91,20 @@ def test_rss_fields_come_out_clean(title, author, category, link, date):
 @SETTINGS
 @given(HOSTILE, HOSTILE, st.lists(HOSTILE, max_size=5))
 def test_json_feed_fields_come_out_clean(title, author, tags):
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": title,
-           "items": [{"id": title, "title": title, "authors": [{"name": author}], "tags": tags, "content_text": title,
-                      "url": "https://x.example/" + author}]}
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "items": [
+            {
+                "id": title,
+                "title": title,
+                "authors": [{"name": author}],
+                "tags": tags,
+                "content_text": title,
+                "url": "https://x.example/" + author,
+            }
+        ],
+    }
     parsed = parse_feed(json.dumps(doc).encode(), "x")
     assert parsed.feed.title == clean_line(parsed.feed.title)
     (post,) = parsed.posts

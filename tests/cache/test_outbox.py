@@ -198,7 +198,9 @@ async def test_5xx_and_flood_queue(store, site):
 
 def test_the_same_text_twice_on_purpose_posts_once(store, site, fake):
     first = outbox.submit(store, site, 2, 0, "Me too!", "Ada", "ada@example.com", transport=httpx.MockTransport(fake))
-    second = outbox.submit(store, site, 2, 0, "  Me too!\n", "Ada", "ada@example.com", transport=httpx.MockTransport(fake))
+    second = outbox.submit(
+        store, site, 2, 0, "  Me too!\n", "Ada", "ada@example.com", transport=httpx.MockTransport(fake)
+    )
     assert first.result == second.result == "published"
     assert second.entry.id == first.entry.id and second.link == first.link
     assert len(ours(fake, "Me too!")) == 1 and len(outbox.entries(store)) == 1
@@ -265,8 +267,12 @@ def _claim_in_another_process(directory, linger: bool):
     import subprocess
     import sys
 
-    child = subprocess.Popen([sys.executable, "-c", CLAIMER, str(directory), "linger" if linger else "exit"],
-                             stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, str(directory), "linger" if linger else "exit"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     line = child.stdout.readline().strip()
     return child, [int(x) for x in line.split(",") if x]
 
@@ -344,10 +350,20 @@ def test_two_processes_flushing_at_once_send_each_reply_once(tmp_path, fake):
 
 
 def old_comment(fake: FakeWordPress, text: str, author_name: str, user_id: int, when: str) -> dict:
-    comment = {"id": 900 + len(fake.data["comments"]), "post": 2, "parent": 0, "author": user_id,
-               "author_name": author_name, "date": when, "date_gmt": when,
-               "content": {"rendered": f"<p>{text}</p>\n"}, "link": f"{BASE}/2026/01/post-2/#comment-old",
-               "status": "approved", "type": "comment", "_raw": text}
+    comment = {
+        "id": 900 + len(fake.data["comments"]),
+        "post": 2,
+        "parent": 0,
+        "author": user_id,
+        "author_name": author_name,
+        "date": when,
+        "date_gmt": when,
+        "content": {"rendered": f"<p>{text}</p>\n"},
+        "link": f"{BASE}/2026/01/post-2/#comment-old",
+        "status": "approved",
+        "type": "comment",
+        "_raw": text,
+    }
     fake.data["comments"].append(comment)
     return comment
 

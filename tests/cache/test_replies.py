@@ -34,11 +34,20 @@ def wp_error(status: int, code: str, message: str = "Nope.") -> httpx.Response:
 
 
 def created(status: str) -> httpx.Response:
-    return httpx.Response(201, json={
-        "id": 77, "post": 5, "parent": 0, "author_name": "Ada", "date": "2026-01-01T10:00:00",
-        "date_gmt": "2026-01-01T10:00:00", "content": {"rendered": "<p>Hi there</p>"},
-        "link": "https://news.example.test/p/5/#comment-77", "status": status,
-    })
+    return httpx.Response(
+        201,
+        json={
+            "id": 77,
+            "post": 5,
+            "parent": 0,
+            "author_name": "Ada",
+            "date": "2026-01-01T10:00:00",
+            "date_gmt": "2026-01-01T10:00:00",
+            "content": {"rendered": "<p>Hi there</p>"},
+            "link": "https://news.example.test/p/5/#comment-77",
+            "status": status,
+        },
+    )
 
 
 # -- REST ----------------------------------------------------------------------------------
@@ -67,12 +76,40 @@ async def test_rest_201_hold_is_held():
     [
         (wp_error(409, "comment_duplicate", "Duplicate comment detected"), replies.Duplicate, "comment_duplicate"),
         (wp_error(400, "comment_flood", "You are posting comments too quickly."), Unreachable, "comment_flood"),
-        (wp_error(403, "rest_comment_closed", "Sorry, comments are closed for this item."), Refused, "rest_comment_closed"),
-        (wp_error(401, "incorrect_password", "The provided password is an invalid application password."), AuthError, "incorrect_password"),
-        (wp_error(401, "rest_comment_login_required", "Sorry, you must be logged in to comment."), AuthError, "rest_comment_login_required"),
-        (wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create this comment."), AuthError, "rest_cannot_create"),
-        (wp_error(400, "rest_comment_content_invalid", "Invalid comment content."), Refused, "rest_comment_content_invalid"),
-        (wp_error(400, "rest_comment_author_data_required", "Creating a comment requires valid author name and email values."), Refused, "rest_comment_author_data_required"),
+        (
+            wp_error(403, "rest_comment_closed", "Sorry, comments are closed for this item."),
+            Refused,
+            "rest_comment_closed",
+        ),
+        (
+            wp_error(401, "incorrect_password", "The provided password is an invalid application password."),
+            AuthError,
+            "incorrect_password",
+        ),
+        (
+            wp_error(401, "rest_comment_login_required", "Sorry, you must be logged in to comment."),
+            AuthError,
+            "rest_comment_login_required",
+        ),
+        (
+            wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create this comment."),
+            AuthError,
+            "rest_cannot_create",
+        ),
+        (
+            wp_error(400, "rest_comment_content_invalid", "Invalid comment content."),
+            Refused,
+            "rest_comment_content_invalid",
+        ),
+        (
+            wp_error(
+                400,
+                "rest_comment_author_data_required",
+                "Creating a comment requires valid author name and email values.",
+            ),
+            Refused,
+            "rest_comment_author_data_required",
+        ),
         (httpx.Response(500, text="oops"), Unreachable, ""),
         (httpx.Response(503, text="busy"), Unreachable, ""),
         (httpx.Response(429, text="slow down"), Unreachable, ""),
@@ -153,8 +190,14 @@ async def test_form_302_is_published_and_sends_the_fields():
     from urllib.parse import parse_qs
 
     form = {k: v[0] for k, v in parse_qs(request.content.decode(), keep_blank_values=True).items()}
-    assert form == {"comment": "Hello & bye", "author": "Ada", "email": "ada@example.com", "url": "",
-                    "comment_post_ID": "5", "comment_parent": "12"}
+    assert form == {
+        "comment": "Hello & bye",
+        "author": "Ada",
+        "email": "ada@example.com",
+        "url": "",
+        "comment_post_ID": "5",
+        "comment_parent": "12",
+    }
     assert "authorization" not in request.headers
 
 
@@ -195,8 +238,10 @@ async def test_form_redirect_with_only_unapproved_is_held():
 
 
 async def test_form_200_error_page_is_refused_with_the_sites_words():
-    page = ("<!DOCTYPE html><html><body id='error-page'><div class=\"wp-die-message\"><p><strong>Error</strong>: "
-            "Please fill the required fields (name, email).\x1b[31m</p></div></body></html>")
+    page = (
+        "<!DOCTYPE html><html><body id='error-page'><div class=\"wp-die-message\"><p><strong>Error</strong>: "
+        "Please fill the required fields (name, email).\x1b[31m</p></div></body></html>"
+    )
     async with client_for(lambda r: httpx.Response(200, text=page)) as client:
         with pytest.raises(Refused) as raised:
             await replies.post_form(client, HOME, 5, 0, "Hi", "", "")
@@ -208,7 +253,9 @@ async def test_form_200_error_page_is_refused_with_the_sites_words():
     [(409, replies.Duplicate), (429, Unreachable), (403, Refused), (500, Unreachable), (502, Unreachable)],
 )
 async def test_form_error_statuses(status, error):
-    page = "<html><body><div class=\"wp-die-message\"><p>Sorry, comments are closed for this item.</p></div></body></html>"
+    page = (
+        '<html><body><div class="wp-die-message"><p>Sorry, comments are closed for this item.</p></div></body></html>'
+    )
     seen: list[httpx.Request] = []
     async with client_for(lambda r: httpx.Response(status, text=page), seen) as client:
         with pytest.raises(error) as raised:
@@ -233,10 +280,24 @@ async def test_form_connection_refused_is_unreachable():
 
 async def test_find_matches_content_despite_wordpress_formatting():
     rows = [
-        {"id": 10, "post": 5, "parent": 0, "author_name": "Bob", "content": {"rendered": "<p>Something else</p>"},
-         "link": "l10", "status": "approved"},
-        {"id": 11, "post": 5, "parent": 0, "author_name": "Ada",
-         "content": {"rendered": "<p>It&#8217;s &#8220;fine&#8221; &#8211; really</p>\n"}, "link": "l11", "status": "approved"},
+        {
+            "id": 10,
+            "post": 5,
+            "parent": 0,
+            "author_name": "Bob",
+            "content": {"rendered": "<p>Something else</p>"},
+            "link": "l10",
+            "status": "approved",
+        },
+        {
+            "id": 11,
+            "post": 5,
+            "parent": 0,
+            "author_name": "Ada",
+            "content": {"rendered": "<p>It&#8217;s &#8220;fine&#8221; &#8211; really</p>\n"},
+            "link": "l11",
+            "status": "approved",
+        },
     ]
     seen: list[httpx.Request] = []
     async with client_for(lambda r: httpx.Response(200, json=rows), seen) as client:
@@ -252,11 +313,29 @@ async def test_find_matches_content_despite_wordpress_formatting():
 WHEN = "2026-03-01T12:00:00"  # the outbox entry's `created` (GMT)
 
 
-def row(comment_id: int, *, author: int = 0, name: str = "Ada", date_gmt: str = WHEN, text: str = "Thanks!",
-        status: str = "approved", post: int = 5, parent: int = 0) -> dict:
-    return {"id": comment_id, "post": post, "parent": parent, "author": author, "author_name": name,
-            "date": date_gmt, "date_gmt": date_gmt, "content": {"rendered": f"<p>{text}</p>\n"},
-            "link": f"l{comment_id}", "status": status}
+def row(
+    comment_id: int,
+    *,
+    author: int = 0,
+    name: str = "Ada",
+    date_gmt: str = WHEN,
+    text: str = "Thanks!",
+    status: str = "approved",
+    post: int = 5,
+    parent: int = 0,
+) -> dict:
+    return {
+        "id": comment_id,
+        "post": post,
+        "parent": parent,
+        "author": author,
+        "author_name": name,
+        "date": date_gmt,
+        "date_gmt": date_gmt,
+        "content": {"rendered": f"<p>{text}</p>\n"},
+        "link": f"l{comment_id}",
+        "status": status,
+    }
 
 
 def comments_server(rows: list[dict], me: dict | None = None, seen: list[httpx.Request] | None = None):
@@ -302,8 +381,12 @@ async def test_find_looks_up_the_user_id_when_login_did_not_store_it():
 
 
 async def test_find_anonymous_needs_our_name_and_a_recent_date():
-    rows = [row(10, name="Bob"), row(11, name="Ada", date_gmt="2020-05-01T09:00:00"),
-            row(12, name="Ada", date_gmt="no date"), row(13, name="Ada", date_gmt="2026-03-01T12:01:00")]
+    rows = [
+        row(10, name="Bob"),
+        row(11, name="Ada", date_gmt="2020-05-01T09:00:00"),
+        row(12, name="Ada", date_gmt="no date"),
+        row(13, name="Ada", date_gmt="2026-03-01T12:01:00"),
+    ]
     async with make_client(httpx.MockTransport(comments_server(rows))) as client:
         found = await replies.find(client, API, 5, 0, "Thanks!", author="Ada", since=WHEN)
         assert found is not None and found.comment_id == 13

@@ -26,6 +26,7 @@ def rendered_links(markdown: str) -> list[str]:
                 found.append(token.attrs["src"])
     return found
 
+
 HOSTILE = [
     "\x1b]0;owned\x07",  # OSC: set window title
     "\x1b]8;;http://evil\x1b\\",  # OSC 8 hyperlink
@@ -138,12 +139,34 @@ def test_plain_paragraph_comments_convert_like_the_library():
 
 
 PARAGRAPHS = [
-    "<p># Heading?</p>", "<p>- item</p>", "<p>1. x</p>", "<p>&gt; quote</p>", "<p>> quote</p>",
-    "<p>*a*</p>", "<p>a `b` c</p>", "<p>[x](y)</p>", "<p>[x](smb://evil)</p>", "<p>+ plus</p>",
-    "<p>a<br>## b</p>", "<p>a\\b</p>", "<p>===</p>", "<p>a<br />\n---</p>", "<p>&lt;b&gt;</p>",
-    "<p>1) x</p>", "<p>~~~</p>", "<p>| a | b |</p>", "<p>![i](j)</p>", "<p>&lt;http://x&gt;</p>",
-    "<p>_x_ __y__ 2.5 v1)</p>", "<p>&amp;amp; &lt;smb://x&gt;</p>", "<p>[a]: smb://x</p>",
-    "<p>x<br><br>y</p>", "<p>a&nbsp;b</p>", "<p>x<br></p>", "<p>a\tb</p>", "<p>a&#10;b</p>",
+    "<p># Heading?</p>",
+    "<p>- item</p>",
+    "<p>1. x</p>",
+    "<p>&gt; quote</p>",
+    "<p>> quote</p>",
+    "<p>*a*</p>",
+    "<p>a `b` c</p>",
+    "<p>[x](y)</p>",
+    "<p>[x](smb://evil)</p>",
+    "<p>+ plus</p>",
+    "<p>a<br>## b</p>",
+    "<p>a\\b</p>",
+    "<p>===</p>",
+    "<p>a<br />\n---</p>",
+    "<p>&lt;b&gt;</p>",
+    "<p>1) x</p>",
+    "<p>~~~</p>",
+    "<p>| a | b |</p>",
+    "<p>![i](j)</p>",
+    "<p>&lt;http://x&gt;</p>",
+    "<p>_x_ __y__ 2.5 v1)</p>",
+    "<p>&amp;amp; &lt;smb://x&gt;</p>",
+    "<p>[a]: smb://x</p>",
+    "<p>x<br><br>y</p>",
+    "<p>a&nbsp;b</p>",
+    "<p>x<br></p>",
+    "<p>a\tb</p>",
+    "<p>a&#10;b</p>",
 ]
 
 
@@ -161,9 +184,23 @@ def test_literal_markdown_in_a_paragraph_stays_text():
 def test_safe_url_is_one_allow_list():
     for url in ("https://e.test/a", "HTTP://e.test", "mailto:a@e.test", " https://e.test "):
         assert safe_url(url) == url.strip()
-    for url in ("smb://host/share", "ms-msdt:/id", "ftp://e.test", "vbscript:x", "javascript:x",
-                "/relative", "page.html", "//e.test/x", "http:e.test", "https://e.test/\x1b",
-                "https://e.test/a b", "data:text/html,x", "", None, "file:///etc/passwd"):
+    for url in (
+        "smb://host/share",
+        "ms-msdt:/id",
+        "ftp://e.test",
+        "vbscript:x",
+        "javascript:x",
+        "/relative",
+        "page.html",
+        "//e.test/x",
+        "http:e.test",
+        "https://e.test/\x1b",
+        "https://e.test/a b",
+        "data:text/html,x",
+        "",
+        None,
+        "file:///etc/passwd",
+    ):
         assert safe_url(url) is None, url
 
 
@@ -212,6 +249,8 @@ def test_unclosed_active_tags_are_dropped_in_one_pass():
 
 
 def test_large_ordinary_bodies_convert_whole():
-    body = "".join(f"<h2>Part {i}</h2><p>Text {i} with <a href='https://e.test/{i}'>a link</a>.</p>" for i in range(3000))
+    body = "".join(
+        f"<h2>Part {i}</h2><p>Text {i} with <a href='https://e.test/{i}'>a link</a>.</p>" for i in range(3000)
+    )
     md = html_to_markdown(body)
     assert md.count("## Part") == 3000 and len(rendered_links(md)) == 3000

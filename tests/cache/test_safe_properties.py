@@ -10,13 +10,74 @@ from cache.safe import clean_line, clean_text, html_to_line, html_to_markdown, s
 
 FORBIDDEN = {chr(c) for c in range(0x20) if chr(c) not in "\n\t"} | {chr(c) for c in range(0x7F, 0xA0)}
 FORBIDDEN |= set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-NASTY = ["\x1b", "\x1b[", "\x1b]8;;", "\x07", "\x9b", "\x9d", "\u202e", "\u2066", "\r", "\x00", "\u0301",
-         "&#27;", "&#x9b;", "&#8238;", "&#0;", "&", ";", "<", ">", "/", "=", "'", '"', " ", "\n", "\t"]
-TAGS = ["p", "a", "div", "blockquote", "svg", "script", "code", "pre", "img", "li", "ul", "br", "b", "h2",
-        "table", "td", "tr", "meta", "form", "em"]
-HREFS = ["https://ok.test/x", "smb://evil", "ms-msdt:x", "ftp://f", "vbscript:x", "java&#x09;script:x",
-         "/rel", "//host/x", "mailto:a@b.test", "https://ok.test/a_(b)", "https://ok.test/a)b", " smb:x ",
-         "http://e/<x>", "https://a.test/a b", "data:x", "sMb&#58;//x"]
+NASTY = [
+    "\x1b",
+    "\x1b[",
+    "\x1b]8;;",
+    "\x07",
+    "\x9b",
+    "\x9d",
+    "\u202e",
+    "\u2066",
+    "\r",
+    "\x00",
+    "\u0301",
+    "&#27;",
+    "&#x9b;",
+    "&#8238;",
+    "&#0;",
+    "&",
+    ";",
+    "<",
+    ">",
+    "/",
+    "=",
+    "'",
+    '"',
+    " ",
+    "\n",
+    "\t",
+]
+TAGS = [
+    "p",
+    "a",
+    "div",
+    "blockquote",
+    "svg",
+    "script",
+    "code",
+    "pre",
+    "img",
+    "li",
+    "ul",
+    "br",
+    "b",
+    "h2",
+    "table",
+    "td",
+    "tr",
+    "meta",
+    "form",
+    "em",
+]
+HREFS = [
+    "https://ok.test/x",
+    "smb://evil",
+    "ms-msdt:x",
+    "ftp://f",
+    "vbscript:x",
+    "java&#x09;script:x",
+    "/rel",
+    "//host/x",
+    "mailto:a@b.test",
+    "https://ok.test/a_(b)",
+    "https://ok.test/a)b",
+    " smb:x ",
+    "http://e/<x>",
+    "https://a.test/a b",
+    "data:x",
+    "sMb&#58;//x",
+]
 MARKDOWN = ["#", "-", "*", "_", "`", "```", "[", "]", "(", ")", "](", "![", "\\", "1.", "> ", "|", "~"]
 
 fragments = st.one_of(
@@ -31,10 +92,18 @@ fragments = st.one_of(
 )
 documents = st.lists(fragments, max_size=40).map("".join)
 paragraphs = st.lists(
-    st.lists(st.one_of(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<"), max_size=10),
-                       st.sampled_from([*MARKDOWN, "&amp;", "&lt;", "&#8217;", " ", "  "])), min_size=1, max_size=8)
-    .map("".join).map(lambda p: "<p>" + p.replace("\n", "<br />\n") + "</p>"),
-    min_size=1, max_size=4,
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<"), max_size=10),
+            st.sampled_from([*MARKDOWN, "&amp;", "&lt;", "&#8217;", " ", "  "]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+    .map("".join)
+    .map(lambda p: "<p>" + p.replace("\n", "<br />\n") + "</p>"),
+    min_size=1,
+    max_size=4,
 ).map("\n".join)
 
 CAREFUL = ConversionOptions(escape_misc=True, escape_asterisks=True, escape_underscores=True)

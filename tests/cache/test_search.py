@@ -19,8 +19,9 @@ HOSTILE = "Evil \x1b]0;owned\x07\x1b[31mred\x1b[0m title"
 
 def post(pid: int, title: str, minutes: int | None = None, site: str = "news") -> Post:
     when = stamp(pid if minutes is None else minutes)
-    return Post(pid, site, title, date=when, date_gmt=when, modified=when, modified_gmt=when,
-                link=f"https://n.test/{pid}/")
+    return Post(
+        pid, site, title, date=when, date_gmt=when, modified=when, modified_gmt=when, link=f"https://n.test/{pid}/"
+    )
 
 
 def comment(cid: int, pid: int, text: str, site: str = "news") -> Comment:
@@ -32,26 +33,34 @@ def store(tmp_path):
     store = Store(tmp_path / "cache")
     store.add_site(Site(name="news", url="https://n.test"))
     store.add_site(Site(name="other", url="https://o.test"))
-    store.save_sync("news", posts=[
-        post(1, "Harbour council meets"),
-        post(2, "Le café de la gare"),
-        post(3, "ウェブ開発の基本"),
-        post(4, HOSTILE),
-        post(5, "Ferry timetable"),
-    ], html={
-        1: "<p>The harbour board and the council met about the new quay.</p>",
-        2: "<p>Un <b>café</b> &amp; des croissants, près de l'océan.</p>",
-        3: "<p>これはウェブ開発入門の記事です。</p>",
-        4: "<p>Body with \x1b[2J a clear-screen and &#27;]0;title&#7; entity escapes, harbour.</p>",
-        5: "<p>Timetable.</p><script>var harbour = 'secret';</script><style>.harbour{}</style>",
-    }, comments=[
-        comment(11, 1, "I **love** the [harbour plan](https://x.test/plan) a lot"),
-        comment(12, 1, "The harbour is cold"),
-        comment(13, 1, "Nothing to see"),
-        comment(14, 5, "Ferry late again; harbour closed"),
-    ])
-    store.save_sync("other", posts=[post(1, "Other harbour news", minutes=9000, site="other")],
-                    html={1: "<p>Elsewhere, a harbour.</p>"})
+    store.save_sync(
+        "news",
+        posts=[
+            post(1, "Harbour council meets"),
+            post(2, "Le café de la gare"),
+            post(3, "ウェブ開発の基本"),
+            post(4, HOSTILE),
+            post(5, "Ferry timetable"),
+        ],
+        html={
+            1: "<p>The harbour board and the council met about the new quay.</p>",
+            2: "<p>Un <b>café</b> &amp; des croissants, près de l'océan.</p>",
+            3: "<p>これはウェブ開発入門の記事です。</p>",
+            4: "<p>Body with \x1b[2J a clear-screen and &#27;]0;title&#7; entity escapes, harbour.</p>",
+            5: "<p>Timetable.</p><script>var harbour = 'secret';</script><style>.harbour{}</style>",
+        },
+        comments=[
+            comment(11, 1, "I **love** the [harbour plan](https://x.test/plan) a lot"),
+            comment(12, 1, "The harbour is cold"),
+            comment(13, 1, "Nothing to see"),
+            comment(14, 5, "Ferry late again; harbour closed"),
+        ],
+    )
+    store.save_sync(
+        "other",
+        posts=[post(1, "Other harbour news", minutes=9000, site="other")],
+        html={1: "<p>Elsewhere, a harbour.</p>"},
+    )
     return store
 
 
@@ -79,9 +88,16 @@ def test_posts_and_comments_newest_first_with_comment_ids(index):
     ]
     first = hits[1]
     assert first.title == "Ferry timetable" and first.link == "https://n.test/5/" and first.date == stamp(5)
-    assert first.as_json() == {"site": "news", "id": 5, "title": "Ferry timetable", "date": stamp(5),
-                               "link": "https://n.test/5/", "snippet": first.snippet, "in": "comment",
-                               "comment_id": 14}
+    assert first.as_json() == {
+        "site": "news",
+        "id": 5,
+        "title": "Ferry timetable",
+        "date": stamp(5),
+        "link": "https://n.test/5/",
+        "snippet": first.snippet,
+        "in": "comment",
+        "comment_id": 14,
+    }
 
 
 def test_snippets_mark_the_match_and_drop_markup(index):
@@ -133,9 +149,33 @@ def test_cjk_words_are_found_inside_runs(index):
     assert "\u200b" not in hit.snippet
 
 
-@pytest.mark.parametrize("query", ['"', '""', "*", "AND(", "NEAR", "NEAR(harbour", "-", ":", "harbour:",
-                                    "title:harbour", "^harbour", '"harbour', 'harbour" OR "x', "(", ")",
-                                    "harbour AND", "OR", "NOT harbour", "{title}", "\ue000", "'", "\\"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '""',
+        "*",
+        "AND(",
+        "NEAR",
+        "NEAR(harbour",
+        "-",
+        ":",
+        "harbour:",
+        "title:harbour",
+        "^harbour",
+        '"harbour',
+        'harbour" OR "x',
+        "(",
+        ")",
+        "harbour AND",
+        "OR",
+        "NOT harbour",
+        "{title}",
+        "\ue000",
+        "'",
+        "\\",
+    ],
+)
 def test_fts5_syntax_in_queries_is_plain_text(index, query):
     hits = index.search(query)  # never raises
     assert isinstance(hits, list)
@@ -180,8 +220,11 @@ def test_stale_detection_and_refresh(store, index):
     index.refresh(store)
     assert index.search("zebra") == []
     # a changed title; a removed post
-    store.save_sync("news", posts=[Post(6, "news", "Lantern fair", date=stamp(6), date_gmt=stamp(6),
-                                        modified_gmt=stamp(99))], removed=[5])
+    store.save_sync(
+        "news",
+        posts=[Post(6, "news", "Lantern fair", date=stamp(6), date_gmt=stamp(6), modified_gmt=stamp(99))],
+        removed=[5],
+    )
     index.refresh(store)
     assert keys(index.search("lantern")) == [("news", 6, "post", None)]
     assert all(h.id != 5 or h.site != "news" for h in index.search("ferry"))
@@ -189,8 +232,12 @@ def test_stale_detection_and_refresh(store, index):
 
 
 def test_update_given_posts_and_remove(store, index):
-    store.save_sync("news", posts=[post(7, "Quayside market")], html={7: "<p>Stalls.</p>"},
-                    comments=[comment(70, 7, "great stalls")])
+    store.save_sync(
+        "news",
+        posts=[post(7, "Quayside market")],
+        html={7: "<p>Stalls.</p>"},
+        comments=[comment(70, 7, "great stalls")],
+    )
     assert index.update(store, "news", [7]) == 1
     assert keys(index.search("stalls")) == [("news", 7, "post", None), ("news", 7, "comment", 70)]
     index.remove("news", [7])
@@ -236,7 +283,7 @@ def test_malformed_pages_are_reset_when_writing(store, index):
     path = store.directory / "search.sqlite"
     index.close()
     raw = bytearray(path.read_bytes())
-    raw[100:len(raw)] = b"\xff" * (len(raw) - 100)  # keep the header, ruin every page
+    raw[100 : len(raw)] = b"\xff" * (len(raw) - 100)  # keep the header, ruin every page
     path.write_bytes(bytes(raw))
     for extra in Path(store.directory).glob("search.sqlite-*"):
         extra.unlink()
@@ -261,9 +308,11 @@ def test_a_failed_rebuild_leaves_the_old_index(store, index, monkeypatch):
 
 
 def test_the_query_path_imports_no_heavy_module(index, store):
-    code = ("import sys; from cache.search import SearchIndex; "
-            f"print(len(SearchIndex({str(store.directory)!r}).search('harbour'))); "
-            "print(sorted(m for m in ('tinydb', 'httpx', 'textual', 'nh3', 'html_to_markdown') if m in sys.modules))")
+    code = (
+        "import sys; from cache.search import SearchIndex; "
+        f"print(len(SearchIndex({str(store.directory)!r}).search('harbour'))); "
+        "print(sorted(m for m in ('tinydb', 'httpx', 'textual', 'nh3', 'html_to_markdown') if m in sys.modules))"
+    )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["6", "[]"]

@@ -141,7 +141,9 @@ def test_a_read_only_cache_is_one_clear_line_and_loses_nothing(tmp_path, monkeyp
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
-    with pytest.raises(StoreError, match=r"^the cache dir .* is read-only \(Read-only file system\); nothing was changed$"):
+    with pytest.raises(
+        StoreError, match=r"^the cache dir .* is read-only \(Read-only file system\); nothing was changed$"
+    ):
         store.mark_read("a", [2])
     monkeypatch.undo()
     assert Store(tmp_path).read_ids("a") == {1}

@@ -11,12 +11,27 @@ from cache.store import Store, thread
 def store(tmp_path):
     store = Store(tmp_path / "cache")
     store.add_site(Site(name="news", url="https://n.test"))
-    cats = [Category(2, "news", "News"), Category(3, "news", "Local", parent=2), Category(4, "news", "Harbour", parent=3),
-            Category(5, "news", "Sport")]
+    cats = [
+        Category(2, "news", "News"),
+        Category(3, "news", "Local", parent=2),
+        Category(4, "news", "Harbour", parent=3),
+        Category(5, "news", "Sport"),
+    ]
     posts = [
-        Post(1, "news", "Oldest", date_gmt="2026-01-01T00:00:00", categories=[5], link="https://n.test/2026/01/oldest/"),
-        Post(2, "news", "Middle", date_gmt="2026-01-02T00:00:00", categories=[2, 3, 4], link="https://n.test/2026/01/middle/"),
-        Post(3, "news", "Newest", date_gmt="2026-01-03T00:00:00", categories=[3], link="https://n.test/2026/01/newest/"),
+        Post(
+            1, "news", "Oldest", date_gmt="2026-01-01T00:00:00", categories=[5], link="https://n.test/2026/01/oldest/"
+        ),
+        Post(
+            2,
+            "news",
+            "Middle",
+            date_gmt="2026-01-02T00:00:00",
+            categories=[2, 3, 4],
+            link="https://n.test/2026/01/middle/",
+        ),
+        Post(
+            3, "news", "Newest", date_gmt="2026-01-03T00:00:00", categories=[3], link="https://n.test/2026/01/newest/"
+        ),
     ]
     store.save_sync("news", posts=posts, bodies={1: "one", 2: "two", 3: "three"}, comments=[], categories=cats)
     return store
@@ -82,8 +97,10 @@ def test_remove_site_deletes_its_files(store):
 
 def test_comments_threaded_depth_first_with_orphans_kept(store):
     comments = [
-        Comment(10, "news", 2, 0, date_gmt="1"), Comment(11, "news", 2, 10, date_gmt="2"),
-        Comment(12, "news", 2, 11, date_gmt="3"), Comment(13, "news", 2, 0, date_gmt="4"),
+        Comment(10, "news", 2, 0, date_gmt="1"),
+        Comment(11, "news", 2, 10, date_gmt="2"),
+        Comment(12, "news", 2, 11, date_gmt="3"),
+        Comment(13, "news", 2, 0, date_gmt="4"),
         Comment(14, "news", 2, 99, date_gmt="5"),  # parent held or missing
         Comment(15, "news", 2, 10, date_gmt="6"),
     ]
@@ -140,6 +157,8 @@ def test_a_confirmed_reply_counts_in_its_posts_comment_count(tmp_path):
     assert Store(tmp_path).unread_counts() == {"news": 1}  # the summary follows the index
     store.save_sync("news", posts=[], comments=[Comment(11, "news", 1, text="mine, published")])
     assert store.post("news", 1).comment_count == 2, "a sync returning the same comment keeps the count"
+
+
 # -- summaries (summary.json): what the shell's listings read instead of the indexes --------
 
 
@@ -208,7 +227,9 @@ def test_summary_newest_after_a_date(many):
     posts = store.posts(names[0])
     for cut in (posts[3].date_gmt, posts[-1].date_gmt, posts[110].date_gmt):
         for unread_only in (False, True):
-            newer = [p.id for p in posts if p.date_gmt > cut and (not unread_only or p.id not in store.read_ids(names[0]))]
+            newer = [
+                p.id for p in posts if p.date_gmt > cut and (not unread_only or p.id not in store.read_ids(names[0]))
+            ]
             got = store.summary(names[0]).newest(20, unread_only=unread_only, after=cut)
             assert [p.id for p in got] == newer[:20]
     # all but the 3 newest read: below 20 unread among the summary's rows, and older unread
@@ -223,8 +244,9 @@ def test_summary_newest_after_a_date(many):
 def test_summary_is_rebuilt_by_every_sync(many):
     store, names = many
     site = names[1]
-    store.save_sync(site, posts=[Post(1000, site, "Brand new", date_gmt="2030-01-01T00:00:00", categories=[5])],
-                    removed=[130])
+    store.save_sync(
+        site, posts=[Post(1000, site, "Brand new", date_gmt="2030-01-01T00:00:00", categories=[5])], removed=[130]
+    )
     summary = assert_summary_agrees_with_the_index(store, site)
     assert summary.newest(1)[0].title == "Brand new" and 130 not in [p.id for p in summary.newest(5)]
     assert summary.category_unread()[5] == 1

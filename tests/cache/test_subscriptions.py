@@ -35,8 +35,16 @@ async def test_a_wordpress_site_is_found_from_its_feed_url_and_kept_as_wordpress
     assert added.site.name == "news.example.test"
 
 
-@pytest.mark.parametrize("again", [BASE + "/", BASE + "/feed/", BASE + "/2026/01/post-1/", BASE + "/?rest_route=/",
-                                   "https://www.news.example.test/wp-json/"])
+@pytest.mark.parametrize(
+    "again",
+    [
+        BASE + "/",
+        BASE + "/feed/",
+        BASE + "/2026/01/post-1/",
+        BASE + "/?rest_route=/",
+        "https://www.news.example.test/wp-json/",
+    ],
+)
 async def test_the_same_site_is_never_subscribed_twice(tmp_path, wordpress, again):
     svc = service(tmp_path, wordpress)
     await svc.subscribe(BASE + "/")
@@ -83,18 +91,25 @@ def test_opml_folders_come_from_nested_outlines():
 
 
 def test_newsboat_urls_tags_become_folders():
-    text = '# mine\nhttps://a.example/rss "~A title" tech\nhttps://b.example/feed !hidden news\nquery:x:unread = "yes"\n\n'
+    text = (
+        '# mine\nhttps://a.example/rss "~A title" tech\nhttps://b.example/feed !hidden news\nquery:x:unread = "yes"\n\n'
+    )
     subs = parse_subscriptions(text)
     assert [(s.url, s.title, s.folder) for s in subs] == [
-        ("https://a.example/rss", "A title", "tech"), ("https://b.example/feed", "", "news")]
+        ("https://a.example/rss", "A title", "tech"),
+        ("https://b.example/feed", "", "news"),
+    ]
 
 
-@pytest.mark.parametrize("text", [
-    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body>&a;</body></opml>',
-    '<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd"><opml><body/></opml>',
-    "<opml><body><outline",
-    "not a url at all\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body>&a;</body></opml>',
+        '<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd"><opml><body/></opml>',
+        "<opml><body><outline",
+        "not a url at all\n",
+    ],
+)
 def test_hostile_or_broken_subscription_files_are_one_line_errors(text):
     with pytest.raises(BroadsheetError) as caught:
         parse_subscriptions(text)
@@ -115,21 +130,38 @@ def test_import_adds_without_fetching_and_skips_what_is_subscribed(tmp_path):
 
 def test_export_then_import_round_trips_folders_and_kinds(tmp_path):
     svc = Service(tmp_path / "a")
-    svc.store.add_sites([
-        Site(name="wp", url="https://wp.example/", api_root="https://wp.example/wp-json/", kind="wordpress",
-             feed_url="https://wp.example/feed/", folder="News", home="https://wp.example/", title="WP <&> \"x\""),
-        Site(name="blog", url="https://blog.example/index.xml", kind="feed", feed_url="https://blog.example/index.xml",
-             title="Blog"),
-    ])
+    svc.store.add_sites(
+        [
+            Site(
+                name="wp",
+                url="https://wp.example/",
+                api_root="https://wp.example/wp-json/",
+                kind="wordpress",
+                feed_url="https://wp.example/feed/",
+                folder="News",
+                home="https://wp.example/",
+                title='WP <&> "x"',
+            ),
+            Site(
+                name="blog",
+                url="https://blog.example/index.xml",
+                kind="feed",
+                feed_url="https://blog.example/index.xml",
+                title="Blog",
+            ),
+        ]
+    )
     svc.add_demo()
     text = svc.export_opml()
     assert "demo" not in text
     other = Service(tmp_path / "b")
     other.import_subscriptions(text)
     got = {(s.kind, s.folder, s.title, s.feed_url, s.api_root) for s in other.store.sites()}
-    assert got == {("wordpress", "News", 'WP <&> "x"', "https://wp.example/feed/", "https://wp.example/wp-json/"),
-                   ("feed", "", "Blog", "https://blog.example/index.xml", "")}
-    assert to_opml(other.store.sites()) .count("<outline") == 3
+    assert got == {
+        ("wordpress", "News", 'WP <&> "x"', "https://wp.example/feed/", "https://wp.example/wp-json/"),
+        ("feed", "", "Blog", "https://blog.example/index.xml", ""),
+    }
+    assert to_opml(other.store.sites()).count("<outline") == 3
 
 
 def test_move_files_a_site_under_a_folder(tmp_path, wordpress):
@@ -166,9 +198,11 @@ async def test_the_demo_is_not_synced_once_a_real_site_is_subscribed(tmp_path, w
 
 
 def test_an_imported_api_root_on_another_host_is_dropped(tmp_path):
-    text = ('<?xml version="1.0"?><opml version="2.0"><body>'
-            '<outline type="rss" text="x" xmlUrl="https://a.example/feed/" htmlUrl="https://a.example/\u202e\x9b2J"'
-            ' broadsheetKind="wordpress" broadsheetApi="https://attacker.example/wp-json/"/></body></opml>')
+    text = (
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline type="rss" text="x" xmlUrl="https://a.example/feed/" htmlUrl="https://a.example/\u202e\x9b2J"'
+        ' broadsheetKind="wordpress" broadsheetApi="https://attacker.example/wp-json/"/></body></opml>'
+    )
     svc = Service(tmp_path / "c")
     [site] = svc.import_subscriptions(text).added
     assert site.kind == "feed" and site.api_root == "" and "attacker" not in site.to_row().__repr__()
@@ -176,8 +210,10 @@ def test_an_imported_api_root_on_another_host_is_dropped(tmp_path):
 
 
 async def test_a_site_may_have_several_feeds_but_each_is_subscribed_once(tmp_path):
-    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>https://blog.example/</link>' \
-           b'<item><title>x</title><guid>%s</guid></item></channel></rss>'
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>https://blog.example/</link>'
+        b"<item><title>x</title><guid>%s</guid></item></channel></rss>"
+    )
     pages = {"/news.xml": feed % (b"News", b"n1"), "/sport.xml": feed % (b"Sport", b"s1")}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -194,16 +230,22 @@ async def test_a_site_may_have_several_feeds_but_each_is_subscribed_once(tmp_pat
         await svc.subscribe("https://blog.example/news.xml", name="again")
 
 
-@pytest.mark.parametrize(("typed", "said"), [
-    ("", "give the site's address"), ("htp:/bad", "write it as https://"), ("a b.example", "has spaces"),
-])
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("", "give the site's address"),
+        ("htp:/bad", "write it as https://"),
+        ("a b.example", "has spaces"),
+    ],
+)
 def test_what_is_not_a_url_is_said_plainly(typed, said):
     with pytest.raises(NotASite, match=said):
         normalise_url(typed)
 
 
 async def test_a_404_is_named_when_nothing_is_found(tmp_path):
-    svc = service(tmp_path, lambda request: httpx.Response(404, text="<html>gone</html>",
-                                                             headers={"Content-Type": "text/html"}))
+    svc = service(
+        tmp_path, lambda request: httpx.Response(404, text="<html>gone</html>", headers={"Content-Type": "text/html"})
+    )
     with pytest.raises(NotASite, match="it answered 404"):
         await svc.subscribe("https://gone.example/page")

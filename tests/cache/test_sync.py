@@ -205,7 +205,8 @@ async def test_each_site_is_reported_as_soon_as_it_is_done(store):
         reported.set()
 
     results = await asyncio.wait_for(
-        sync_sites(store, [slow, bad], transport=httpx.MockTransport(handler), policy=FAST, on_done=on_done), 20)
+        sync_sites(store, [slow, bad], transport=httpx.MockTransport(handler), policy=FAST, on_done=on_done), 20
+    )
     assert done == ["bad", "slow"]
     assert [r.site for r in results] == ["slow", "bad"]  # the list keeps the sites' order
     assert results[0].ok and results[0].new_posts == 2 and not results[1].ok
@@ -246,7 +247,8 @@ async def test_a_site_removed_during_its_sync_does_not_come_back(store):
     result = await sync_site(store, site, transport=httpx.MockTransport(removing), policy=FAST)
     assert not result.ok and "removed while" in result.error
     assert not (store.directory / "sites" / "news").exists() or not any(
-        (store.directory / "sites" / "news").glob("index.json"))
+        (store.directory / "sites" / "news").glob("index.json")
+    )
     again = store.add_site(Site(name="news", url="https://other.example/", api_root="https://other.example/wp-json/"))
     assert again.name == "news" and Store(store.directory).cursors("news") == {}
 
@@ -257,9 +259,16 @@ async def test_a_site_is_synced_by_one_process_at_a_time(store):
 
     site = subscribe(store)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
-         "l = FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
-         str(store.directory / "sites" / "news" / "sync.lock")], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "l = FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
+            str(store.directory / "sites" / "news" / "sync.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     (store.directory / "sites" / "news").mkdir(parents=True, exist_ok=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -212,7 +212,9 @@ async def test_a_site_cannot_make_us_send_a_million_requests():
 
 
 async def test_escape_sequences_in_a_status_line_are_removed():
-    source = source_for(lambda request: httpx.Response(503, extensions={"reason_phrase": b"\x1b]0;PWNED\x07\x1b[2JBusy"}))
+    source = source_for(
+        lambda request: httpx.Response(503, extensions={"reason_phrase": b"\x1b]0;PWNED\x07\x1b[2JBusy"})
+    )
     with pytest.raises(Unreachable) as caught:
         await source.categories()
     assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value) and "Busy" in str(caught.value)

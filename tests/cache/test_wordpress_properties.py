@@ -19,16 +19,28 @@ JSON = st.recursive(
     max_leaves=12,
 )
 HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
-    ["\x1b]0;pwned\x07", "<script>x</script>", "\x1b[2J", "\u202eevil", "<b>bold</b> &amp; more", "a" * 5000])
+    ["\x1b]0;pwned\x07", "<script>x</script>", "\x1b[2J", "\u202eevil", "<b>bold</b> &amp; more", "a" * 5000]
+)
 
 
 def post_like() -> st.SearchStrategy[dict]:
     rendered = st.fixed_dictionaries({"rendered": HOSTILE}) | HOSTILE | JSON
     return st.fixed_dictionaries(
-        {"id": st.integers(-5, 2**54) | JSON, "title": rendered, "content": rendered, "excerpt": rendered,
-         "date": st.text(max_size=30) | JSON, "link": HOSTILE | JSON, "categories": st.lists(JSON, max_size=5) | JSON,
-         "author": JSON, "author_name": HOSTILE | JSON, "post": st.integers(-2, 2**54) | JSON,
-         "parent": st.integers(-2, 2**54) | JSON, "name": HOSTILE | JSON, "slug": HOSTILE | JSON},
+        {
+            "id": st.integers(-5, 2**54) | JSON,
+            "title": rendered,
+            "content": rendered,
+            "excerpt": rendered,
+            "date": st.text(max_size=30) | JSON,
+            "link": HOSTILE | JSON,
+            "categories": st.lists(JSON, max_size=5) | JSON,
+            "author": JSON,
+            "author_name": HOSTILE | JSON,
+            "post": st.integers(-2, 2**54) | JSON,
+            "parent": st.integers(-2, 2**54) | JSON,
+            "name": HOSTILE | JSON,
+            "slug": HOSTILE | JSON,
+        },
     )
 
 

@@ -32,7 +32,7 @@ def test_sync_prints_one_summary_line_per_site(capsys):
     run(capsys, "add", "demo")
     code, out, err = run(capsys, "sync")
     assert code == 0
-    line, = out.strip().splitlines()
+    (line,) = out.strip().splitlines()
     assert line.startswith("demo: ") and " new, " in line and "comments" in line
     assert err == ""  # progress only on a terminal
 

@@ -56,9 +56,16 @@ def test_completion_prints_a_script_for_each_shell(shell, capsys):
 def _complete(line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
     """One request in argcomplete's protocol, answered by a real `broadsheet` process."""
     answer = tmp_path / "answer"
-    env = {**env, "PYTHONPATH": str(ROOT), "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": "bash",
-           "COMP_LINE": line, "COMP_POINT": str(len(line)), "_ARGCOMPLETE_IFS": "\n",
-           "_ARGCOMPLETE_STDOUT_FILENAME": str(answer)}
+    env = {
+        **env,
+        "PYTHONPATH": str(ROOT),
+        "_ARGCOMPLETE": "1",
+        "_ARGCOMPLETE_SHELL": "bash",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+        "_ARGCOMPLETE_IFS": "\n",
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(answer),
+    }
     done = subprocess.run([sys.executable, "-m", "tui"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return sorted(word.strip() for word in answer.read_text().split("\n") if word.strip())

@@ -86,8 +86,10 @@ def test_listings_follow_an_index_the_summary_no_longer_matches(many, capsys):
     index = open_db(store.directory / "sites" / names[1] / "index.json")
     with storage(index).batch():
         data = dict(storage(index).read())
-        data["posts"] = {**data["posts"], "5000": Post(5000, names[1], "Committed, not summarised",
-                                                       date_gmt="2040-01-01T00:00:00").to_row()}
+        data["posts"] = {
+            **data["posts"],
+            "5000": Post(5000, names[1], "Committed, not summarised", date_gmt="2040-01-01T00:00:00").to_row(),
+        }
         storage(index).write(data)
     assert "Committed, not summarised" in run(capsys, "posts", "--limit", "1")
     rows = {r["name"]: r for r in json.loads(run(capsys, "sites", "--json"))}

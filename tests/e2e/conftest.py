@@ -53,8 +53,7 @@ def wordpress() -> Iterator[WordPress]:
 
 @pytest.fixture
 def wp_http(wordpress: WordPress) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=wordpress.url, trust_env=False, follow_redirects=False,
-                      timeout=30) as client:
+    with httpx.Client(base_url=wordpress.url, trust_env=False, follow_redirects=False, timeout=30) as client:
         yield client
 
 

@@ -48,15 +48,108 @@ __all__ = [
 
 FOLDERS: tuple[str | None, ...] = (None, "News", "Tech", "Tech/Linux", "Science")
 
-_WORDS = ["the", "council", "city", "report", "new", "data", "study", "people", "water", "energy", "market", "school", "river", "train", "museum", "festival", "election", "budget", "climate", "doctor", "garden", "library", "bridge", "harbour", "software", "release", "kernel", "terminal", "reader", "story", "night", "morning", "week", "year", "local", "world", "said", "after", "before", "between", "during", "under", "over", "about", "against", "because", "while", "where", "when", "café", "naïve", "Zürich", "São", "Paulo", "Kraków", "résumé", "über", "straße"]
-_TITLE_WORDS = ("Council", "approves", "new", "budget", "for", "the", "harbour", "bridge",
-                "Study", "finds", "river", "cleaner", "than", "expected", "Kernel", "release",
-                "brings", "faster", "terminal", "Zürich", "festival", "draws", "crowds", "Ünïcode",
-                "café", "opens", "in", "São Paulo", "Kraków", "wins", "award")
+_WORDS = [
+    "the",
+    "council",
+    "city",
+    "report",
+    "new",
+    "data",
+    "study",
+    "people",
+    "water",
+    "energy",
+    "market",
+    "school",
+    "river",
+    "train",
+    "museum",
+    "festival",
+    "election",
+    "budget",
+    "climate",
+    "doctor",
+    "garden",
+    "library",
+    "bridge",
+    "harbour",
+    "software",
+    "release",
+    "kernel",
+    "terminal",
+    "reader",
+    "story",
+    "night",
+    "morning",
+    "week",
+    "year",
+    "local",
+    "world",
+    "said",
+    "after",
+    "before",
+    "between",
+    "during",
+    "under",
+    "over",
+    "about",
+    "against",
+    "because",
+    "while",
+    "where",
+    "when",
+    "café",
+    "naïve",
+    "Zürich",
+    "São",
+    "Paulo",
+    "Kraków",
+    "résumé",
+    "über",
+    "straße",
+]
+_TITLE_WORDS = (
+    "Council",
+    "approves",
+    "new",
+    "budget",
+    "for",
+    "the",
+    "harbour",
+    "bridge",
+    "Study",
+    "finds",
+    "river",
+    "cleaner",
+    "than",
+    "expected",
+    "Kernel",
+    "release",
+    "brings",
+    "faster",
+    "terminal",
+    "Zürich",
+    "festival",
+    "draws",
+    "crowds",
+    "Ünïcode",
+    "café",
+    "opens",
+    "in",
+    "São Paulo",
+    "Kraków",
+    "wins",
+    "award",
+)
 _CATEGORIES = ("News", "Politics", "Science", "Technology", "Culture", "Sport", "Économie", "Local")
 _AUTHORS = ("Ada Lovelace", "Zoë Ødegård", "Grace Hopper", "李小龍", "José Martí")
-_ZONES = (dt.UTC, dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=-5)),
-          dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=9)))
+_ZONES = (
+    dt.UTC,
+    dt.timezone(dt.timedelta(hours=2)),
+    dt.timezone(dt.timedelta(hours=-5)),
+    dt.timezone(dt.timedelta(hours=5, minutes=30)),
+    dt.timezone(dt.timedelta(hours=9)),
+)
 _EPOCH = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 _BODY_BYTES = 3050  # the 10,000-item feed comes to ~39 MB
 
@@ -95,8 +188,9 @@ def _body(rng: random.Random, size: int, link: str) -> str:
     return "\n".join(parts)
 
 
-def rss_feed(items: int, *, title: str, base_url: str, slug: str, seed: int = 0,
-             body_bytes: int = _BODY_BYTES) -> bytes:
+def rss_feed(
+    items: int, *, title: str, base_url: str, slug: str, seed: int = 0, body_bytes: int = _BODY_BYTES
+) -> bytes:
     """An RSS 2.0 document with ``items`` items, newest first, links under
     ``base_url + slug``. Deterministic for equal arguments."""
     rng = random.Random(f"{seed}:{slug}")
@@ -127,18 +221,31 @@ def rss_feed(items: int, *, title: str, base_url: str, slug: str, seed: int = 0,
     return "".join(out).encode()
 
 
-def write_big_feed(directory: Path, base_url: str, items: int = 10_000, *, name: str = "big.xml",
-                   body_bytes: int = _BODY_BYTES) -> FeedRef:
+def write_big_feed(
+    directory: Path, base_url: str, items: int = 10_000, *, name: str = "big.xml", body_bytes: int = _BODY_BYTES
+) -> FeedRef:
     """Write one feed of ``items`` items to ``directory/name``; URL ``base_url + name``."""
-    data = rss_feed(items, title=f"Big feed ({items:,} items)", base_url=base_url,
-                    slug=name.rsplit(".", 1)[0], body_bytes=body_bytes)
+    data = rss_feed(
+        items,
+        title=f"Big feed ({items:,} items)",
+        base_url=base_url,
+        slug=name.rsplit(".", 1)[0],
+        body_bytes=body_bytes,
+    )
     path = Path(directory) / name
     path.write_bytes(data)
     return FeedRef(f"Big feed ({items:,} items)", base_url.rstrip("/") + "/" + name, None, path, items, len(data))
 
 
-def write_feed_set(directory: Path, base_url: str, feeds: int = 200, items: int = 50, *,
-                   subdir: str = "feeds", body_bytes: int = _BODY_BYTES) -> list[FeedRef]:
+def write_feed_set(
+    directory: Path,
+    base_url: str,
+    feeds: int = 200,
+    items: int = 50,
+    *,
+    subdir: str = "feeds",
+    body_bytes: int = _BODY_BYTES,
+) -> list[FeedRef]:
     """Write ``feeds`` feeds of ``items`` items as ``directory/subdir/feed-NNN.xml``."""
     folder_dir = Path(directory) / subdir
     folder_dir.mkdir(parents=True, exist_ok=True)
@@ -146,20 +253,24 @@ def write_feed_set(directory: Path, base_url: str, feeds: int = 200, items: int 
     for i in range(feeds):
         name = f"feed-{i:03d}"
         title = f"Feed {i:03d} — {_TITLE_WORDS[i % len(_TITLE_WORDS)]}"
-        data = rss_feed(items, title=title, base_url=base_url, slug=f"{subdir}/{name}", seed=i,
-                        body_bytes=body_bytes)
+        data = rss_feed(items, title=title, base_url=base_url, slug=f"{subdir}/{name}", seed=i, body_bytes=body_bytes)
         path = folder_dir / f"{name}.xml"
         path.write_bytes(data)
-        refs.append(FeedRef(title, f"{base_url.rstrip('/')}/{subdir}/{name}.xml",
-                            FOLDERS[i % len(FOLDERS)], path, items, len(data)))
+        refs.append(
+            FeedRef(
+                title, f"{base_url.rstrip('/')}/{subdir}/{name}.xml", FOLDERS[i % len(FOLDERS)], path, items, len(data)
+            )
+        )
     return refs
 
 
 def unreachable_feeds(n: int, host: str = "127.0.0.1", port: int = 9) -> list[FeedRef]:
     """``n`` feed references on a loopback port nothing answers (the discard port), with
     folders: for import benchmarks that must not touch the network."""
-    return [FeedRef(f"Imported feed {i:04d}", f"http://{host}:{port}/feeds/{i:04d}.xml",
-                    FOLDERS[i % len(FOLDERS)]) for i in range(n)]
+    return [
+        FeedRef(f"Imported feed {i:04d}", f"http://{host}:{port}/feeds/{i:04d}.xml", FOLDERS[i % len(FOLDERS)])
+        for i in range(n)
+    ]
 
 
 def write_opml(path: Path, feeds: Sequence[FeedRef], title: str = "Broadsheet benchmark feeds") -> None:
@@ -168,7 +279,7 @@ def write_opml(path: Path, feeds: Sequence[FeedRef], title: str = "Broadsheet be
 
     for ref in feeds:
         node = tree
-        for part in (ref.folder.split("/") if ref.folder else []):
+        for part in ref.folder.split("/") if ref.folder else []:
             node = node["/"].setdefault(part, {"": [], "/": {}})
         node[""].append(ref)
 
@@ -180,22 +291,25 @@ def write_opml(path: Path, feeds: Sequence[FeedRef], title: str = "Broadsheet be
             lines += emit(child, depth + 1)
             lines.append(f"{pad}</outline>")
         for ref in node[""]:
-            lines.append(f'{pad}<outline type="rss" text={quoteattr(ref.title)} title={quoteattr(ref.title)} '
-                         f"xmlUrl={quoteattr(ref.url)}/>")
+            lines.append(
+                f'{pad}<outline type="rss" text={quoteattr(ref.title)} title={quoteattr(ref.title)} '
+                f"xmlUrl={quoteattr(ref.url)}/>"
+            )
         return lines
 
     body = "\n".join(emit(tree, 2))
     Path(path).write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
         f"  <head><title>{escape(title)}</title></head>\n  <body>\n{body}\n  </body>\n</opml>\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def write_newsboat_urls(path: Path, feeds: Sequence[FeedRef]) -> None:
     """newsboat's ``urls`` file: URL, the folder path as a tag, ``"~title"``."""
+
     def q(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = [" ".join([ref.url] + ([q(ref.folder)] if ref.folder else []) + [q("~" + ref.title)])
-             for ref in feeds]
+    lines = [" ".join([ref.url] + ([q(ref.folder)] if ref.folder else []) + [q("~" + ref.title)]) for ref in feeds]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -104,8 +104,14 @@ HOSTILE_TITLES = (
     "OSC 8 \x1b]8;;http://evil.invalid/\x1b\\click\x1b]8;;\x1b\\ and clear \x1b[2J\x1b[H",
 )
 _NON_ASCII_TITLES = (
-    "Ünïcödé café, naïve façade", "東京の天気は晴れ", "Привет, мир", "مرحبا بالعالم",
-    "Emoji 🚀 in a title", "Ελληνικά — em dash … ellipsis", "Łódź and Kraków", "Ça marche ‽",
+    "Ünïcödé café, naïve façade",
+    "東京の天気は晴れ",
+    "Привет, мир",
+    "مرحبا بالعالم",
+    "Emoji 🚀 in a title",
+    "Ελληνικά — em dash … ellipsis",
+    "Łódź and Kraków",
+    "Ça marche ‽",
 )
 _ZONES = ("+02:00", "-05:00", "Z", "+05:30", "+09:00", "-03:30", "+00:00", "+01:00")
 _CATEGORIES = ("News", "Tech", "Science", "Culture", "Économie")
@@ -174,9 +180,16 @@ def _run_once(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
     """Run a short-lived program (hugo: one process, no children) in its own process group,
     killed with this process (PR_SET_PDEATHSIG) or after ``timeout``; (exit status or None
     on time-out, output)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out.decode(errors="replace")
@@ -201,8 +214,9 @@ class _Processes:
         (self.tmp / "owner.pid").write_text(str(os.getpid()))
         return self.tmp
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen:
+    def spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen:
         """Start ``argv`` in a new process group under a sh watchdog that kills the group when
         the program exits or this Python process dies (EOF on a pipe only we write to)."""
         assert self.tmp is not None
@@ -212,8 +226,13 @@ class _Processes:
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", script, f"broadsheet-{name}", *argv],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=cwd or self.tmp, env=env, start_new_session=True, pass_fds=(r,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd or self.tmp,
+                env=env,
+                start_new_session=True,
+                pass_fds=(r,),
             )
         except BaseException:
             os.close(w)
@@ -289,8 +308,10 @@ class Request:
     accept_encoding: str
 
 
-_LOG_FORMAT = ('$msec $status $request_method "$request_uri" $body_bytes_sent "$http_user_agent" '
-               '"$http_if_none_match" "$http_if_modified_since" "$http_accept_encoding"')
+_LOG_FORMAT = (
+    '$msec $status $request_method "$request_uri" $body_bytes_sent "$http_user_agent" '
+    '"$http_if_none_match" "$http_if_modified_since" "$http_accept_encoding"'
+)
 _LOG_RE = re.compile(r'^(\S+) (\d{3}) (\S+) "(.*?)" (\d+) "(.*)" "(.*)" "(.*)" "(.*)"$')
 
 _TYPES = """
@@ -314,7 +335,7 @@ _TYPES = """
 
 
 def _unlog(value: str) -> str:
-    return "" if value == "-" else value.replace('\\x22', '"')
+    return "" if value == "-" else value.replace("\\x22", '"')
 
 
 class StaticServer:
@@ -324,9 +345,17 @@ class StaticServer:
     ``root`` (the served directory), ``tmp`` (the temp dir with conf and logs).
     """
 
-    def __init__(self, directory: str | os.PathLike[str], host: str = DEFAULT_HOST,
-                 port: int | None = None, *, gzip: bool = False, workers: int = 1,
-                 access_log: bool = True, start_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        host: str = DEFAULT_HOST,
+        port: int | None = None,
+        *,
+        gzip: bool = False,
+        workers: int = 1,
+        access_log: bool = True,
+        start_timeout: float = 10.0,
+    ) -> None:
         if not (host == "localhost" or host.startswith("127.")):
             raise ValueError(f"host must be a loopback address, not {host!r}")
         self.root = Path(directory).resolve()
@@ -405,8 +434,9 @@ class StaticServer:
         for attempt in range(5):
             port = self.port if (self.port and attempt == 0) else _free_port(self.host)
             (tmp / "nginx.conf").write_text(self._conf(port))
-            proc = self._p.spawn("nginx", [nginx, "-p", f"{tmp}/", "-c", str(tmp / "nginx.conf"),
-                                           "-e", str(tmp / "error.log")])
+            proc = self._p.spawn(
+                "nginx", [nginx, "-p", f"{tmp}/", "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
+            )
             deadline = time.monotonic() + self.start_timeout
             while proc.poll() is None and time.monotonic() < deadline:
                 try:
@@ -427,11 +457,18 @@ class StaticServer:
         user = ""
         if os.geteuid() == 0:  # workers must read the private temp dir
             user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
-        log = (f"log_format plain '{_LOG_FORMAT}';\n    access_log {tmp}/access.log plain;"
-               if self.access_log else "access_log off;")
-        gzip = ("gzip on; gzip_min_length 256; gzip_types text/xml application/xml "
-                "application/rss+xml application/atom+xml application/json application/feed+json "
-                "text/x-opml text/plain;" if self.gzip else "gzip off;")
+        log = (
+            f"log_format plain '{_LOG_FORMAT}';\n    access_log {tmp}/access.log plain;"
+            if self.access_log
+            else "access_log off;"
+        )
+        gzip = (
+            "gzip on; gzip_min_length 256; gzip_types text/xml application/xml "
+            "application/rss+xml application/atom+xml application/json application/feed+json "
+            "text/x-opml text/plain;"
+            if self.gzip
+            else "gzip off;"
+        )
         return f"""# Written by tests/e2e/feedsite.py for {tmp}
 daemon off;
 master_process on;
@@ -481,8 +518,9 @@ http {{
         for line in (self.tmp / "access.log").read_text(errors="replace").splitlines():
             m = _LOG_RE.match(line)
             if m:
-                rows.append(Request(float(m[1]), int(m[2]), m[3], m[4], int(m[5]),
-                                    *(_unlog(v) for v in m.group(6, 7, 8, 9))))
+                rows.append(
+                    Request(float(m[1]), int(m[2]), m[3], m[4], int(m[5]), *(_unlog(v) for v in m.group(6, 7, 8, 9)))
+                )
         return rows[since:]
 
 
@@ -511,10 +549,15 @@ class Post:
     def markdown(self) -> str:
         """The content file Hugo reads (YAML front matter, JSON-quoted strings)."""
         q = json.dumps
-        lines = ["---", f"title: {_yaml_str(self.title)}", f"date: {self.date.isoformat()}",
-                 f"slug: {q(self.slug)}", f"author: {_yaml_str(self.author)}",
-                 f"categories: [{', '.join(_yaml_str(c) for c in self.categories)}]",
-                 f"tags: [{', '.join(_yaml_str(t) for t in self.tags)}]"]
+        lines = [
+            "---",
+            f"title: {_yaml_str(self.title)}",
+            f"date: {self.date.isoformat()}",
+            f"slug: {q(self.slug)}",
+            f"author: {_yaml_str(self.author)}",
+            f"categories: [{', '.join(_yaml_str(c) for c in self.categories)}]",
+            f"tags: [{', '.join(_yaml_str(t) for t in self.tags)}]",
+        ]
         if self.lastmod:
             lines.append(f"lastmod: {self.lastmod.isoformat()}")
         if self.enclosure:
@@ -711,7 +754,7 @@ _PARAGRAPHS = (
     "<p>The council met on Tuesday to discuss the new tram line; residents asked about noise.</p>",
     "<p>Researchers reported a <em>small</em> but significant effect, and urged caution.</p>",
     "<h2>What happens next</h2>\n<ul>\n<li>A public consultation</li>\n<li>A vote in spring</li>\n</ul>",
-    "<p>See <a href=\"https://example.org/report\">the full report</a> for the details.</p>",
+    '<p>See <a href="https://example.org/report">the full report</a> for the details.</p>',
     "<blockquote><p>“It is a good day for the city,” said the mayor.</p></blockquote>",
 )
 
@@ -727,16 +770,26 @@ def default_posts(n: int, *, start: dt.datetime | None = None) -> list[Post]:
         zone = _ZONES[i % len(_ZONES)]
         tz = dt.UTC if zone == "Z" else dt.datetime.strptime(zone, "%z").tzinfo
         date = (start + dt.timedelta(days=i, minutes=7 * i)).astimezone(tz)
-        title = f"{titles[i % len(titles)]} #{i + 1}" if i < len(titles) else f"Post number {i + 1}: {titles[i % len(titles)]}"
+        title = (
+            f"{titles[i % len(titles)]} #{i + 1}"
+            if i < len(titles)
+            else f"Post number {i + 1}: {titles[i % len(titles)]}"
+        )
         body = "\n\n".join(_PARAGRAPHS[(i + k) % len(_PARAGRAPHS)] for k in range(3))
-        posts.append(Post(
-            slug=f"post-{i + 1:03d}", title=title, body=body, date=date,
-            summary=f"<p>Summary of post {i + 1}: the gist, in one line.</p>" if i % 3 == 2 else None,
-            categories=(_CATEGORIES[i % len(_CATEGORIES)],) + ((_CATEGORIES[(i + 2) % len(_CATEGORIES)],) if i % 2 else ()),
-            tags=(_TAGS[i % len(_TAGS)],),
-            author=("Ada Lovelace", "Zoë Ødegård", "李小龍")[i % 3],
-            enclosure="media/episode.mp3" if i == 1 else None,
-        ))
+        posts.append(
+            Post(
+                slug=f"post-{i + 1:03d}",
+                title=title,
+                body=body,
+                date=date,
+                summary=f"<p>Summary of post {i + 1}: the gist, in one line.</p>" if i % 3 == 2 else None,
+                categories=(_CATEGORIES[i % len(_CATEGORIES)],)
+                + ((_CATEGORIES[(i + 2) % len(_CATEGORIES)],) if i % 2 else ()),
+                tags=(_TAGS[i % len(_TAGS)],),
+                author=("Ada Lovelace", "Zoë Ødegård", "李小龍")[i % 3],
+                enclosure="media/episode.mp3" if i == 1 else None,
+            )
+        )
     return posts
 
 
@@ -749,9 +802,16 @@ class FeedSite:
     ``public`` (the served directory), ``builds`` (how many builds ran).
     """
 
-    def __init__(self, posts: int | Sequence[Post] = 12, host: str = DEFAULT_HOST, *,
-                 title: str = "Broadsheet Feed Test Site", raw_controls: bool = False,
-                 gzip: bool = False, build_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        posts: int | Sequence[Post] = 12,
+        host: str = DEFAULT_HOST,
+        *,
+        title: str = "Broadsheet Feed Test Site",
+        raw_controls: bool = False,
+        gzip: bool = False,
+        build_timeout: float = 60.0,
+    ) -> None:
         self.posts: list[Post] = default_posts(posts) if isinstance(posts, int) else list(posts)
         self.title = title
         self.raw_controls = raw_controls
@@ -799,7 +859,10 @@ class FeedSite:
             self.server = StaticServer(self.public, self._host, gzip=self._gzip).start()
             self.url = self.server.url
             self.feed_url, self.atom_url, self.json_url = (
-                self.url + "index.xml", self.url + "atom.xml", self.url + "feed.json")
+                self.url + "index.xml",
+                self.url + "atom.xml",
+                self.url + "feed.json",
+            )
             src = tmp / "site"
             (src / "content" / "posts").mkdir(parents=True)
             (src / "static" / "media").mkdir(parents=True)
@@ -832,10 +895,18 @@ class FeedSite:
                 return p
         raise KeyError(slug)
 
-    def add_post(self, title: str, body: str = "<p>New.</p>", *, summary: str | None = None,
-                 categories: Iterable[str] = (), tags: Iterable[str] = (),
-                 date: dt.datetime | None = None, slug: str | None = None,
-                 author: str = "Ada Lovelace") -> Post:
+    def add_post(
+        self,
+        title: str,
+        body: str = "<p>New.</p>",
+        *,
+        summary: str | None = None,
+        categories: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        date: dt.datetime | None = None,
+        slug: str | None = None,
+        author: str = "Ada Lovelace",
+    ) -> Post:
         """Add a post (visible after :meth:`rebuild`); ``date`` defaults to now (UTC, to the
         second), or a second after the newest post, so added posts keep their order."""
         if date is None:
@@ -845,8 +916,16 @@ class FeedSite:
         slug = slug or f"post-{len(self.posts) + 1:03d}-{int(time.time() * 1000) % 100000}"
         if any(p.slug == slug for p in self.posts):
             raise ValueError(f"slug {slug!r} exists")
-        post = Post(slug=slug, title=title, body=body, date=date, summary=summary,
-                    categories=tuple(categories), tags=tuple(tags), author=author)
+        post = Post(
+            slug=slug,
+            title=title,
+            body=body,
+            date=date,
+            summary=summary,
+            categories=tuple(categories),
+            tags=tuple(tags),
+            author=author,
+        )
         self.posts.append(post)
         return post
 
@@ -887,8 +966,16 @@ class FeedSite:
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env["HUGO_CACHEDIR"] = str(tmp / "hugo-cache")
         env["HOME"] = str(tmp)
-        argv = [hugo, "--quiet", "--source", str(src), "--destination", str(out),
-                "--noBuildLock", "--cleanDestinationDir"]
+        argv = [
+            hugo,
+            "--quiet",
+            "--source",
+            str(src),
+            "--destination",
+            str(out),
+            "--noBuildLock",
+            "--cleanDestinationDir",
+        ]
         code, log = _run_once(argv, env=env, cwd=src, timeout=self.build_timeout)
         if code != 0:
             raise FeedSiteError(f"hugo build failed ({code}):\n{log[-3000:]}")
@@ -937,8 +1024,9 @@ def _deploy(build: Path, public: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.e2e.feedsite",
-                                 description="Serve a Hugo test site with feeds on loopback until Ctrl-C.")
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.e2e.feedsite", description="Serve a Hugo test site with feeds on loopback until Ctrl-C."
+    )
     ap.add_argument("--host", default=DEFAULT_HOST)
     ap.add_argument("--posts", type=int, default=12)
     ap.add_argument("--raw-controls", action="store_true")
@@ -949,8 +1037,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with FeedSite(args.posts, args.host, raw_controls=args.raw_controls, gzip=args.gzip) as site:
-        print(f"URL:   {site.url}\nRSS:   {site.feed_url}\nAtom:  {site.atom_url}\nJSON:  {site.json_url}\n"
-              f"dir:   {site.tmp}\nCtrl-C to stop.", flush=True)
+        print(
+            f"URL:   {site.url}\nRSS:   {site.feed_url}\nAtom:  {site.atom_url}\nJSON:  {site.json_url}\n"
+            f"dir:   {site.tmp}\nCtrl-C to stop.",
+            flush=True,
+        )
         try:
             while site.running:
                 time.sleep(0.5)

@@ -79,8 +79,7 @@ KEPT = {"queued", "unconfirmed", "refused", "draft"}
 ON_SITE = {"sent", "held", "unconfirmed"}
 
 _STALE_TEMP_ZERO = (
-    "import sys, cache.storage as s; s.STALE_TEMP = 0.0; "
-    "from tui.cli import main; sys.exit(main(sys.argv[1:]))"
+    "import sys, cache.storage as s; s.STALE_TEMP = 0.0; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
 NO_DUPLICATE_CHECK_PHP = """<?php
@@ -143,10 +142,19 @@ class KillLab:
             return [self.python, "-c", _STALE_TEMP_ZERO, *args]
         return [self.python, "-m", "tui", *args]
 
-    def run(self, cache: Path, *args: str, stale_zero: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        self, cache: Path, *args: str, stale_zero: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         """Run ``broadsheet ARGS`` to the end (the checks' commands: ``STALE_TEMP`` 0)."""
-        return subprocess.run(self.argv(*args, stale_zero=stale_zero), env=self.env(cache), cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            self.argv(*args, stale_zero=stale_zero),
+            env=self.env(cache),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def must(self, cache: Path, *args: str) -> subprocess.CompletedProcess:
         done = self.run(cache, *args)
@@ -157,8 +165,9 @@ class KillLab:
     def kill_after(self, cache: Path, args: list[str], delay: float) -> tuple[bool, int | None]:
         """Start ``broadsheet ARGS`` (plain ``python -m tui``) and SIGKILL it after ``delay``
         seconds; ``(killed, returncode)`` — killed False when it had finished by then."""
-        proc = subprocess.Popen(self.argv(*args), env=self.env(cache), cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            self.argv(*args), env=self.env(cache), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self._procs.add(proc)
         try:
             try:
@@ -228,8 +237,10 @@ class KillLab:
     def grow_site(self) -> None:
         """New posts and comments on old and new posts (what an incremental sync must fetch)."""
         tag = secrets.token_hex(3)
-        new = [self.wp.create_post(f"Kill trial {tag} #{i}", f"<p>Fresh {tag} {i}.</p>")
-               for i in range(self.rng.randint(1, 3))]
+        new = [
+            self.wp.create_post(f"Kill trial {tag} #{i}", f"<p>Fresh {tag} {i}.</p>")
+            for i in range(self.rng.randint(1, 3))
+        ]
         old = self.cached_posts(self.template)
         for i in range(self.rng.randint(2, 6)):
             target = self.rng.choice(new + old)
@@ -300,8 +311,7 @@ class KillLab:
         text = f"Kill reply {secrets.token_hex(6)}"
         info["texts"] = [text]
         if op == "reply":
-            return cache, ["reply", str(self.rng.choice(posts)), "-m", text, "--author", AUTHOR,
-                           "--email", EMAIL], info
+            return cache, ["reply", str(self.rng.choice(posts)), "-m", text, "--author", AUTHOR, "--email", EMAIL], info
         from cache import outbox
         from cache.store import Store
 
@@ -358,8 +368,10 @@ class KillLab:
         if not info["read"] <= read:
             problems.append(f"posts read before the kill are unread now: {sorted(info['read'] - read)}")
         if t.op == "mark" and read not in (info["read"], info["read"] | info["all"]):
-            problems.append(f"a killed mark --all left {len(read - info['read'])} of "
-                            f"{len(info['all'] - info['read'])} posts marked (neither none nor all)")
+            problems.append(
+                f"a killed mark --all left {len(read - info['read'])} of "
+                f"{len(info['all'] - info['read'])} posts marked (neither none nor all)"
+            )
         # 4. replies
         entries = {e["text"]: e for e in (self._json(t, cache, "outbox", "--json") or [])}
         for e in entries.values():
@@ -387,7 +399,11 @@ class KillLab:
             else:
                 t.replies["lost"] += 1
                 problems.append(f"reply {text!r} is not on the site but its outbox entry is {state} (lost)")
-            if entry and state in ("sent", "held") and any(c.id == -entry["id"] and c.status == "pending" for c in self.cached_comments(cache)):
+            if (
+                entry
+                and state in ("sent", "held")
+                and any(c.id == -entry["id"] and c.status == "pending" for c in self.cached_comments(cache))
+            ):
                 where = t.known if "placeholder" in KNOWN_BUGS else problems
                 where.append(f"reply {entry['id']} was sent but its placeholder is still in the thread")
         # 5. temporary files
@@ -435,11 +451,19 @@ def summary(trials: list[Trial]) -> dict[str, Any]:
     for op in OPERATIONS:
         mine = [t for t in trials if t.op == op]
         if mine:
-            per_op[op] = {"run": len(mine), "killed": sum(t.killed for t in mine),
-                          "survived": sum(t.survived for t in mine)}
+            per_op[op] = {
+                "run": len(mine),
+                "killed": sum(t.killed for t in mine),
+                "survived": sum(t.survived for t in mine),
+            }
     return {
-        "run": len(trials), "survived": sum(t.survived for t in trials), "killed": sum(t.killed for t in trials),
-        "replies_lost": replies["lost"], "replies_doubled": replies["doubled"], "replies": dict(replies),
-        "leftover_temps": sum(t.leftover_temps for t in trials), "per_op": per_op,
+        "run": len(trials),
+        "survived": sum(t.survived for t in trials),
+        "killed": sum(t.killed for t in trials),
+        "replies_lost": replies["lost"],
+        "replies_doubled": replies["doubled"],
+        "replies": dict(replies),
+        "leftover_temps": sum(t.leftover_temps for t in trials),
+        "per_op": per_op,
         "known_bugs": [f"{t.op}: {k}" for t in trials for k in t.known],
     }

@@ -63,8 +63,11 @@ def test_late_approval_trash_spam_and_edit_reach_the_cache(wp, tmp_path, monkeyp
     wp.set_comment_status(held, "approve")
     wp.set_comment_status(doomed, "trash")
     wp.set_comment_status(spammy, "spam")
-    wp.call("$in = broadsheet_input(); wp_update_comment(['comment_ID' => $in, 'comment_content' => 'After the edit']);"
-            "broadsheet_output(true);", edited)
+    wp.call(
+        "$in = broadsheet_input(); wp_update_comment(['comment_ID' => $in, 'comment_content' => 'After the edit']);"
+        "broadsheet_output(true);",
+        edited,
+    )
 
     # the next sweep of the comment window (hourly) brings all of it
     later = time.time() + COMMENT_SWEEP + 1

@@ -90,7 +90,9 @@ def test_rss_carries_every_post_with_categories_dates_and_summaries(feedsite: Fe
     assert http.get(enclosures[0].get("url")).status_code == 200
 
 
-def test_atom_and_json_feed_have_the_same_ids_and_json_keeps_control_characters(feedsite: FeedSite, http: httpx.Client) -> None:
+def test_atom_and_json_feed_have_the_same_ids_and_json_keeps_control_characters(
+    feedsite: FeedSite, http: httpx.Client
+) -> None:
     rss_ids = {item.findtext("guid") for item in _rss_items(http.get(feedsite.feed_url).content)}
     atom = ET.fromstring(http.get(feedsite.atom_url).content)
     entries = atom.findall(f"{ATOM}entry")
@@ -154,8 +156,9 @@ def test_edit_keeps_the_guid_and_remove_drops_the_item(feedsite: FeedSite, http:
     slug = feedsite.posts[4].slug
     guid = f"{feedsite.url}posts/{slug}/"
     old_atom = ET.fromstring(http.get(feedsite.atom_url).content)
-    old_updated = next(e.findtext(f"{ATOM}updated") for e in old_atom.findall(f"{ATOM}entry")
-                       if e.findtext(f"{ATOM}id") == guid)
+    old_updated = next(
+        e.findtext(f"{ATOM}updated") for e in old_atom.findall(f"{ATOM}entry") if e.findtext(f"{ATOM}id") == guid
+    )
 
     feedsite.edit_post(slug, title="Edited in place", body="<p>Corrected text.</p>")
     feedsite.rebuild()
@@ -164,8 +167,11 @@ def test_edit_keeps_the_guid_and_remove_drops_the_item(feedsite: FeedSite, http:
     edited = next(i for i in items if i.findtext("guid") == guid)
     assert edited.findtext("title") == "Edited in place"
     assert "Corrected text." in edited.findtext("description")
-    entry = next(e for e in ET.fromstring(http.get(feedsite.atom_url).content).findall(f"{ATOM}entry")
-                 if e.findtext(f"{ATOM}id") == guid)
+    entry = next(
+        e
+        for e in ET.fromstring(http.get(feedsite.atom_url).content).findall(f"{ATOM}entry")
+        if e.findtext(f"{ATOM}id") == guid
+    )
     assert entry.findtext(f"{ATOM}updated") > old_updated
 
     feedsite.remove_post(slug)
@@ -206,22 +212,33 @@ def test_stop_leaves_nothing_running(http: httpx.Client) -> None:
     assert not tmp.exists() and not conf.exists()
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=1).close()
-    assert not [line for line in subprocess.run(["pgrep", "-a", "hugo"], capture_output=True, text=True).stdout.splitlines()
-                if str(tmp) in line]
+    assert not [
+        line
+        for line in subprocess.run(["pgrep", "-a", "hugo"], capture_output=True, text=True).stdout.splitlines()
+        if str(tmp) in line
+    ]
 
 
 def test_watchdog_kills_nginx_when_python_dies(tmp_path: Path) -> None:
     require_feed_producers(hugo=False)
     (tmp_path / "www").mkdir()
     child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {str(REPO)!r})
             from tests.e2e.feedsite import StaticServer
-            s = StaticServer({str(tmp_path / 'www')!r}).start()
+            s = StaticServer({str(tmp_path / "www")!r}).start()
             print(s.tmp, *s.pgids, flush=True)
             time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         tmp, *pgids = child.stdout.readline().split()
         assert _nginx_pids_naming(tmp)
@@ -239,8 +256,9 @@ def test_watchdog_kills_nginx_when_python_dies(tmp_path: Path) -> None:
         assert not Path(tmp).exists()
 
 
-def test_static_server_and_generated_feeds(tmp_path: Path, static_server: Callable[..., StaticServer],
-                                           http: httpx.Client) -> None:
+def test_static_server_and_generated_feeds(
+    tmp_path: Path, static_server: Callable[..., StaticServer], http: httpx.Client
+) -> None:
     www = tmp_path / "www"
     www.mkdir()
     server = static_server(www)
@@ -250,7 +268,9 @@ def test_static_server_and_generated_feeds(tmp_path: Path, static_server: Callab
     items = _rss_items(http.get(big.url).content)
     assert len(items) == 300 and len({i.findtext("guid") for i in items}) == 300
     assert all(len(_rss_items(http.get(f.url).content)) == 5 for f in feeds)
-    assert rss_feed(3, title="t", base_url="http://x/", slug="a") == rss_feed(3, title="t", base_url="http://x/", slug="a")
+    assert rss_feed(3, title="t", base_url="http://x/", slug="a") == rss_feed(
+        3, title="t", base_url="http://x/", slug="a"
+    )
     assert server.requests()[-1].path == "/feeds/feed-006.xml"
 
     write_opml(tmp_path / "f.opml", feeds)

@@ -84,8 +84,14 @@ def test_a_send_killed_while_confirming_leaves_no_placeholder(lab):
     cache = lab._copy()
     post = lab.cached_posts(cache)[0]
     entry, _ = outbox.prepare(Store(cache), SITE, post, 0, "Killed before confirm", AUTHOR, EMAIL)
-    done = subprocess.run([lab.python, "-c", _KILLED_BEFORE_CONFIRM, "outbox", "send"], env=lab.env(cache),
-                          cwd=lab.workdir, capture_output=True, timeout=120, check=False)
+    done = subprocess.run(
+        [lab.python, "-c", _KILLED_BEFORE_CONFIRM, "outbox", "send"],
+        env=lab.env(cache),
+        cwd=lab.workdir,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == -signal.SIGKILL
     # the thread is swapped before the entry is recorded sent: it is still claimed by the dead
     # process, and the next sync retakes it, finds the comment on the site and confirms it

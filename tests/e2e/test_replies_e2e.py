@@ -67,8 +67,20 @@ def test_rest_reply_with_an_application_password(wordpress, site, monkeypatch, c
 def test_anonymous_form_reply(wordpress, site, capsys):
     post_id = new_post(wordpress, site)
     capsys.readouterr()
-    code = main(["reply", "--site", site.name, str(post_id), "-m", "Through the form",
-                 "--author", "Ada Reader", "--email", "ada@example.com"])
+    code = main(
+        [
+            "reply",
+            "--site",
+            site.name,
+            str(post_id),
+            "-m",
+            "Through the form",
+            "--author",
+            "Ada Reader",
+            "--email",
+            "ada@example.com",
+        ]
+    )
     out = capsys.readouterr().out.strip()
     assert code == 0
     [row] = wordpress.comments_of(post_id)
@@ -90,8 +102,20 @@ def test_held_reply(wordpress, site, capsys):
     wordpress.set_option("comment_moderation", "1")
     try:
         capsys.readouterr()
-        code = main(["reply", "--site", site.name, str(post_id), "-m", "Moderate me",
-                     "--author", "Ada Reader", "--email", "ada@example.com"])
+        code = main(
+            [
+                "reply",
+                "--site",
+                site.name,
+                str(post_id),
+                "-m",
+                "Moderate me",
+                "--author",
+                "Ada Reader",
+                "--email",
+                "ada@example.com",
+            ]
+        )
         assert code == 0 and "held for moderation" in capsys.readouterr().out
     finally:
         wordpress.set_option("comment_moderation", "0")
@@ -103,8 +127,18 @@ def test_held_reply(wordpress, site, capsys):
 def test_duplicate_is_sent_not_doubled(wordpress, site, capsys):
     post_id = new_post(wordpress, site)
     wordpress.create_comment(post_id, "Said it already", author="Ada Reader", email="ada@example.com")
-    args = ["reply", "--site", site.name, str(post_id), "-m", "Said it already",
-            "--author", "Ada Reader", "--email", "ada@example.com"]
+    args = [
+        "reply",
+        "--site",
+        site.name,
+        str(post_id),
+        "-m",
+        "Said it already",
+        "--author",
+        "Ada Reader",
+        "--email",
+        "ada@example.com",
+    ]
     assert main(args) == 0  # WordPress answers 409: it is there, so it counts as sent
     assert main(args) == 0  # and on purpose a second time: still one
     assert wordpress.count_comments(post_id) == 1
@@ -114,8 +148,20 @@ def test_duplicate_is_sent_not_doubled(wordpress, site, capsys):
 def test_comments_closed(wordpress, site, capsys):
     post_id = new_post(wordpress, site, comment_status="closed")
     capsys.readouterr()
-    code = main(["reply", "--site", site.name, str(post_id), "-m", "Closed?",
-                 "--author", "Ada Reader", "--email", "ada@example.com"])
+    code = main(
+        [
+            "reply",
+            "--site",
+            site.name,
+            str(post_id),
+            "-m",
+            "Closed?",
+            "--author",
+            "Ada Reader",
+            "--email",
+            "ada@example.com",
+        ]
+    )
     assert code == 1 and "closed" in capsys.readouterr().err.lower()
     assert wordpress.count_comments(post_id) == 0
 
@@ -139,8 +185,20 @@ def test_offline_queued_then_sent_exactly_once(wordpress, site, capsys, monkeypa
     capsys.readouterr()
     with monkeypatch.context() as offline:
         offline.setattr(cache_sources, "transport_for", lambda site: DeadPort(closed_port()))
-        code = main(["reply", "--site", site.name, str(post_id), "-m", "Written offline",
-                     "--author", "Ada Reader", "--email", "ada@example.com"])
+        code = main(
+            [
+                "reply",
+                "--site",
+                site.name,
+                str(post_id),
+                "-m",
+                "Written offline",
+                "--author",
+                "Ada Reader",
+                "--email",
+                "ada@example.com",
+            ]
+        )
         assert code == 75 and "queued" in capsys.readouterr().err
         assert wordpress.count_comments(post_id) == 0
         assert main(["outbox", "send"]) == 75
@@ -166,8 +224,20 @@ def test_a_reply_written_for_another_address_is_refused_not_sent(wordpress, site
     real_root = site.api_root
     dead = Site.from_row({**site.to_row(), "api_root": f"http://127.0.0.1:{closed_port()}/wp-json/"})
     store.update_site(dead)
-    code = main(["reply", "--site", site.name, str(post_id), "-m", "Written for the old address",
-                 "--author", "Ada Reader", "--email", "ada@example.com"])
+    code = main(
+        [
+            "reply",
+            "--site",
+            site.name,
+            str(post_id),
+            "-m",
+            "Written for the old address",
+            "--author",
+            "Ada Reader",
+            "--email",
+            "ada@example.com",
+        ]
+    )
     assert code == 75
     store.update_site(Site.from_row({**dead.to_row(), "api_root": real_root}))
     capsys.readouterr()
@@ -213,8 +283,9 @@ def test_a_retry_finds_only_our_own_new_comment(wordpress, site, monkeypatch):
     import asyncio
 
     post_id = new_post(wordpress, site)
-    bob = wordpress.create_comment(post_id, "Thanks!", author="Bob", email="bob@example.com",
-                                   date="2020-06-01 10:00:00")
+    bob = wordpress.create_comment(
+        post_id, "Thanks!", author="Bob", email="bob@example.com", date="2020-06-01 10:00:00"
+    )
     password = wordpress.create_app_password(wordpress.admin_user)
     monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
     assert main(["login", site.name, "--user", wordpress.admin_user]) == 0
@@ -262,8 +333,9 @@ async def test_a_reply_typed_in_the_compose_screen(wordpress, site):
     result = app.results[0]
     entry, _ = outbox.prepare(store, site.name, post_id, 0, result.text, "Ada Reader", "ada@example.com")
     assert [c.status for c in store.comments(site.name, post_id)] == ["pending"]
-    outcome = await asyncio.to_thread(outbox.submit, store, site, post_id, 0, result.text,
-                                      "Ada Reader", "ada@example.com")
+    outcome = await asyncio.to_thread(
+        outbox.submit, store, site, post_id, 0, result.text, "Ada Reader", "ada@example.com"
+    )
     assert outcome.result == "published" and outcome.entry.id == entry.id
     [row] = await asyncio.to_thread(wordpress.comments_of, post_id)
     assert row["content"] == "Typed in the reader"

@@ -41,18 +41,30 @@ def site():
         deep = wp.create_post("A thread five deep", "<p>Discuss.</p>", categories=[leaf], date="2026-11-20 10:00:00")
         parent, chain = 0, []
         for depth in range(5):
-            parent = wp.create_comment(deep, f"Level {depth + 1}", parent=parent, author=f"Person {depth}",
-                                       date=f"2026-11-20 1{depth}:30:00")
+            parent = wp.create_comment(
+                deep, f"Level {depth + 1}", parent=parent, author=f"Person {depth}", date=f"2026-11-20 1{depth}:30:00"
+            )
             chain.append(parent)
         held = wp.create_comment(deep, "Held for moderation", approved=False, date="2026-11-20 16:00:00")
-        secret = wp.create_post("Members only", "<p>The secret.</p>", categories=[top], password="hunter2",
-                                date="2026-11-21 09:00:00")
+        secret = wp.create_post(
+            "Members only", "<p>The secret.</p>", categories=[top], password="hunter2", date="2026-11-21 09:00:00"
+        )
         hostile = wp.create_post(HOSTILE_TITLE, HOSTILE_BODY, categories=[middle], date="2026-11-22 09:00:00")
-        wp.create_comment(hostile, "Nice \x1b]0;title\x07 <script>alert(1)</script>post", author="Eve\x1b[5m",
-                          date="2026-11-22 10:00:00")
+        wp.create_comment(
+            hostile,
+            "Nice \x1b]0;title\x07 <script>alert(1)</script>post",
+            author="Eve\x1b[5m",
+            date="2026-11-22 10:00:00",
+        )
         yield {
-            "wp": wp, "cats": (top, middle, leaf), "deep": deep, "chain": chain, "held": held,
-            "secret": secret, "hostile": hostile, "seeded": seeded,
+            "wp": wp,
+            "cats": (top, middle, leaf),
+            "deep": deep,
+            "chain": chain,
+            "held": held,
+            "secret": secret,
+            "hostile": hostile,
+            "seeded": seeded,
         }
     finally:
         wp.stop()
@@ -162,8 +174,9 @@ def test_a_killed_sync_leaves_the_cache_usable(site, tmp_path):
     cli(cache, "add", wp.url, "--name", "local")
     env = {**os.environ, "BROADSHEET_CACHE_DIR": str(cache)}
     for delay in (0.3, 0.8):
-        proc = subprocess.Popen([sys.executable, "-m", "tui", "sync"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui", "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -30,8 +30,12 @@ def test_rest_root_lists_wp_v2_and_home_page_links_to_it(wordpress: WordPress, w
 
 def test_posts_paging_headers(wordpress: WordPress, wp_http: httpx.Client) -> None:
     cat = wordpress.create_category(_uniq("Paging"))
-    ids = [wordpress.create_post(f"Paging post {i}", f"<p>Body {i}</p>", categories=[cat],
-                                 date=f"2024-03-0{i + 1} 10:00:00") for i in range(3)]
+    ids = [
+        wordpress.create_post(
+            f"Paging post {i}", f"<p>Body {i}</p>", categories=[cat], date=f"2024-03-0{i + 1} 10:00:00"
+        )
+        for i in range(3)
+    ]
 
     page1 = wp_http.get("/wp-json/wp/v2/posts", params={"categories": cat, "per_page": 2})
     assert page1.status_code == 200
@@ -81,10 +85,17 @@ def test_application_password_authenticates_basic_auth(wordpress: WordPress, wp_
 
 def test_anonymous_comment_form_creates_exactly_one_comment(wordpress: WordPress, wp_http: httpx.Client) -> None:
     post = wordpress.create_post(_uniq("Form"), "<p>Comment on me</p>")
-    r = wp_http.post("/wp-comments-post.php", data={
-        "comment": "Hello from the form", "author": "Form Reader", "email": "form@example.com",
-        "url": "", "comment_post_ID": str(post), "comment_parent": "0",
-    })
+    r = wp_http.post(
+        "/wp-comments-post.php",
+        data={
+            "comment": "Hello from the form",
+            "author": "Form Reader",
+            "email": "form@example.com",
+            "url": "",
+            "comment_post_ID": str(post),
+            "comment_parent": "0",
+        },
+    )
     assert r.status_code == 302, r.text[:500]
     m = re.search(r"#comment-(\d+)$", r.headers["location"])
     assert m, r.headers["location"]
@@ -98,15 +109,27 @@ def test_anonymous_comment_form_creates_exactly_one_comment(wordpress: WordPress
     assert comments[0]["approved"] == "1"
 
     # A second comment right away is allowed (no flood check), a duplicate is not.
-    again = wp_http.post("/wp-comments-post.php", data={
-        "comment": "Hello from the form", "author": "Form Reader", "email": "form@example.com",
-        "comment_post_ID": str(post), "comment_parent": "0",
-    })
+    again = wp_http.post(
+        "/wp-comments-post.php",
+        data={
+            "comment": "Hello from the form",
+            "author": "Form Reader",
+            "email": "form@example.com",
+            "comment_post_ID": str(post),
+            "comment_parent": "0",
+        },
+    )
     assert again.status_code == 409
-    other = wp_http.post("/wp-comments-post.php", data={
-        "comment": "A second thought", "author": "Form Reader", "email": "form@example.com",
-        "comment_post_ID": str(post), "comment_parent": str(comments[0]["id"]),
-    })
+    other = wp_http.post(
+        "/wp-comments-post.php",
+        data={
+            "comment": "A second thought",
+            "author": "Form Reader",
+            "email": "form@example.com",
+            "comment_post_ID": str(post),
+            "comment_parent": str(comments[0]["id"]),
+        },
+    )
     assert other.status_code == 302
     assert wordpress.count_comments(post) == 2
     assert wordpress.comments_of(post)[1]["parent"] == comments[0]["id"]
@@ -167,15 +190,14 @@ def test_timezone_moderation_and_flood_options(fresh_wordpress) -> None:
         assert (p["date"], p["date_gmt"]) == ("2024-06-01T12:00:00", "2024-06-01T06:30:00")
 
         def after(value: str) -> list[int]:
-            return [c["id"] for c in http.get("/wp-json/wp/v2/comments",
-                                              params={"post": post, "after": value}).json()]
+            return [c["id"] for c in http.get("/wp-json/wp/v2/comments", params={"post": post, "after": value}).json()]
+
         # `after` compares comment_date (site-local), strictly; an explicit offset is honoured.
         assert after("2024-06-01T12:00:00") == [c2]
         assert after("2024-06-01T11:59:59") == [c2, c1]
         assert after("2024-06-01T06:45:00Z") == [c2]
 
-        form = {"comment": "Please hold me", "author": "Mod", "email": "mod@example.com",
-                "comment_post_ID": str(post)}
+        form = {"comment": "Please hold me", "author": "Mod", "email": "mod@example.com", "comment_post_ID": str(post)}
         r = http.post("/wp-comments-post.php", data=form)
         assert r.status_code == 302
         assert "unapproved=" in r.headers["location"] and "moderation-hash=" in r.headers["location"]

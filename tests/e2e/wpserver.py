@@ -483,8 +483,9 @@ class WordPress:
                     if pid and not _pid_alive(pid):
                         path.unlink(missing_ok=True)  # left by a harness that died; retry
                         continue
-                    problems.append(f"{path} exists" + (f" (harness pid {pid})" if pid else
-                                                         " (not written by this harness)"))
+                    problems.append(
+                        f"{path} exists" + (f" (harness pid {pid})" if pid else " (not written by this harness)")
+                    )
                     break
                 with os.fdopen(fd, "w") as f:
                     f.write(f"<?php {_CONFIG_MARKER} pid={os.getpid()} (starting)\n")
@@ -494,8 +495,9 @@ class WordPress:
                 self.host = host
                 self._config_path = path
                 return
-        raise WordPressError("no free loopback host: " + "; ".join(problems[:3]) +
-                             ("" if self.auto_host else " (pass another host=)"))
+        raise WordPressError(
+            "no free loopback host: " + "; ".join(problems[:3]) + ("" if self.auto_host else " (pass another host=)")
+        )
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start ``argv`` in a new process group under a tiny sh watchdog that kills the whole
@@ -506,13 +508,17 @@ class WordPress:
         log = open(self.tmp / f"{name}.log", "wb")
         self._logs.append(log)
         r, w = os.pipe()
-        script = (f'"$@" & child=$!; (read _ <&{r}; kill -KILL 0) & '
-                  f'wait "$child"; kill -KILL 0')
+        script = f'"$@" & child=$!; (read _ <&{r}; kill -KILL 0) & wait "$child"; kill -KILL 0'
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", script, f"broadsheet-{name}", *argv],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
-                env=env, start_new_session=True, pass_fds=(r,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp,
+                env=env,
+                start_new_session=True,
+                pass_fds=(r,),
             )
         except BaseException:
             os.close(w)
@@ -538,22 +544,48 @@ class WordPress:
         user = ["--user=root"] if os.geteuid() == 0 else []
         tuning = ["--innodb-log-file-size=32M", "--innodb-buffer-pool-size=256M"]
         res = subprocess.run(
-            [self._bins["install_db"], "--no-defaults", f"--datadir={datadir}", *user,
-             "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-             *tuning],
-            capture_output=True, text=True, timeout=120, cwd=self.tmp,
+            [
+                self._bins["install_db"],
+                "--no-defaults",
+                f"--datadir={datadir}",
+                *user,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+                *tuning,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.tmp,
         )
         if res.returncode != 0:
-            raise WordPressError(f"mariadb-install-db failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+            raise WordPressError(
+                f"mariadb-install-db failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
+            )
         sock = self.socket_path
-        proc = self._spawn("mariadbd", [
-            self._bins["mariadbd"], "--no-defaults", f"--datadir={datadir}", *user,
-            f"--socket={sock}", f"--pid-file={self.tmp / 'mariadb.pid'}", "--skip-networking",
-            f"--log-error={self.tmp / 'mariadb.err'}", f"--tmpdir={self.tmp}", "--skip-name-resolve",
-            "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--max-connections=200", *tuning,
-        ])
+        proc = self._spawn(
+            "mariadbd",
+            [
+                self._bins["mariadbd"],
+                "--no-defaults",
+                f"--datadir={datadir}",
+                *user,
+                f"--socket={sock}",
+                f"--pid-file={self.tmp / 'mariadb.pid'}",
+                "--skip-networking",
+                f"--log-error={self.tmp / 'mariadb.err'}",
+                f"--tmpdir={self.tmp}",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+                "--innodb-flush-log-at-trx-commit=0",
+                "--innodb-doublewrite=0",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--max-connections=200",
+                *tuning,
+            ],
+        )
         deadline = time.monotonic() + self.start_timeout
         while True:
             if proc.poll() is not None:
@@ -568,7 +600,9 @@ class WordPress:
                 except OSError:
                     pass
             if time.monotonic() > deadline:
-                raise WordPressError(f"mariadbd not ready after {self.start_timeout}s:\n{self._log_tail('mariadb.err')}")
+                raise WordPressError(
+                    f"mariadbd not ready after {self.start_timeout}s:\n{self._log_tail('mariadb.err')}"
+                )
             time.sleep(0.03)
         self._sql_root(
             f"CREATE DATABASE `{self.db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
@@ -583,12 +617,27 @@ class WordPress:
         last = ""
         for attempt in range(5):
             port = self.port if (self.port and attempt == 0) else _free_port(self.host)
-            proc = self._spawn("php_server", [
-                self._bins["php"], "-d", "display_errors=0", "-d", "log_errors=1",
-                "-d", f"error_log={self.tmp / 'php-errors.log'}", "-d", "memory_limit=512M",
-                "-d", "variables_order=EGPCS",
-                "-S", f"{self.host}:{port}", "-t", str(WP_ROOT),
-            ], env=env)
+            proc = self._spawn(
+                "php_server",
+                [
+                    self._bins["php"],
+                    "-d",
+                    "display_errors=0",
+                    "-d",
+                    "log_errors=1",
+                    "-d",
+                    f"error_log={self.tmp / 'php-errors.log'}",
+                    "-d",
+                    "memory_limit=512M",
+                    "-d",
+                    "variables_order=EGPCS",
+                    "-S",
+                    f"{self.host}:{port}",
+                    "-t",
+                    str(WP_ROOT),
+                ],
+                env=env,
+            )
             deadline = time.monotonic() + 10
             while proc.poll() is None and time.monotonic() < deadline:
                 try:
@@ -615,22 +664,30 @@ class WordPress:
         base = self.url.rstrip("/")
         salts = "".join(
             f"define({_php_str(k)}, {_php_str(secrets.token_urlsafe(48))});\n"
-            for k in ("AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
-                      "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT")
+            for k in (
+                "AUTH_KEY",
+                "SECURE_AUTH_KEY",
+                "LOGGED_IN_KEY",
+                "NONCE_KEY",
+                "AUTH_SALT",
+                "SECURE_AUTH_SALT",
+                "LOGGED_IN_SALT",
+                "NONCE_SALT",
+            )
         )
         text = f"""<?php {_CONFIG_MARKER} pid={os.getpid()} tmp={self.tmp}
 /* Written by tests/e2e/wpserver.py; removed when the test server stops. */
 define('DB_NAME', {_php_str(self.db_name)});
 define('DB_USER', {_php_str(self.db_user)});
 define('DB_PASSWORD', {_php_str(self.db_password)});
-define('DB_HOST', {_php_str('localhost:' + str(self.socket_path))});
+define('DB_HOST', {_php_str("localhost:" + str(self.socket_path))});
 define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
 $table_prefix = {_php_str(self.table_prefix)};
 define('WP_HOME', {_php_str(base)});
 define('WP_SITEURL', {_php_str(base)});
 define('WP_CONTENT_DIR', {_php_str(str(content))});
-define('WP_CONTENT_URL', {_php_str(base + '/wp-content')});
+define('WP_CONTENT_URL', {_php_str(base + "/wp-content")});
 define('WP_ENVIRONMENT_TYPE', 'local');
 define('DISABLE_WP_CRON', true);
 define('WP_HTTP_BLOCK_EXTERNAL', true);
@@ -638,7 +695,7 @@ define('AUTOMATIC_UPDATER_DISABLED', true);
 define('WP_AUTO_UPDATE_CORE', false);
 define('WP_DEBUG', false);
 define('WP_DISABLE_FATAL_ERROR_HANDLER', true);
-define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
+define('BROADSHEET_COMMENT_FLOOD', {"true" if self.comment_flood else "false"});
 {salts}"""
         tmp_cfg = self._config_path.with_suffix(".php.tmp")
         tmp_cfg.write_text(text)
@@ -705,13 +762,13 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
             except OSError as exc:
                 last = exc
             time.sleep(0.05)
-        raise WordPressError(f"{self.rest_root} did not answer 200: {last}\n"
-                             f"{self._log_tail('php-errors.log')}")
+        raise WordPressError(f"{self.rest_root} did not answer 200: {last}\n{self._log_tail('php-errors.log')}")
 
     # ----------------------------------------------------------------- PHP and SQL
 
-    def php(self, code: str, stdin: str | bytes | None = None, *, timeout: float = 600,
-            installing: bool = False) -> str:
+    def php(
+        self, code: str, stdin: str | bytes | None = None, *, timeout: float = 600, installing: bool = False
+    ) -> str:
         """Run a PHP snippet in the CLI with WordPress loaded (as the admin user); return stdout.
 
         ``code`` is PHP without the opening tag (a leading ``<?php`` is ignored). Raises
@@ -732,8 +789,9 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
         finally:
             path.unlink(missing_ok=True)
 
-    def php_file(self, path: str | Path, stdin: str | bytes | None = None, *, timeout: float = 600,
-                 installing: bool = False) -> str:
+    def php_file(
+        self, path: str | Path, stdin: str | bytes | None = None, *, timeout: float = 600, installing: bool = False
+    ) -> str:
         """Run a PHP file (which should ``require tests/e2e/php/load.php``); return stdout."""
         if self.tmp is None:
             raise WordPressError("WordPress is not started")
@@ -742,10 +800,23 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
         env["BROADSHEET_WP_INSTALLING"] = "1" if installing else "0"
         data = stdin.encode() if isinstance(stdin, str) else stdin
         res = subprocess.run(
-            [self._bins["php"], "-d", "display_errors=0", "-d", "log_errors=1", "-d", "error_log=",
-             "-d", "memory_limit=2G", str(path)],
-            input=data if data is not None else b"", capture_output=True, timeout=timeout,
-            env=env, cwd=self.tmp,
+            [
+                self._bins["php"],
+                "-d",
+                "display_errors=0",
+                "-d",
+                "log_errors=1",
+                "-d",
+                "error_log=",
+                "-d",
+                "memory_limit=2G",
+                str(path),
+            ],
+            input=data if data is not None else b"",
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            cwd=self.tmp,
         )
         out = res.stdout.decode("utf-8", "replace")
         err = res.stderr.decode("utf-8", "replace")
@@ -754,12 +825,13 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
                 code = Path(path).read_text(errors="replace")[:2000]
             except OSError:
                 code = str(path)
-            raise WordPressError(f"PHP failed (exit {res.returncode}):\n{err.strip()}\n"
-                                 f"--- stdout ---\n{out[-2000:]}\n--- code ---\n{code}")
+            raise WordPressError(
+                f"PHP failed (exit {res.returncode}):\n{err.strip()}\n"
+                f"--- stdout ---\n{out[-2000:]}\n--- code ---\n{code}"
+            )
         return out
 
-    def call(self, code: str | Path, data: Any = None, *, timeout: float = 600,
-             installing: bool = False) -> Any:
+    def call(self, code: str | Path, data: Any = None, *, timeout: float = 600, installing: bool = False) -> Any:
         """Run a snippet (or a PHP file, given as a Path) that reads ``broadsheet_input()``
         (``data`` as JSON) and returns its result with ``broadsheet_output($value)``; returns
         that value decoded."""
@@ -773,8 +845,14 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
         return json.loads(out.rsplit(_JSON_MARKER, 1)[1])
 
     def _client(self, *args: str, database: str | None = None, sql: str) -> str:
-        argv = [self._bins["client"], "--no-defaults", f"--socket={self.socket_path}",
-                "--user=root", "--default-character-set=utf8mb4", *args]
+        argv = [
+            self._bins["client"],
+            "--no-defaults",
+            f"--socket={self.socket_path}",
+            "--user=root",
+            "--default-character-set=utf8mb4",
+            *args,
+        ]
         if database:
             argv.append(f"--database={database}")
         res = subprocess.run(argv, input=sql.encode(), capture_output=True, timeout=120)
@@ -801,28 +879,34 @@ define('BROADSHEET_COMMENT_FLOOD', {'true' if self.comment_flood else 'false'});
         docs = [d for d in out.split('<?xml version="1.0"?>') if d.strip()]
         root = ET.fromstring(docs[-1])
         for row in root.iter("row"):
-            rows.append({f.get("name"): (None if f.get(nil) == "true" else (f.text or ""))
-                         for f in row.iter("field")})
+            rows.append({f.get("name"): (None if f.get(nil) == "true" else (f.text or "")) for f in row.iter("field")})
         return rows
 
     # ----------------------------------------------------------------- content helpers
 
-    def create_category(self, name: str, parent: int = 0, *, slug: str | None = None,
-                        description: str = "") -> int:
+    def create_category(self, name: str, parent: int = 0, *, slug: str | None = None, description: str = "") -> int:
         args: dict[str, Any] = {"parent": int(parent), "description": description}
         if slug:
             args["slug"] = slug
-        return int(self.call(
-            "$in = broadsheet_input();"
-            "$t = broadsheet_check(wp_insert_term(wp_slash($in['name']), 'category', wp_slash($in['args'])), 'wp_insert_term');"
-            "broadsheet_output((int) $t['term_id']);",
-            {"name": name, "args": args},
-        ))
+        return int(
+            self.call(
+                "$in = broadsheet_input();"
+                "$t = broadsheet_check(wp_insert_term(wp_slash($in['name']), 'category', wp_slash($in['args'])), 'wp_insert_term');"
+                "broadsheet_output((int) $t['term_id']);",
+                {"name": name, "args": args},
+            )
+        )
 
     _POST_FIELDS = {
-        "title": "post_title", "content": "post_content", "excerpt": "post_excerpt",
-        "status": "post_status", "date": "post_date", "password": "post_password",
-        "categories": "post_category", "author": "post_author", "slug": "post_name",
+        "title": "post_title",
+        "content": "post_content",
+        "excerpt": "post_excerpt",
+        "status": "post_status",
+        "date": "post_date",
+        "password": "post_password",
+        "categories": "post_category",
+        "author": "post_author",
+        "slug": "post_name",
         "type": "post_type",
     }
 
@@ -897,9 +981,15 @@ broadsheet_output((int) $id);
         Extra ``fields`` go to ``wp_insert_post`` (``slug=``, ``tags=[...]``,
         ``modified='Y-m-d H:i:s'`` forces post_modified afterwards, raw ``post_*`` keys).
         """
-        f: dict[str, Any] = {"title": title, "content": content, "status": status,
-                             "excerpt": excerpt, "comment_status": comment_status,
-                             "ping_status": "closed", "categories": list(categories)}
+        f: dict[str, Any] = {
+            "title": title,
+            "content": content,
+            "status": status,
+            "excerpt": excerpt,
+            "comment_status": comment_status,
+            "ping_status": "closed",
+            "categories": list(categories),
+        }
         if not f["categories"]:
             del f["categories"]
         if date is not None:
@@ -926,9 +1016,12 @@ broadsheet_output((int) $id);
 
     def delete_post(self, post_id: int, *, force: bool = True) -> None:
         """Delete (force=True) or trash a post."""
-        self.call("$in = broadsheet_input();"
-                  "broadsheet_check(wp_delete_post((int) $in['id'], (bool) $in['force']), 'wp_delete_post');"
-                  "broadsheet_output(true);", {"id": int(post_id), "force": force})
+        self.call(
+            "$in = broadsheet_input();"
+            "broadsheet_check(wp_delete_post((int) $in['id'], (bool) $in['force']), 'wp_delete_post');"
+            "broadsheet_output(true);",
+            {"id": int(post_id), "force": force},
+        )
 
     def create_comment(
         self,
@@ -949,7 +1042,9 @@ broadsheet_output((int) $id);
         site-local 'Y-m-d H:i:s' (default now).
         """
         status = "1" if approved is True else "0" if approved is False else str(approved)
-        return int(self.call(r"""
+        return int(
+            self.call(
+                r"""
 $in = broadsheet_input();
 $c = $in['comment'];
 if ($in['date'] !== null) {
@@ -959,49 +1054,88 @@ if ($in['date'] !== null) {
 if (!get_post($c['comment_post_ID'])) { throw new RuntimeException('no such post: ' . $c['comment_post_ID']); }
 $id = broadsheet_check(wp_insert_comment(wp_slash($c)), 'wp_insert_comment');
 broadsheet_output((int) $id);
-""", {"date": date, "comment": {
-            "comment_post_ID": int(post_id), "comment_parent": int(parent),
-            "comment_author": author, "comment_author_email": email, "comment_author_url": url,
-            "comment_author_IP": "127.0.0.1", "comment_agent": "broadsheet-e2e",
-            "comment_content": content, "comment_approved": status, "comment_type": "comment",
-            "user_id": int(user_id)}}))
+""",
+                {
+                    "date": date,
+                    "comment": {
+                        "comment_post_ID": int(post_id),
+                        "comment_parent": int(parent),
+                        "comment_author": author,
+                        "comment_author_email": email,
+                        "comment_author_url": url,
+                        "comment_author_IP": "127.0.0.1",
+                        "comment_agent": "broadsheet-e2e",
+                        "comment_content": content,
+                        "comment_approved": status,
+                        "comment_type": "comment",
+                        "user_id": int(user_id),
+                    },
+                },
+            )
+        )
 
     def set_comment_status(self, comment_id: int, status: str) -> None:
         """'approve', 'hold', 'spam' or 'trash' (wp_set_comment_status)."""
-        self.call("$in = broadsheet_input();"
-                  "broadsheet_check(wp_set_comment_status((int) $in['id'], $in['status'], true), 'wp_set_comment_status');"
-                  "broadsheet_output(true);", {"id": int(comment_id), "status": status})
+        self.call(
+            "$in = broadsheet_input();"
+            "broadsheet_check(wp_set_comment_status((int) $in['id'], $in['status'], true), 'wp_set_comment_status');"
+            "broadsheet_output(true);",
+            {"id": int(comment_id), "status": status},
+        )
 
     def set_option(self, name: str, value: Any) -> None:
         """update_option(name, value); value may be any JSON-able Python value."""
-        self.call("$in = broadsheet_input(); update_option($in['name'], $in['value']); broadsheet_output(true);",
-                  {"name": name, "value": value})
+        self.call(
+            "$in = broadsheet_input(); update_option($in['name'], $in['value']); broadsheet_output(true);",
+            {"name": name, "value": value},
+        )
 
     def get_option(self, name: str) -> Any:
-        return self.call("$in = broadsheet_input(); broadsheet_output(get_option($in['name']));",
-                         {"name": name})
+        return self.call("$in = broadsheet_input(); broadsheet_output(get_option($in['name']));", {"name": name})
 
-    def create_user(self, login: str, role: str = "author", display_name: str | None = None,
-                    *, email: str | None = None, password: str | None = None) -> int:
+    def create_user(
+        self,
+        login: str,
+        role: str = "author",
+        display_name: str | None = None,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+    ) -> int:
         """Create a user (e-mail login@example.com, random password unless given); returns the ID."""
-        return int(self.call(r"""
+        return int(
+            self.call(
+                r"""
 $in = broadsheet_input();
 $id = broadsheet_check(wp_insert_user($in), 'wp_insert_user');
 broadsheet_output((int) $id);
-""", {"user_login": login, "user_email": email or f"{login}@example.com", "role": role,
-      "user_pass": password or secrets.token_urlsafe(16),
-      "display_name": display_name or login, "nickname": display_name or login}))
+""",
+                {
+                    "user_login": login,
+                    "user_email": email or f"{login}@example.com",
+                    "role": role,
+                    "user_pass": password or secrets.token_urlsafe(16),
+                    "display_name": display_name or login,
+                    "nickname": display_name or login,
+                },
+            )
+        )
 
     def create_app_password(self, user_login: str, name: str | None = None) -> str:
         """Create an Application Password for the user; returns the plain password
         (use it with HTTP Basic: ``(user_login, password)``)."""
-        return str(self.call(r"""
+        return str(
+            self.call(
+                r"""
 $in = broadsheet_input();
 $u = get_user_by('login', $in['login']);
 if (!$u) { throw new RuntimeException('no such user: ' . $in['login']); }
 $r = broadsheet_check(WP_Application_Passwords::create_new_application_password($u->ID, array('name' => $in['name'])), 'create_new_application_password');
 broadsheet_output($r[0]);
-""", {"login": user_login, "name": name or f"broadsheet-e2e-{secrets.token_hex(4)}"}))
+""",
+                {"login": user_login, "name": name or f"broadsheet-e2e-{secrets.token_hex(4)}"},
+            )
+        )
 
     def seed_bulk(
         self,
@@ -1035,14 +1169,22 @@ broadsheet_output($r[0]);
         Returns ``{"posts": [ids oldest first], "comments": [ids], "categories": [ids],
         "seconds": float, "timings": {...}}``.
         """
-        return self.call(PHP_DIR / "seed.php", {
-            "posts": int(posts), "comments": int(comments),
-            "categories": categories if isinstance(categories, int) else list(categories),
-            "body_bytes": int(body_bytes), "seed": int(seed),
-            "interval_minutes": int(interval_minutes), "reply_ratio": float(reply_ratio),
-            "held_ratio": float(held_ratio), "author": int(author),
-            "via_api": bool(via_api),
-        }, timeout=3600)
+        return self.call(
+            PHP_DIR / "seed.php",
+            {
+                "posts": int(posts),
+                "comments": int(comments),
+                "categories": categories if isinstance(categories, int) else list(categories),
+                "body_bytes": int(body_bytes),
+                "seed": int(seed),
+                "interval_minutes": int(interval_minutes),
+                "reply_ratio": float(reply_ratio),
+                "held_ratio": float(held_ratio),
+                "author": int(author),
+                "via_api": bool(via_api),
+            },
+            timeout=3600,
+        )
 
     # ----------------------------------------------------------------- direct DB reads
 
@@ -1067,15 +1209,25 @@ broadsheet_output($r[0]);
             " user_id, comment_type, comment_author_IP, comment_agent FROM {prefix}comments"
             f" WHERE comment_post_ID = {int(post_id)} ORDER BY comment_ID"
         )
-        return [{
-            "id": int(r["comment_ID"] or 0), "post": int(r["comment_post_ID"] or 0),
-            "parent": int(r["comment_parent"] or 0), "author": r["comment_author"],
-            "email": r["comment_author_email"], "url": r["comment_author_url"],
-            "content": r["comment_content"], "approved": r["comment_approved"],
-            "date": r["comment_date"], "date_gmt": r["comment_date_gmt"],
-            "user_id": int(r["user_id"] or 0), "type": r["comment_type"],
-            "ip": r["comment_author_IP"], "agent": r["comment_agent"],
-        } for r in rows]
+        return [
+            {
+                "id": int(r["comment_ID"] or 0),
+                "post": int(r["comment_post_ID"] or 0),
+                "parent": int(r["comment_parent"] or 0),
+                "author": r["comment_author"],
+                "email": r["comment_author_email"],
+                "url": r["comment_author_url"],
+                "content": r["comment_content"],
+                "approved": r["comment_approved"],
+                "date": r["comment_date"],
+                "date_gmt": r["comment_date_gmt"],
+                "user_id": int(r["user_id"] or 0),
+                "type": r["comment_type"],
+                "ip": r["comment_author_IP"],
+                "agent": r["comment_agent"],
+            }
+            for r in rows
+        ]
 
     def post_row(self, post_id: int) -> dict[str, str | None]:
         """The raw wp_posts row of a post (dates, modified, status, password, ...)."""
@@ -1089,8 +1241,9 @@ broadsheet_output($r[0]);
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.e2e.wpserver",
-                                 description="Start a seeded throwaway WordPress on loopback until Ctrl-C.")
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.e2e.wpserver", description="Start a seeded throwaway WordPress on loopback until Ctrl-C."
+    )
     ap.add_argument("--host", default=DEFAULT_HOST)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--posts", type=int, default=200)
@@ -1111,16 +1264,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
-    with WordPress(args.host, args.port or None, pretty_permalinks=not args.no_pretty_permalinks,
-                   comment_flood=args.comment_flood, moderate_comments=args.moderate_comments,
-                   timezone=args.timezone, workers=args.workers) as wp:
+    with WordPress(
+        args.host,
+        args.port or None,
+        pretty_permalinks=not args.no_pretty_permalinks,
+        comment_flood=args.comment_flood,
+        moderate_comments=args.moderate_comments,
+        timezone=args.timezone,
+        workers=args.workers,
+    ) as wp:
         print(f"started in {wp.timings['total']:.1f}s {wp.timings}", flush=True)
         if args.posts or args.comments:
             t = time.monotonic()
-            res = wp.seed_bulk(args.posts, args.comments, args.categories, args.body_bytes,
-                               held_ratio=args.held_ratio)
-            print(f"seeded {len(res['posts'])} posts, {len(res['comments'])} comments, "
-                  f"{len(res['categories'])} categories in {time.monotonic() - t:.1f}s", flush=True)
+            res = wp.seed_bulk(args.posts, args.comments, args.categories, args.body_bytes, held_ratio=args.held_ratio)
+            print(
+                f"seeded {len(res['posts'])} posts, {len(res['comments'])} comments, "
+                f"{len(res['categories'])} categories in {time.monotonic() - t:.1f}s",
+                flush=True,
+            )
         app_pw = wp.create_app_password(wp.admin_user, "cli")
         print(f"URL:       {wp.url}")
         print(f"REST:      {wp.rest_root}")

@@ -50,7 +50,7 @@ def fake() -> FakeWordPress:
 
 
 @pytest.fixture
-async def demo_store(tmp_path, fake) -> Store:  # noqa: ANN001
+async def demo_store(tmp_path, fake) -> Store:
     """A store subscribed to the demo site and synced once."""
     store = Store(tmp_path / "cache")
     site = add_demo_site(store)
@@ -60,7 +60,7 @@ async def demo_store(tmp_path, fake) -> Store:  # noqa: ANN001
 
 
 @pytest.fixture
-def make(config, fake) -> Callable[..., BroadsheetApp]:  # noqa: ANN001
+def make(config, fake) -> Callable[..., BroadsheetApp]:
     """``make(store, **kwargs)``: the app with the fake site as its transport, no backoff."""
 
     def build(store: Store, **kwargs: Any) -> BroadsheetApp:

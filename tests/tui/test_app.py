@@ -13,31 +13,37 @@ from .conftest import notifications, screen_text, wait_for
 NEWEST = [112, 111, 110, 109, 108, 107, 106, 105, 104, 103, 102, 101]
 
 
-def current_id(app) -> int | None:  # noqa: ANN001
+def current_id(app) -> int | None:
     return app.reader.current[1] if app.reader.current else None
 
 
-def cursor_post(app) -> int | None:  # noqa: ANN001
+def cursor_post(app) -> int | None:
     node = app.reader.site_tree.cursor_node
     return node.data.post_id if node is not None and isinstance(node.data, PostItem) else None
 
 
-async def test_first_run_opens_the_demo(tmp_path, make):  # noqa: ANN001
+async def test_first_run_opens_the_demo(tmp_path, make):
     store = Store(tmp_path / "empty")
     app = make(store, transport=None)  # the demo is served offline by the data layer
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.reader.loaded and app.reader.listing.sites.get("demo") and app.reader.listing.sites["demo"].posts)
+        await wait_for(
+            pilot,
+            lambda: (
+                app.reader.loaded and app.reader.listing.sites.get("demo") and app.reader.listing.sites["demo"].posts
+            ),
+        )
         await app.workers.wait_for_complete()
         await wait_for(pilot, lambda: "DEMO" in app.reader.sub_title)
         assert [s.name for s in store.sites()] == ["demo"]
         assert store.site("demo").demo
         text = screen_text(app)
-        assert "(demo)" in text and "DEMO" in text
+        assert "The Harbour" in text and "DEMO" in text
+        assert "…  12" in text or "(demo)  12" in text, "a long site name is shortened; its unread count stays"
         # the post list is collapsed under the categories, so they stay in view
         assert "All posts  12" in text and "News" in text and "About this demo" not in text
 
 
-async def test_next_and_previous_post_follow_the_list(demo_store, make):  # noqa: ANN001
+async def test_next_and_previous_post_follow_the_list(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -54,7 +60,7 @@ async def test_next_and_previous_post_follow_the_list(demo_store, make):  # noqa
         assert "Post navigation" in app.reader.article_view.nav.plain
 
 
-async def test_next_unread_skips_read_posts(demo_store, make):  # noqa: ANN001
+async def test_next_unread_skips_read_posts(demo_store, make):
     demo_store.mark_read("demo", [112, 111])
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -71,7 +77,7 @@ async def test_next_unread_skips_read_posts(demo_store, make):  # noqa: ANN001
         assert current_id(app) == 111
 
 
-async def test_opening_marks_read_and_m_toggles(demo_store, make):  # noqa: ANN001
+async def test_opening_marks_read_and_m_toggles(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -92,7 +98,7 @@ async def test_opening_marks_read_and_m_toggles(demo_store, make):  # noqa: ANN0
         assert label.startswith("●")
 
 
-async def test_space_pages_then_goes_to_next_unread(demo_store, make):  # noqa: ANN001
+async def test_space_pages_then_goes_to_next_unread(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -109,7 +115,7 @@ async def test_space_pages_then_goes_to_next_unread(demo_store, make):  # noqa: 
         assert current_id(app) == 107
 
 
-async def test_open_post_at_start_and_by_url(demo_store, make):  # noqa: ANN001
+async def test_open_post_at_start_and_by_url(demo_store, make):
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -123,14 +129,14 @@ async def test_open_post_at_start_and_by_url(demo_store, make):  # noqa: ANN001
         assert current_id(app) == 105
 
 
-async def test_password_protected_post_says_so(demo_store, make):  # noqa: ANN001
+async def test_password_protected_post_says_so(demo_store, make):
     app = make(demo_store, open_post="104")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         assert "password-protected" in screen_text(app)
 
 
-async def test_comments_thread_collapses_and_toggles(demo_store, make):  # noqa: ANN001
+async def test_comments_thread_collapses_and_toggles(demo_store, make):
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -156,15 +162,19 @@ async def test_comments_thread_collapses_and_toggles(demo_store, make):  # noqa:
         assert not app.reader.article_view.display or app.reader.article_view.region.width == 0
 
 
-async def test_refresh_brings_new_posts_and_keeps_the_place(demo_store, make, fake):  # noqa: ANN001
+async def test_refresh_brings_new_posts_and_keeps_the_place(demo_store, make, fake):
     app = make(demo_store, open_post="110")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         new = dict(fake.data["posts"][0])
         new.update(
-            id=200, slug="new", link="https://demo.broadsheet.invalid/new/",
-            date="2026-12-01T09:00:00", date_gmt="2026-12-01T09:00:00",
-            modified="2026-12-01T09:00:00", modified_gmt="2026-12-01T09:00:00",
+            id=200,
+            slug="new",
+            link="https://demo.broadsheet.invalid/new/",
+            date="2026-12-01T09:00:00",
+            date_gmt="2026-12-01T09:00:00",
+            modified="2026-12-01T09:00:00",
+            modified_gmt="2026-12-01T09:00:00",
             title={"rendered": "Breaking: a brand new post"},
         )
         fake.data["posts"].append(new)
@@ -179,7 +189,7 @@ async def test_refresh_brings_new_posts_and_keeps_the_place(demo_store, make, fa
         assert not app.reader.refreshing
 
 
-async def test_stale_cache_refreshes_in_background(demo_store, make, fake):  # noqa: ANN001
+async def test_stale_cache_refreshes_in_background(demo_store, make, fake):
     site = demo_store.site("demo")
     site.last_sync = "2000-01-01T00:00:00"
     demo_store.update_site(site)
@@ -193,16 +203,16 @@ async def test_stale_cache_refreshes_in_background(demo_store, make, fake):  # n
         assert Store(demo_store.directory).site("demo").last_sync > "2000"
 
 
-async def test_failed_refresh_notifies_and_keeps_the_cache(demo_store, make):  # noqa: ANN001
+async def test_failed_refresh_notifies_and_keeps_the_cache(demo_store, make):
     def fail(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("network is down", request=request)
 
     for transport in (httpx.MockTransport(fail), httpx.MockTransport(lambda r: httpx.Response(500))):
         app = make(demo_store, transport=transport, open_post="110")
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+            await wait_for(pilot, lambda app=app: app.reader.loaded and not app.reader.opening)
             await pilot.press("R")
-            await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(app)))
+            await wait_for(pilot, lambda app=app: any(n.severity == "error" for n in notifications(app)))
             await app.workers.wait_for_complete()
             assert len(app.reader.listing.sites["demo"].posts) == 12
             assert app.reader.article_view.article.post.id == 110
@@ -210,13 +220,22 @@ async def test_failed_refresh_notifies_and_keeps_the_cache(demo_store, make):  #
             assert current_id(app) == 109
 
 
-async def test_markup_and_escapes_show_literally(tmp_path, make):  # noqa: ANN001
+async def test_markup_and_escapes_show_literally(tmp_path, make):
     store = Store(tmp_path / "c")
     from cache import Site
 
-    store.add_site(Site(name="evil", url="https://evil.invalid/", title="[bold]Evil[/] site", last_sync="2099-01-01T00:00:00"))
-    post = Post(id=1, site="evil", title="[bold red]x[/] and [link=http://x]y[/link]", date="2026-01-01T00:00:00",
-                date_gmt="2026-01-01T00:00:00", author="[i]Mallory[/i]", comment_count=0)
+    store.add_site(
+        Site(name="evil", url="https://evil.invalid/", title="[bold]Evil[/] site", last_sync="2099-01-01T00:00:00")
+    )
+    post = Post(
+        id=1,
+        site="evil",
+        title="[bold red]x[/] and [link=http://x]y[/link]",
+        date="2026-01-01T00:00:00",
+        date_gmt="2026-01-01T00:00:00",
+        author="[i]Mallory[/i]",
+        comment_count=0,
+    )
     store.save_sync("evil", posts=[post], bodies={1: "Body with [b]markup[/b]."}, comments=[], categories=[])
     app = make(store, open_post="1")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -228,7 +247,7 @@ async def test_markup_and_escapes_show_literally(tmp_path, make):  # noqa: ANN00
         assert "[b]markup[/b]" in text
 
 
-async def test_open_in_browser_uses_the_injected_opener(demo_store, make):  # noqa: ANN001
+async def test_open_in_browser_uses_the_injected_opener(demo_store, make):
     opened: list[str] = []
     app = make(demo_store, open_post="110")
     app.open_in_browser = opened.append
@@ -240,7 +259,7 @@ async def test_open_in_browser_uses_the_injected_opener(demo_store, make):  # no
         assert opened == [demo_store.post("demo", 110).link]
 
 
-async def test_filter_by_title(demo_store, make):  # noqa: ANN001
+async def test_filter_by_title(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -259,7 +278,7 @@ async def test_filter_by_title(demo_store, make):  # noqa: ANN001
         assert len(app.reader.site_tree.ids(("demo", None))) == 12
 
 
-async def test_keymap_from_config_and_help_screen(demo_store, make):  # noqa: ANN001
+async def test_keymap_from_config_and_help_screen(demo_store, make):
     config = Config(reader=ReaderConfig(refresh_after_minutes=0), keys={"next_post": "J", "bogus": "x"})
     app = make(demo_store, config=config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -275,7 +294,7 @@ async def test_keymap_from_config_and_help_screen(demo_store, make):  # noqa: AN
         assert app.screen.__class__.__name__ != "HelpScreen"
 
 
-async def test_tree_enter_opens_posts_and_tab_cycles(demo_store, make):  # noqa: ANN001
+async def test_tree_enter_opens_posts_and_tab_cycles(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -290,7 +309,7 @@ async def test_tree_enter_opens_posts_and_tab_cycles(demo_store, make):  # noqa:
         assert app.focused is app.reader.site_tree
 
 
-async def test_layout_80x24(demo_store, make):  # noqa: ANN001
+async def test_layout_80x24(demo_store, make):
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -306,7 +325,7 @@ async def test_layout_80x24(demo_store, make):  # noqa: ANN001
         assert app.reader.has_class("-narrow")
 
 
-async def test_layout_160x48(demo_store, make):  # noqa: ANN001
+async def test_layout_160x48(demo_store, make):
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -321,13 +340,13 @@ async def test_layout_160x48(demo_store, make):  # noqa: ANN001
         assert "Harbour Authority" in text and len(row) == 160
 
 
-async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):  # noqa: ANN001
+async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):
     import threading
 
     gate = threading.Event()
     calls = []
 
-    def slow(request):  # noqa: ANN001
+    def slow(request):
         calls.append(request.url.path)
         gate.wait(5)
         return fake(request)
@@ -347,18 +366,26 @@ async def test_a_second_refresh_waits_for_the_first(demo_store, make, fake):  # 
         assert running == []
 
 
-async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_store, make, fake):  # noqa: ANN001
+async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_store, make, fake):
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
         await pilot.press("m")  # 112 was opened (read); back to unread
         await app.workers.wait_for_complete()
         assert 112 not in Store(demo_store.directory).read_ids("demo")
-        fake.data["comments"].append({
-            "id": 5000, "post": 112, "parent": 0, "author_name": "Late", "date": "2026-12-01T10:00:00",
-            "date_gmt": "2026-12-01T10:00:00", "content": {"rendered": "<p>A new comment</p>"}, "status": "approved",
-            "link": "",
-        })
+        fake.data["comments"].append(
+            {
+                "id": 5000,
+                "post": 112,
+                "parent": 0,
+                "author_name": "Late",
+                "date": "2026-12-01T10:00:00",
+                "date_gmt": "2026-12-01T10:00:00",
+                "content": {"rendered": "<p>A new comment</p>"},
+                "status": "approved",
+                "link": "",
+            }
+        )
         await pilot.press("R")
         await app.workers.wait_for_complete()
         await wait_for(pilot, lambda: not app.reader.refreshing)
@@ -366,7 +393,7 @@ async def test_a_refresh_does_not_mark_read_what_the_reader_marked_unread(demo_s
         assert 112 in {p.id for p in Store(demo_store.directory).posts("demo", unread_only=True)}
 
 
-async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):  # noqa: ANN001
+async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):
     app = make(demo_store, open_post="111")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -379,7 +406,7 @@ async def test_a_post_removed_by_a_refresh_is_closed(demo_store, make, fake):  #
         assert app.reader.current is not None
 
 
-async def test_quit_during_a_refresh_of_a_silent_site_is_immediate(demo_store, make):  # noqa: ANN001
+async def test_quit_during_a_refresh_of_a_silent_site_is_immediate(demo_store, make):
     import asyncio
     import threading
     import time
@@ -408,13 +435,13 @@ async def test_quit_during_a_refresh_of_a_silent_site_is_immediate(demo_store, m
     assert Store(demo_store.directory).site("demo").last_error is None  # a cancel is not a failure
 
 
-async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, monkeypatch):  # noqa: ANN001
+async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, monkeypatch):
     import threading
 
     threads: list[bool] = []
     body = Store.body
 
-    def recording(self, site, post_id):  # noqa: ANN001
+    def recording(self, site, post_id):
         threads.append(threading.current_thread() is threading.main_thread())
         return body(self, site, post_id)
 
@@ -429,7 +456,7 @@ async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, 
     assert threads and not any(threads)
 
 
-async def test_focused_pane_is_marked(demo_store, make):  # noqa: ANN001
+async def test_focused_pane_is_marked(demo_store, make):
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)

@@ -10,21 +10,23 @@ from tui.widgets.article import post_breadcrumb
 from .conftest import screen_text, wait_for
 
 
-def head_lines(app) -> list[str]:  # noqa: ANN001
+def head_lines(app) -> list[str]:
     """The article pane's lines (right of the sidebar), stripped."""
     view = app.reader.article_view
     return ["".join(s.text for s in line).strip() for line, _ in view._lines]
 
 
-async def ready(app, pilot) -> None:  # noqa: ANN001
+async def ready(app, pilot) -> None:
     await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
     await wait_for(pilot, lambda: not app.reader.article_view.rendering)
 
 
 def test_breadcrumb_rules() -> None:
     cats = {
-        1: Category(1, "s", "World"), 2: Category(2, "s", "Asia", parent=1),
-        3: Category(3, "s", "Pakistan", parent=2), 4: Category(4, "s", "Extremism"),
+        1: Category(1, "s", "World"),
+        2: Category(2, "s", "Asia", parent=1),
+        3: Category(3, "s", "Pakistan", parent=2),
+        4: Category(4, "s", "Extremism"),
     }
     post = Post(id=5, site="s", title="t", categories=[1, 2, 3, 4])
     assert post_breadcrumb(post, cats) == ["Home", "World", "Asia", "Pakistan"]
@@ -34,7 +36,7 @@ def test_breadcrumb_rules() -> None:
     assert post_breadcrumb(first, cats) == ["Home", "Extremism"]  # the first category
 
 
-async def test_in_lists_every_category_and_crumbs_follow_the_node(demo_store, make):  # noqa: ANN001
+async def test_in_lists_every_category_and_crumbs_follow_the_node(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
@@ -50,15 +52,22 @@ async def test_in_lists_every_category_and_crumbs_follow_the_node(demo_store, ma
         assert "In: News, Local, Harbour, Business" in lines
 
 
-async def test_long_breadcrumb_is_cut_not_wrapped(demo_store, make):  # noqa: ANN001
+async def test_long_breadcrumb_is_cut_not_wrapped(demo_store, make):
     cats = demo_store.categories("demo")
     parent = 0
     for index in range(6):
         cat = Category(200 + index, "demo", f"A rather long category name {index}", parent=parent)
         cats.append(cat)
         parent = cat.id
-    post = Post(id=9001, site="demo", title="Deep in the tree", date="2026-11-30T10:00:00",
-                date_gmt="2026-11-30T10:00:00", modified_gmt="2026-11-30T10:00:00", categories=[parent])
+    post = Post(
+        id=9001,
+        site="demo",
+        title="Deep in the tree",
+        date="2026-11-30T10:00:00",
+        date_gmt="2026-11-30T10:00:00",
+        modified_gmt="2026-11-30T10:00:00",
+        categories=[parent],
+    )
     demo_store.save_sync("demo", posts=[post], html={9001: "<p>Short body.</p>"}, categories=cats)
     app = make(demo_store, open_post="9001")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -68,7 +77,7 @@ async def test_long_breadcrumb_is_cut_not_wrapped(demo_store, make):  # noqa: AN
         assert lines[1] == "Deep in the tree"
 
 
-async def test_post_navigation_follows_the_filter(demo_store, make):  # noqa: ANN001
+async def test_post_navigation_follows_the_filter(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(app, pilot)

@@ -20,7 +20,7 @@ def add_comments(store: Store, post: int, *comments: Comment) -> None:
     store.save_sync("demo", posts=[], bodies={}, comments=list(comments))
 
 
-async def opened(app, pilot) -> CommentThread:  # noqa: ANN001
+async def opened(app, pilot) -> CommentThread:
     await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
     thread = app.reader.comment_thread
     await wait_for(pilot, lambda: not thread.rendering)
@@ -33,16 +33,26 @@ def test_plain_detection_and_links() -> None:
     assert not is_plain("- a list item")
     links = links_in("See [the report](https://a.invalid/r) and ![a gull](https://a.invalid/g.png).")
     assert [(k.number, k.text, k.url, k.image) for k in links] == [
-        (1, "the report", "https://a.invalid/r", False), (2, "a gull", "https://a.invalid/g.png", True),
+        (1, "the report", "https://a.invalid/r", False),
+        (2, "a gull", "https://a.invalid/g.png", True),
     ]
     # numbering continues from ``start`` (an article's later chunk)
     assert [k.number for k in NumberedMarkdown("[x](https://a.invalid)", start=7).links] == [7]
 
 
-async def test_comments_render_markdown(demo_store, make):  # noqa: ANN001
-    add_comments(demo_store, 112, Comment(
-        id=5001, site="demo", post=112, author="Reviewer", date="2026-11-26T09:00:00", text=MARKDOWN,
-    ))
+async def test_comments_render_markdown(demo_store, make):
+    add_comments(
+        demo_store,
+        112,
+        Comment(
+            id=5001,
+            site="demo",
+            post=112,
+            author="Reviewer",
+            date="2026-11-26T09:00:00",
+            text=MARKDOWN,
+        ),
+    )
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
         await opened(app, pilot)
@@ -56,15 +66,22 @@ async def test_comments_render_markdown(demo_store, make):  # noqa: ANN001
         assert "*emphasis*" not in text and "emphasis" in text
 
 
-async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store, make):  # noqa: ANN001
+async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store, make):
     chain = []
     parent = 0
     for depth in range(9):
         cid = 6000 + depth
-        chain.append(Comment(
-            id=cid, site="demo", post=112, parent=parent, date=f"2026-11-25T14:{depth:02d}:00",
-            author="Bartholomew Fitzwilliam-Smythe of Upper Saltmere Harbour", text=f"Level {depth}.",
-        ))
+        chain.append(
+            Comment(
+                id=cid,
+                site="demo",
+                post=112,
+                parent=parent,
+                date=f"2026-11-25T14:{depth:02d}:00",
+                author="Bartholomew Fitzwilliam-Smythe of Upper Saltmere Harbour",
+                text=f"Level {depth}.",
+            )
+        )
         parent = cid
     add_comments(demo_store, 112, *chain)
     app = make(demo_store, open_post="112")
@@ -78,7 +95,7 @@ async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store,
         assert "Bartholomew Fitzwil" in text and "…" in text
 
 
-async def test_thread_navigation_keys(demo_store, make):  # noqa: ANN001
+async def test_thread_navigation_keys(demo_store, make):
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(160, 48)) as pilot:
         thread = await opened(app, pilot)
@@ -117,7 +134,7 @@ async def test_thread_navigation_keys(demo_store, make):  # noqa: ANN001
         assert len(thread._rows) == 12
 
 
-async def test_help_lists_comment_keys(demo_store, make):  # noqa: ANN001
+async def test_help_lists_comment_keys(demo_store, make):
     app = make(demo_store)
     rows = {row[3]: row for row in app.binding_rows()}
     for binding_id in ("next_thread", "previous_thread", "parent_comment", "toggle_thread", "toggle_all_threads"):

@@ -8,18 +8,18 @@ from tui.screens.links import LinksScreen
 from .conftest import screen_text, wait_for
 
 
-async def ready(app, pilot) -> None:  # noqa: ANN001
+async def ready(app, pilot) -> None:
     await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
     await wait_for(pilot, lambda: not app.reader.article_view.rendering)
 
 
-def opened_urls(app) -> list[str]:  # noqa: ANN001
+def opened_urls(app) -> list[str]:
     urls: list[str] = []
     app.open_in_browser = urls.append
     return urls
 
 
-async def test_links_are_numbered_and_a_digit_opens_one(demo_store, make):  # noqa: ANN001
+async def test_links_are_numbered_and_a_digit_opens_one(demo_store, make):
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(160, 48)) as pilot:
         urls = opened_urls(app)
@@ -41,7 +41,7 @@ async def test_links_are_numbered_and_a_digit_opens_one(demo_store, make):  # no
         assert urls[-1].startswith("https://demo.broadsheet.invalid/")
 
 
-async def test_enter_opens_and_y_copies(demo_store, make, monkeypatch):  # noqa: ANN001
+async def test_enter_opens_and_y_copies(demo_store, make, monkeypatch):
     app = make(demo_store, open_post="108")
     copied: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -60,7 +60,7 @@ async def test_enter_opens_and_y_copies(demo_store, make, monkeypatch):  # noqa:
         assert urls == [links[1].url]
 
 
-async def test_focused_comment_links_are_listed(demo_store, make):  # noqa: ANN001
+async def test_focused_comment_links_are_listed(demo_store, make):
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
@@ -76,9 +76,16 @@ async def test_focused_comment_links_are_listed(demo_store, make):  # noqa: ANN0
         assert mine[0].number == 4  # after the article's three
 
 
-async def test_images_show_as_labels_with_their_link(demo_store, make):  # noqa: ANN001
-    post = Post(id=9002, site="demo", title="A picture", date="2026-11-30T10:00:00",
-                date_gmt="2026-11-30T10:00:00", modified_gmt="2026-11-30T10:00:00", categories=[2])
+async def test_images_show_as_labels_with_their_link(demo_store, make):
+    post = Post(
+        id=9002,
+        site="demo",
+        title="A picture",
+        date="2026-11-30T10:00:00",
+        date_gmt="2026-11-30T10:00:00",
+        modified_gmt="2026-11-30T10:00:00",
+        categories=[2],
+    )
     html = '<p>Look:</p><p><img src="https://demo.broadsheet.invalid/gull.jpg" alt="A gull on the quay"></p>'
     demo_store.save_sync("demo", posts=[post], html={9002: html}, categories=demo_store.categories("demo"))
     app = make(demo_store, open_post="9002")

@@ -11,7 +11,12 @@ def listing(read: set[int] = frozenset()) -> Listing:  # type: ignore[assignment
     """Six posts, newest (6) first; even ids in category 1 "Harbour" (child of 2 "News")."""
     site = Site(name="s", url="https://s.invalid/")
     posts = [
-        Post(id=i, site="s", title=f"{'Harbour' if i % 2 == 0 else 'Town'} story {i}", categories=[1] if i % 2 == 0 else [2])
+        Post(
+            id=i,
+            site="s",
+            title=f"{'Harbour' if i % 2 == 0 else 'Town'} story {i}",
+            categories=[1] if i % 2 == 0 else [2],
+        )
         for i in range(6, 0, -1)
     ]
     cats = [Category(id=1, site="s", name="Harbour", parent=2), Category(id=2, site="s", name="News")]

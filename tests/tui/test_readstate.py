@@ -31,7 +31,7 @@ def test_a_failed_write_raises_and_keeps_what_follows_first_in_line():
     queue.put("a", [2], False)
     queue.put("a", [3], True)
 
-    def failing(site, ids, read):  # noqa: ANN001
+    def failing(site, ids, read):
         if ids == [2]:
             raise StoreError("cache dir is read-only")
 
@@ -48,7 +48,7 @@ def test_one_drainer_at_a_time():
     inside = []
     active = [0]
 
-    def slow(site, ids, read):  # noqa: ANN001
+    def slow(site, ids, read):
         active[0] += 1
         inside.append(active[0])
         time.sleep(0.01)

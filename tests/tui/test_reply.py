@@ -10,20 +10,20 @@ from cache.models import Comment
 from .conftest import notifications, screen_text, wait_for
 
 
-def shown_comments(app) -> list[Comment]:  # noqa: ANN001
+def shown_comments(app) -> list[Comment]:
     store = app.reader.store
     key, post_id = app.reader.current
     return store.comments(key[0], post_id)
 
 
-async def open_first(app, pilot):  # noqa: ANN001
+async def open_first(app, pilot):
     await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
     await pilot.press("n")
     assert app.reader.current is not None
     return app.reader.current[1]
 
 
-async def test_r_sends_a_reply_to_the_post(demo_store, make, fake):  # noqa: ANN001
+async def test_r_sends_a_reply_to_the_post(demo_store, make, fake):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         post_id = await open_first(app, pilot)
@@ -44,7 +44,7 @@ async def test_r_sends_a_reply_to_the_post(demo_store, make, fake):  # noqa: ANN
         assert len(posted) == 1 and posted[0]["post"] == post_id and posted[0]["author_name"] == "Demo reader"
 
 
-async def test_r_on_a_comment_answers_that_comment(demo_store, make, fake):  # noqa: ANN001
+async def test_r_on_a_comment_answers_that_comment(demo_store, make, fake):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_first(app, pilot)
@@ -62,7 +62,7 @@ async def test_r_on_a_comment_answers_that_comment(demo_store, make, fake):  # n
         assert posted["parent"] == target.id
 
 
-async def test_escape_keeps_a_draft_and_r_brings_it_back(demo_store, make):  # noqa: ANN001
+async def test_escape_keeps_a_draft_and_r_brings_it_back(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         post_id = await open_first(app, pilot)
@@ -77,7 +77,7 @@ async def test_escape_keeps_a_draft_and_r_brings_it_back(demo_store, make):  # n
         assert app.screen.text == "half a thought"
 
 
-async def test_offline_reply_is_queued_and_shown_pending(demo_store, make):  # noqa: ANN001
+async def test_offline_reply_is_queued_and_shown_pending(demo_store, make):
     def offline(request):
         raise httpx.ConnectError("Connection refused", request=request)
 
@@ -96,7 +96,7 @@ async def test_offline_reply_is_queued_and_shown_pending(demo_store, make):  # n
         assert "Sent from the train" in screen_text(app)
 
 
-async def test_closed_comments_say_so(demo_store, make):  # noqa: ANN001
+async def test_closed_comments_say_so(demo_store, make):
     closed = next(p for p in demo_store.posts("demo") if p.comment_status == "closed")
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -107,19 +107,29 @@ async def test_closed_comments_say_so(demo_store, make):  # noqa: ANN001
         assert any("closed" in str(n.message) for n in notifications(app))
 
 
-async def test_a_reply_from_another_process_appears_without_restart(demo_store, make):  # noqa: ANN001
+async def test_a_reply_from_another_process_appears_without_restart(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         post_id = await open_first(app, pilot)
         app.reader._watch_cache()  # the timer's first look
         other = Store(demo_store.directory)  # what a shell `broadsheet reply` does
-        other.add_comment(Comment(999_001, "demo", post_id, 0, "Shell User", "2026-11-26T10:00:00",
-                                  "2026-11-26T10:00:00", "Hello from the shell\n"))
+        other.add_comment(
+            Comment(
+                999_001,
+                "demo",
+                post_id,
+                0,
+                "Shell User",
+                "2026-11-26T10:00:00",
+                "2026-11-26T10:00:00",
+                "Hello from the shell\n",
+            )
+        )
         app.reader._watch_cache()
         await wait_for(pilot, lambda: "Hello from the shell" in screen_text(app))
 
 
-async def test_a_reply_that_cannot_be_saved_stays_in_the_compose_box(demo_store, make, monkeypatch):  # noqa: ANN001
+async def test_a_reply_that_cannot_be_saved_stays_in_the_compose_box(demo_store, make, monkeypatch):
     import threading
 
     from cache.errors import StoreError
@@ -128,7 +138,7 @@ async def test_a_reply_that_cannot_be_saved_stays_in_the_compose_box(demo_store,
     calls: list[bool] = []
     prepare = Service.prepare_reply
 
-    def failing_once(self, *args, **kwargs):  # noqa: ANN001
+    def failing_once(self, *args, **kwargs):
         calls.append(threading.current_thread() is threading.main_thread())
         if len(calls) == 1:
             raise StoreError("cannot write outbox.json: No space left on device")

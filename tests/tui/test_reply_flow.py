@@ -13,18 +13,26 @@ from cache.models import Comment
 from .conftest import notifications, screen_text, wait_for
 
 
-async def ready(app, pilot) -> None:  # noqa: ANN001
+async def ready(app, pilot) -> None:
     await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
 
 
-def composing(app) -> bool:  # noqa: ANN001
+def composing(app) -> bool:
     return app.screen.__class__.__name__ == "ComposeScreen"
 
 
-async def test_sent_reply_is_scrolled_to_and_highlighted(demo_store, make):  # noqa: ANN001
-    many = [Comment(id=7000 + i, site="demo", post=112, author=f"Reader {i}", date=f"2026-11-26T10:{i:02d}:00",
-                    text=f"Comment number {i} with a few words to fill the line.\n\nAnd a second paragraph.")
-            for i in range(20)]
+async def test_sent_reply_is_scrolled_to_and_highlighted(demo_store, make):
+    many = [
+        Comment(
+            id=7000 + i,
+            site="demo",
+            post=112,
+            author=f"Reader {i}",
+            date=f"2026-11-26T10:{i:02d}:00",
+            text=f"Comment number {i} with a few words to fill the line.\n\nAnd a second paragraph.",
+        )
+        for i in range(20)
+    ]
     demo_store.save_sync("demo", posts=[], bodies={}, comments=many)
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -47,7 +55,7 @@ async def test_sent_reply_is_scrolled_to_and_highlighted(demo_store, make):  # n
         assert "Lovely news." in screen_text(app)
 
 
-async def test_no_login_asks_name_and_email_once_and_saves_them(demo_store, make, fake, tmp_path):  # noqa: ANN001
+async def test_no_login_asks_name_and_email_once_and_saves_them(demo_store, make, fake, tmp_path):
     site = demo_store.site("demo")
     demo_store.update_site(dataclasses.replace(site, demo=False))
     path = tmp_path / "config.toml"
@@ -79,7 +87,7 @@ async def test_no_login_asks_name_and_email_once_and_saves_them(demo_store, make
         assert "no login on this site" not in screen_text(app)
 
 
-async def test_refused_draft_is_offered_back_labelled_and_not_sent(demo_store, make, fake):  # noqa: ANN001
+async def test_refused_draft_is_offered_back_labelled_and_not_sent(demo_store, make, fake):
     post = next(p for p in fake.data["posts"] if p["id"] == 112)
     post["comment_status"] = "closed"  # the site closed comments since the last sync
     app = make(demo_store, open_post="112")
@@ -104,7 +112,7 @@ async def test_refused_draft_is_offered_back_labelled_and_not_sent(demo_store, m
         assert [e.state for e in outbox.entries(demo_store, "demo")] in (["refused"], ["draft"])
 
 
-async def test_r_on_a_feed_says_it_takes_no_replies(demo_store, make):  # noqa: ANN001
+async def test_r_on_a_feed_says_it_takes_no_replies(demo_store, make):
     site = demo_store.site("demo")
     demo_store.update_site(dataclasses.replace(site, kind="feed", demo=False, feed_url=site.url + "feed/"))
     app = make(demo_store, open_post="112")

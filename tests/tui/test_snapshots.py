@@ -38,7 +38,7 @@ def fake() -> FakeWordPress:
 
 
 @pytest.fixture
-def synced(tmp_path, fake) -> Store:  # noqa: ANN001
+def synced(tmp_path, fake) -> Store:
     """The demo site, synced once (a sync fixture: snapshot tests run their own loop)."""
     store = Store(tmp_path / "cache")
     site = add_demo_site(store)
@@ -77,13 +77,13 @@ def steps(*actions: Callable[[Pilot], Awaitable[None]]) -> Callable[[Pilot], Awa
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_demo_first_run(snap_compare, tmp_path, size) -> None:  # noqa: ANN001
+def test_demo_first_run(snap_compare, tmp_path, size) -> None:
     app = app_for(Store(tmp_path / "empty"), None)  # the demo is served offline
     assert snap_compare(app, terminal_size=size, run_before=steps())
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_article_and_comments(snap_compare, synced, fake, size) -> None:  # noqa: ANN001
+def test_article_and_comments(snap_compare, synced, fake, size) -> None:
     async def to_comments(pilot: Pilot) -> None:
         pilot.app.reader.comment_thread.focus()  # type: ignore[attr-defined]
         await pilot.press("j")
@@ -92,7 +92,7 @@ def test_article_and_comments(snap_compare, synced, fake, size) -> None:  # noqa
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help_screen(snap_compare, synced, fake, size) -> None:  # noqa: ANN001
+def test_help_screen(snap_compare, synced, fake, size) -> None:
     async def help_(pilot: Pilot) -> None:
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
@@ -101,7 +101,7 @@ def test_help_screen(snap_compare, synced, fake, size) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_compose_screen(snap_compare, synced, fake, size) -> None:  # noqa: ANN001
+def test_compose_screen(snap_compare, synced, fake, size) -> None:
     async def compose(pilot: Pilot) -> None:
         await pilot.press("r")
         await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ComposeScreen")
@@ -111,7 +111,7 @@ def test_compose_screen(snap_compare, synced, fake, size) -> None:  # noqa: ANN0
 
 
 @pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24"), pytest.param((110, 48), id="110x48")])
-def test_narrow_layout(snap_compare, synced, fake, size) -> None:  # noqa: ANN001
+def test_narrow_layout(snap_compare, synced, fake, size) -> None:
     """Below 120 columns the comments go under the article."""
 
     async def next_post(pilot: Pilot) -> None:

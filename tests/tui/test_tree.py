@@ -18,26 +18,49 @@ from .conftest import notifications, screen_text, wait_for
 def build(store: Store, sites: list[tuple[str, str, int]], *, cats: list[str] = ("News",)) -> None:  # type: ignore[assignment]
     """``sites``: (name, folder, posts) each; post ids 1..posts, newest last; every post in
     category 1; even ones also in 2, …"""
-    store.add_sites([Site(name=name, url=f"https://{name}.invalid/", title=name.title(), folder=folder,
-                          last_sync="2099-01-01T00:00:00") for name, folder, _ in sites])
+    store.add_sites(
+        [
+            Site(
+                name=name,
+                url=f"https://{name}.invalid/",
+                title=name.title(),
+                folder=folder,
+                last_sync="2099-01-01T00:00:00",
+            )
+            for name, folder, _ in sites
+        ]
+    )
     for n, (name, _, count) in enumerate(sites):
         categories = [Category(i + 1, name, title) for i, title in enumerate(cats)]
-        posts = [Post(pid, name, f"{name} story {pid}", date=f"2026-0{1 + n % 9}-{pid:02d}T10:00:00",
-                      date_gmt=f"2026-0{1 + n % 9}-{pid:02d}T10:00:00",
-                      categories=[1 + (pid % len(cats))]) for pid in range(1, count + 1)]
-        store.save_sync(name, posts=posts, bodies={p.id: f"Body of {name} {p.id}." for p in posts},
-                        categories=categories, cursors={"modified_after": "2099-01-01T00:00:00"})
+        posts = [
+            Post(
+                pid,
+                name,
+                f"{name} story {pid}",
+                date=f"2026-0{1 + n % 9}-{pid:02d}T10:00:00",
+                date_gmt=f"2026-0{1 + n % 9}-{pid:02d}T10:00:00",
+                categories=[1 + (pid % len(cats))],
+            )
+            for pid in range(1, count + 1)
+        ]
+        store.save_sync(
+            name,
+            posts=posts,
+            bodies={p.id: f"Body of {name} {p.id}." for p in posts},
+            categories=categories,
+            cursors={"modified_after": "2099-01-01T00:00:00"},
+        )
     store.close()
 
 
 SITES = [("alpha", "Work", 5), ("beta", "", 4), ("gamma", "Work", 3), ("delta", "Play", 0), ("eps", "", 2)]
 
 
-def labels(app) -> list[str]:  # noqa: ANN001
+def labels(app) -> list[str]:
     lines = []
     tree = app.reader.site_tree
 
-    def walk(node, depth):  # noqa: ANN001, ANN202
+    def walk(node, depth):
         for child in node.children:
             lines.append("  " * depth + child.label.plain)
             if child.is_expanded:
@@ -52,7 +75,7 @@ def test_sort_key_ignores_accents_and_case():
     assert sorted(names, key=sort_key) == ["Asia", "Économie", "économie", "Ölmarkt", "World", "zebra"]
 
 
-async def test_tree_paints_from_summaries_and_loads_a_site_when_needed(tmp_path, make):  # noqa: ANN001
+async def test_tree_paints_from_summaries_and_loads_a_site_when_needed(tmp_path, make):
     store = Store(tmp_path / "c")
     build(store, SITES)
     app = make(store)
@@ -71,7 +94,7 @@ async def test_tree_paints_from_summaries_and_loads_a_site_when_needed(tmp_path,
         assert labels(app)[3:6] == ["  Alpha  5", "    News  5", "    All posts  5"]
 
 
-async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make):  # noqa: ANN001
+async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make):
     store = Store(tmp_path / "c")
     build(store, [(f"s{n}", "", 2) for n in range(8)])
     app = make(store)
@@ -93,21 +116,32 @@ async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make
         assert reader.current[1] == 1 and reader.current[0][0] == "s7"
 
 
-async def test_another_process_sync_updates_the_sidebar_with_no_post_open(tmp_path, make):  # noqa: ANN001
+async def test_another_process_sync_updates_the_sidebar_with_no_post_open(tmp_path, make):
     store = Store(tmp_path / "c")
     build(store, SITES)
     app = make(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded)
         other = Store(tmp_path / "c")  # the shell, syncing beta
-        other.save_sync("beta", posts=[Post(9, "beta", "beta story 9", date="2026-09-09T00:00:00",
-                                            date_gmt="2026-09-09T00:00:00", categories=[1])])
+        other.save_sync(
+            "beta",
+            posts=[
+                Post(
+                    9,
+                    "beta",
+                    "beta story 9",
+                    date="2026-09-09T00:00:00",
+                    date_gmt="2026-09-09T00:00:00",
+                    categories=[1],
+                )
+            ],
+        )
         app.reader._watch_cache()
         await wait_for(pilot, lambda: app.reader.listing.summaries["beta"].unread == 5)
         await wait_for(pilot, lambda: "Beta  5" in labels(app))
 
 
-async def test_listing_reloads_do_not_leak_into_the_permanent_generation(demo_store, make):  # noqa: ANN001
+async def test_listing_reloads_do_not_leak_into_the_permanent_generation(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded)
@@ -122,7 +156,7 @@ async def test_listing_reloads_do_not_leak_into_the_permanent_generation(demo_st
     gc.unfreeze()
 
 
-async def test_unread_only_dates_and_sidebar_width(tmp_path, demo_store, make):  # noqa: ANN001
+async def test_unread_only_dates_and_sidebar_width(tmp_path, demo_store, make):
     demo_store.mark_read("demo", [112, 111])
     path = tmp_path / "config.toml"
     path.write_text('[reader]\ntheme = "textual-light"\n\n[keys]\nnext_post = "n"\n')
@@ -155,10 +189,10 @@ async def test_unread_only_dates_and_sidebar_width(tmp_path, demo_store, make): 
         assert tomllib.loads(path.read_text())["reader"]["sidebar_width"] == app.config.reader.sidebar_width
 
 
-def test_save_reader_setting_keeps_other_keys_and_validates(tmp_path):  # noqa: ANN001
+def test_save_reader_setting_keeps_other_keys_and_validates(tmp_path):
     path = tmp_path / "config.toml"
     save_reader_setting(path, "sidebar_width", 40)  # a missing file is created
-    path.write_text(path.read_text() + '\n[sites.news]\nrefresh_minutes = 5\n')
+    path.write_text(path.read_text() + "\n[sites.news]\nrefresh_minutes = 5\n")
     save_reader_setting(path, "sidebar_width", 52)
     config = load_config(path)
     assert config.reader.sidebar_width == 52 and config.sites["news"].refresh_minutes == 5
@@ -172,7 +206,7 @@ def test_save_reader_setting_keeps_other_keys_and_validates(tmp_path):  # noqa: 
         save_reader_setting(path, "nosuch", 1)
 
 
-async def test_a_marks_the_selected_category_site_and_folder_read(tmp_path, make):  # noqa: ANN001
+async def test_a_marks_the_selected_category_site_and_folder_read(tmp_path, make):
     store = Store(tmp_path / "c")
     build(store, SITES, cats=["News", "Sport"])
     app = make(store)
@@ -192,16 +226,26 @@ async def test_a_marks_the_selected_category_site_and_folder_read(tmp_path, make
         await wait_for(pilot, lambda: app.reader.listing.summaries["alpha"].unread == 2)
         tree._move_to(tree._folders["Work"])
         await pilot.press("A", "enter")
-        await wait_for(pilot, lambda: app.reader.listing.summaries["gamma"].unread == 0
-                       and app.reader.listing.summaries["alpha"].unread == 0)
+        await wait_for(
+            pilot,
+            lambda: (
+                app.reader.listing.summaries["gamma"].unread == 0 and app.reader.listing.summaries["alpha"].unread == 0
+            ),
+        )
         assert Store(tmp_path / "c").read_ids("gamma") == {1, 2, 3}
         assert "Work" in labels(app) and "Beta  4" in labels(app)
         assert any("Marked the folder Work read" in str(n.message) for n in notifications(app))
 
 
-async def test_r_on_a_site_refreshes_only_that_site(demo_store, make, fake):  # noqa: ANN001
-    demo_store.add_site(Site(name="other", url="https://other.invalid/", api_root="https://other.invalid/wp-json/",
-                             last_sync="2099-01-01T00:00:00"))
+async def test_r_on_a_site_refreshes_only_that_site(demo_store, make, fake):
+    demo_store.add_site(
+        Site(
+            name="other",
+            url="https://other.invalid/",
+            api_root="https://other.invalid/wp-json/",
+            last_sync="2099-01-01T00:00:00",
+        )
+    )
     calls = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -224,7 +268,7 @@ async def test_r_on_a_site_refreshes_only_that_site(demo_store, make, fake):  # 
         assert "refreshing" not in app.reader.sub_title
 
 
-async def test_search_lists_matches_opens_them_and_escape_returns(demo_store, make):  # noqa: ANN001
+async def test_search_lists_matches_opens_them_and_escape_returns(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded)
@@ -246,7 +290,7 @@ async def test_search_lists_matches_opens_them_and_escape_returns(demo_store, ma
         assert "Search:" not in screen_text(app)
 
 
-async def test_reopening_returns_to_the_last_post(demo_store, make):  # noqa: ANN001
+async def test_reopening_returns_to_the_last_post(demo_store, make):
     app = make(demo_store)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
@@ -260,14 +304,14 @@ async def test_reopening_returns_to_the_last_post(demo_store, make):  # noqa: AN
         await wait_for(pilot, lambda: app.reader.article_view.scroll_y == 5)
 
 
-async def test_unknown_site_warns(demo_store, make):  # noqa: ANN001
+async def test_unknown_site_warns(demo_store, make):
     app = make(demo_store, site="nosuch")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded)
         await wait_for(pilot, lambda: any("no site called 'nosuch'" in str(n.message) for n in notifications(app)))
 
 
-def test_listing_counts_agree_with_the_categories_command(tmp_path):  # noqa: ANN001
+def test_listing_counts_agree_with_the_categories_command(tmp_path):
     store = Store(tmp_path / "c")
     build(store, SITES[:2], cats=["News", "Sport", "Économie"])
     store.mark_read("alpha", [1, 2])
@@ -278,4 +322,3 @@ def test_listing_counts_agree_with_the_categories_command(tmp_path):  # noqa: AN
     assert loaded.unread == fresh.unread == 3
     names = [loaded.categories[c].name for c in loaded.children[0]]
     assert names == ["Économie", "News", "Sport"]
-

@@ -83,7 +83,9 @@ def build_parser() -> Parser:
         description="A keyboard-driven terminal newsreader for WordPress news sites. "
         "With no command, opens the reader.",
     )
-    parser.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $BROADSHEET_CACHE_DIR or the user cache dir)")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="cache directory (default: $BROADSHEET_CACHE_DIR or the user cache dir)"
+    )
     parser.add_argument("--config", metavar="FILE", help="config file (default: config.toml in the user config dir)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     site_option(parser, help="(reader) start on this site")
@@ -91,8 +93,12 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help.split("\n", maxsplit=1)[0], description=help,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name,
+            help=help.split("\n", maxsplit=1)[0],
+            description=help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.set_defaults(handler=handler)
         # also accepted after the command (`broadsheet unread --cache-dir DIR`)
         sub.add_argument("--cache-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -217,6 +223,7 @@ def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Post]
 
 
 # -- errors ------------------------------------------------------------------------------
+
 
 def describe(error: BaseException, directory: Any = None) -> str:
     """The one line a user sees for ``error``: read-only caches named as such."""
@@ -362,8 +369,10 @@ def warn_corrupt(path: Any, moved: Any) -> None:
     path, moved = Path(path), Path(moved)
     site = path.parent.name if path.parent.parent.name == "sites" else path.parent.parent.name
     if path.name == "sites.json":
-        advice = ("the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
-                  "(their cached posts are kept)")
+        advice = (
+            "the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
+            "(their cached posts are kept)"
+        )
     elif path.name == "outbox.json":
         advice = "it holds the text of your unsent replies (`broadsheet sync` cannot rebuild it)"
     elif path.name == "state.json":

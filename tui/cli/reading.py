@@ -50,7 +50,8 @@ def register(command: Command) -> None:
     sub.add_argument("--json", action="store_true")
 
     sub = command(
-        "read", cmd_read,
+        "read",
+        cmd_read,
         "print a post and mark it read\n\n"
         "The post is printed first; if it cannot then be marked read (a full or read-only\n"
         "cache), a warning follows and the exit status is 1.",
@@ -95,10 +96,17 @@ def cmd_categories(service: Service, args: argparse.Namespace) -> int:
         cats = {c.id: c for c in summary.categories}
         for depth, cat in category_rows(cats.values()):
             data.append(
-                {"site": site.name, "id": cat.id, "name": cat.name, "slug": cat.slug, "parent": cat.parent,
-                 "depth": depth, "path": [c.name for c in category_chain(cats, cat.id)] if args.json else [],
-                 "count": cat.count,
-                 "unread": counts.get(cat.id, 0)}
+                {
+                    "site": site.name,
+                    "id": cat.id,
+                    "name": cat.name,
+                    "slug": cat.slug,
+                    "parent": cat.parent,
+                    "depth": depth,
+                    "path": [c.name for c in category_chain(cats, cat.id)] if args.json else [],
+                    "count": cat.count,
+                    "unread": counts.get(cat.id, 0),
+                }
             )
     if args.json:
         emit_json(data)
@@ -138,7 +146,7 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
                 names = summary.category_names()
                 rows.extend((post, names, summary.unread(post.id)) for post in posts)
                 rows.sort(key=lambda r: r[0].date_gmt, reverse=True)
-                del rows[args.limit:]
+                del rows[args.limit :]
             continue
         category = store.find_category(site.name, args.category).id if args.category else None
         read = store.read_ids(site.name)
@@ -163,10 +171,20 @@ def cmd_posts(service: Service, args: argparse.Namespace) -> int:
 def post_json(post: Post, names: dict[int, str], unread: bool) -> dict[str, Any]:
     """A post for ``--json`` output."""
     return {
-        "site": post.site, "id": post.id, "title": post.title, "date": post.date, "date_gmt": post.date_gmt,
-        "modified": post.modified, "link": post.link, "categories": [names.get(c, str(c)) for c in post.categories],
-        "author": post.author, "comment_count": post.comment_count, "unread": unread, "sticky": post.sticky,
-        "protected": post.protected, "comment_status": post.comment_status,
+        "site": post.site,
+        "id": post.id,
+        "title": post.title,
+        "date": post.date,
+        "date_gmt": post.date_gmt,
+        "modified": post.modified,
+        "link": post.link,
+        "categories": [names.get(c, str(c)) for c in post.categories],
+        "author": post.author,
+        "comment_count": post.comment_count,
+        "unread": unread,
+        "sticky": post.sticky,
+        "protected": post.protected,
+        "comment_status": post.comment_status,
     }
 
 
@@ -220,8 +238,16 @@ def cmd_comments(service: Service, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(
             [
-                {"id": c.id, "parent": c.parent, "author": c.author, "date": c.date, "text": c.text,
-                 "depth": depth, "status": c.status, "link": c.link}
+                {
+                    "id": c.id,
+                    "parent": c.parent,
+                    "author": c.author,
+                    "date": c.date,
+                    "text": c.text,
+                    "depth": depth,
+                    "status": c.status,
+                    "link": c.link,
+                }
                 for depth, c in pairs
             ]
         )

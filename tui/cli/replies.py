@@ -35,8 +35,13 @@ def register(command: Command) -> None:
     sub = command("reply", cmd_reply, "reply to a post or a comment (exit 75: queued in the outbox)")
     site_option(sub)
     sub.add_argument("post", metavar="POST", help="post id or URL")
-    sub.add_argument("--to", type=positive_int, metavar="COMMENT_ID", default=0,
-                     help="answer this comment (one in the cache: `broadsheet comments POST`)")
+    sub.add_argument(
+        "--to",
+        type=positive_int,
+        metavar="COMMENT_ID",
+        default=0,
+        help="answer this comment (one in the cache: `broadsheet comments POST`)",
+    )
     text = sub.add_mutually_exclusive_group()
     text.add_argument("-m", "--message", metavar="TEXT", help="the reply's text")
     text.add_argument("-F", "--file", metavar="FILE", help="read the reply from FILE ('-' for stdin)")
@@ -118,8 +123,11 @@ def cmd_reply(service: Service, args: argparse.Namespace) -> int:
     if store.site(site).demo:  # the demo's form wants a name and e-mail: give it its own
         author, email = author or "Demo reader", email or "reader@demo.invalid"
     if not (author and email) and not service.has_login(site):
-        print("broadsheet: note: no login for this site and no name/e-mail "
-              "(set [reply] author/email in config.toml, or --author/--email)", file=sys.stderr)
+        print(
+            "broadsheet: note: no login for this site and no name/e-mail "
+            "(set [reply] author/email in config.toml, or --author/--email)",
+            file=sys.stderr,
+        )
 
     if args.message is not None:
         text = args.message

@@ -27,23 +27,35 @@ def register(command: Command) -> None:
     from .completion import folder_names
 
     """Add the subscription commands to ``broadsheet``'s parser."""
-    sub = command("add", cmd_add, "subscribe to a site: a home page, an article or a feed URL "
-                  "(WordPress sites are read through their REST API, others through their feed; "
-                  "`demo` for the bundled demo)")
+    sub = command(
+        "add",
+        cmd_add,
+        "subscribe to a site: a home page, an article or a feed URL "
+        "(WordPress sites are read through their REST API, others through their feed; "
+        "`demo` for the bundled demo)",
+    )
     sub.add_argument("url", metavar="URL")
     sub.add_argument("--name", help="short name for the site (default: from the host)")
     folder = sub.add_argument("--folder", default="", help="file the site under this folder in the sidebar")
     folder.completer = folder_names  # type: ignore[attr-defined]
-    sub.add_argument("--kind", choices=("auto", "wordpress", "feed"), default="auto",
-                     help="how to read the site (default: auto, WordPress first)")
+    sub.add_argument(
+        "--kind",
+        choices=("auto", "wordpress", "feed"),
+        default="auto",
+        help="how to read the site (default: auto, WordPress first)",
+    )
 
-    sub = command("move", cmd_move, "file a site under a folder (\"\" for none)")
+    sub = command("move", cmd_move, 'file a site under a folder ("" for none)')
     site_argument(sub, "name")
     folder = sub.add_argument("folder", metavar="FOLDER")
     folder.completer = folder_names  # type: ignore[attr-defined]
 
-    sub = command("import", cmd_import, "subscribe to the feeds of an OPML file or a newsboat urls file "
-                  "('-' for stdin); nothing is fetched until the next sync")
+    sub = command(
+        "import",
+        cmd_import,
+        "subscribe to the feeds of an OPML file or a newsboat urls file "
+        "('-' for stdin); nothing is fetched until the next sync",
+    )
     sub.add_argument("file", metavar="FILE")
 
     command("export", cmd_export, "write every subscription as OPML 2.0 (with folders) to stdout")
@@ -58,8 +70,11 @@ def register(command: Command) -> None:
     sub = command("sync", cmd_sync, "fetch what is new (all sites, or those named)")
     site_argument(sub, "names", nargs="*")
     sub.add_argument("--full", action="store_true", help="fetch everything again, not just what changed")
-    sub.add_argument("--force", action="store_true",
-                     help="fetch every site now, even those not due or asking to be fetched less often")
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="fetch every site now, even those not due or asking to be fetched less often",
+    )
 
 
 def cmd_add(service: Service, args: argparse.Namespace) -> int:
@@ -100,9 +115,11 @@ def cmd_import(service: Service, args: argparse.Namespace) -> int:
     for line in imported.refused:
         print(f"broadsheet: warning: not imported: {line}", file=sys.stderr)
     folders = len({s.folder for s in imported.added if s.folder})
-    print(f"imported {len(imported.added)} site{'s' * (len(imported.added) != 1)}"
-          + (f" in {folders} folder{'s' * (folders != 1)}" if folders else "")
-          + (" — run `broadsheet sync` to fetch them" if imported.added else ""))
+    print(
+        f"imported {len(imported.added)} site{'s' * (len(imported.added) != 1)}"
+        + (f" in {folders} folder{'s' * (folders != 1)}" if folders else "")
+        + (" — run `broadsheet sync` to fetch them" if imported.added else "")
+    )
     return EXIT_OK if not imported.refused else EXIT_ERROR
 
 
@@ -163,8 +180,10 @@ def cmd_sites(service: Service, args: argparse.Namespace) -> int:
         for r in (r for r in rows if r["folder"] == folder):
             synced = (r["last_sync"] or "never").replace("T", " ")
             kind = "demo" if r["demo"] else ("wp" if r["kind"] == "wordpress" else "feed")
-            line = (f"{indent}{r['name']:<{width}}  {kind:<4} {r['unread']:>5} unread / {r['posts']:<5} "
-                    f"{r['title'] or r['url']}  (synced {synced})")
+            line = (
+                f"{indent}{r['name']:<{width}}  {kind:<4} {r['unread']:>5} unread / {r['posts']:<5} "
+                f"{r['title'] or r['url']}  (synced {synced})"
+            )
             if r["last_error"]:
                 line += f"  last error: {r['last_error']}"
             print(line)
@@ -179,8 +198,15 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
     service.config = load_config(args.config)
     display = SyncDisplay(sys.stderr.isatty())
     try:
-        results = asyncio.run(service.sync(args.names or None, full=args.full, force=args.force,
-                                           progress=display.progress if display.tty else None, on_done=display.done))
+        results = asyncio.run(
+            service.sync(
+                args.names or None,
+                full=args.full,
+                force=args.force,
+                progress=display.progress if display.tty else None,
+                on_done=display.done,
+            )
+        )
     finally:
         display.clear()
     if not results:
@@ -188,8 +214,10 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
         return EXIT_OK
     unindexed = [r for r in results if r.index_error]
     if unindexed:  # known only once every site is done, after their lines went out
-        warn(f"search index not updated for {len(unindexed)} site{'s' * (len(unindexed) != 1)}: "
-             f"{unindexed[0].index_error}")
+        warn(
+            f"search index not updated for {len(unindexed)} site{'s' * (len(unindexed) != 1)}: "
+            f"{unindexed[0].index_error}"
+        )
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 
@@ -227,5 +255,5 @@ class SyncDisplay:
     def _draw(self) -> None:
         if self.tty:
             text = f"sync: {self.finished} done, {len(self.running)} running  {self.latest}"
-            sys.stderr.write(f"\r\x1b[K{one_line(text)[:max(20, shutil.get_terminal_size().columns - 1)]}")
+            sys.stderr.write(f"\r\x1b[K{one_line(text)[: max(20, shutil.get_terminal_size().columns - 1)]}")
             sys.stderr.flush()

@@ -110,9 +110,15 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
     """``save`` is running: the text is read-only and the keys wait."""
 
     def __init__(
-        self, heading: str, quote: str = "", *, text: str = "",
-        save: Callable[[ComposeResult], Any] | None = None, name: str | None = None,
-        ask_identity: bool = False, notice: str = "",
+        self,
+        heading: str,
+        quote: str = "",
+        *,
+        text: str = "",
+        save: Callable[[ComposeResult], Any] | None = None,
+        name: str | None = None,
+        ask_identity: bool = False,
+        notice: str = "",
     ) -> None:
         """``heading``: what is answered (one line); ``quote``: an excerpt of it; ``text``:
         a draft to start from; ``save``: stores the result (runs in a thread) before the
@@ -135,7 +141,12 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
 
     @classmethod
     def for_comment(
-        cls, post: Any, comment: Any, *, draft: str = "", save: Callable[[ComposeResult], Any] | None = None,
+        cls,
+        post: Any,
+        comment: Any,
+        *,
+        draft: str = "",
+        save: Callable[[ComposeResult], Any] | None = None,
         **options: Any,
     ) -> ComposeScreen:
         """Answer a comment (``author``, ``text``) on ``post`` (``title``)."""
@@ -151,7 +162,8 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
             if self.ask_identity:
                 yield Static(
                     "You have no login on this site: comment as (asked once, saved to config.toml)",
-                    id="compose-identity-help", markup=False,
+                    id="compose-identity-help",
+                    markup=False,
                 )
                 with Horizontal(id="compose-identity"):
                     yield Input(placeholder="Your name", id="compose-author")
@@ -226,7 +238,9 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
         if self.saving:
             return
         author, email = self.identity
-        self._finish(ComposeResult("draft", self.text.strip(), author=author, email=email) if self.text.strip() else None)
+        self._finish(
+            ComposeResult("draft", self.text.strip(), author=author, email=email) if self.text.strip() else None
+        )
 
     def _finish(self, result: ComposeResult | None) -> None:
         """Close with ``result``, once ``save`` (if any) has stored it."""
@@ -248,7 +262,9 @@ class ComposeScreen(ModalScreen[ComposeResult | None]):
             self.dismiss(event.worker.result)
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
-            message = str(error) if isinstance(error, BroadsheetError) else f"internal error: {type(error).__name__}: {error}"
+            message = (
+                str(error) if isinstance(error, BroadsheetError) else f"internal error: {type(error).__name__}: {error}"
+            )
             self.saving = False
             self._show_status(f"Not saved: {message} — your text is still here.", error=True)
 

@@ -38,7 +38,6 @@ import dataclasses
 import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -214,7 +213,9 @@ class ReaderScreen(Screen[None]):
         site: str
         message: str
 
-    def __init__(self, service: Service, config: Config, *, site: str | None = None, open_post: str | None = None) -> None:
+    def __init__(
+        self, service: Service, config: Config, *, site: str | None = None, open_post: str | None = None
+    ) -> None:
         super().__init__(id="reader")
         self.service = service
         self.store = service.store
@@ -405,15 +406,17 @@ class ReaderScreen(Screen[None]):
             self._drain(service)
             listing = self._read_listing(service.store, want, first=first)
         except BroadsheetError as error:
-            self.app.call_from_thread(self.notify, str(error), title="Cannot read the cache", severity="error",
-                                      markup=False)
+            self.app.call_from_thread(
+                self.notify, str(error), title="Cannot read the cache", severity="error", markup=False
+            )
             return
         finally:
             service.close()
         self.post_message(self.ListingLoaded(listing))
 
-    def _read_listing(self, store: Store, want: list[str], *, first: bool = False,
-                      loaded: dict[str, Any] | None = None) -> Listing:
+    def _read_listing(
+        self, store: Store, want: list[str], *, first: bool = False, loaded: dict[str, Any] | None = None
+    ) -> Listing:
         """(A thread.) Every site's summary and the posts of ``want`` — at the first load
         also of the only site, when there is one."""
         self._sites_seen = [s.to_row() for s in store.sites()]
@@ -455,8 +458,13 @@ class ReaderScreen(Screen[None]):
                 if self.current is None:
                     self.site_tree.select_site(self.start_site)
             else:
-                self.notify(f"no site called {self.start_site!r}; showing every site", title="--site",
-                            severity="warning", markup=False, timeout=6)
+                self.notify(
+                    f"no site called {self.start_site!r}; showing every site",
+                    title="--site",
+                    severity="warning",
+                    markup=False,
+                    timeout=6,
+                )
         self._restoring = False
         for error in event.errors:
             self.notify(error, title="Refresh failed", severity="error", markup=False, timeout=8)
@@ -550,8 +558,15 @@ class ReaderScreen(Screen[None]):
                     errors.append(f"{result.site}: {result.error}")
                 elif result.new_posts:
                     news.append(result.summary())
-                changed = changed or any((result.new_posts, result.updated_posts, result.removed_posts,
-                                          result.new_comments, result.removed_comments))
+                changed = changed or any(
+                    (
+                        result.new_posts,
+                        result.updated_posts,
+                        result.removed_posts,
+                        result.new_comments,
+                        result.removed_comments,
+                    )
+                )
             self._drain(service)
             listing = self._read_listing(service.store, [], loaded=loaded)
         except Cancelled:
@@ -559,13 +574,14 @@ class ReaderScreen(Screen[None]):
         except BroadsheetError as error:
             errors.append(str(error))
             listing = self.listing
-        except Exception as error:  # noqa: BLE001 - a refresh must never take the reader down
+        except Exception as error:
             errors.append(f"refresh: internal error: {type(error).__name__}: {error}")
             listing = self.listing
         finally:
             service.close()
-        self.post_message(self.ListingLoaded(listing, errors, news, refreshed=True, names=names,
-                                             nothing_new=not changed))
+        self.post_message(
+            self.ListingLoaded(listing, errors, news, refreshed=True, names=names, nothing_new=not changed)
+        )
 
     @on(SyncProgressed)
     def _sync_progressed(self, event: SyncProgressed) -> None:
@@ -649,14 +665,17 @@ class ReaderScreen(Screen[None]):
         ahead = self._prefetched
         self._prefetched = None
         ready = (
-            ahead is not None and ahead.body is not None and ahead.comments is not None
+            ahead is not None
+            and ahead.body is not None
+            and ahead.comments is not None
             and (ahead.site, ahead.post_id, ahead.modified) == (post.site, post.id, post.modified_gmt)
         )
         shown = self.article_view.article
         # the same post again (after a refresh): keep what is on screen until the new read
         # lands, so neither pane jumps to the top
         again = (
-            shown is not None and (shown.post.site, shown.post.id) == (post.site, post.id)
+            shown is not None
+            and (shown.post.site, shown.post.id) == (post.site, post.id)
             and not self.article_view.loading
         )
         if self.current is None or self.current[1] != post.id or self.current[0][0] != post.site:
@@ -818,10 +837,9 @@ class ReaderScreen(Screen[None]):
             title.append("  closed", style="dim")
         if self.comments_title.content != title:  # update() re-lays out the screen
             self.comments_title.update(title)
+        empty = "Comments are closed." if closed else "No comments yet."
         if comments is None:
             empty = "Loading comments…"
-        else:
-            empty = "Comments are closed." if closed else "No comments yet."
         pane = self.comment_thread
         if comments or pane.comment_count or pane.empty_text != empty:
             pane.set_comments(comments or [], empty_text=empty)
@@ -915,8 +933,9 @@ class ReaderScreen(Screen[None]):
     @on(SiteLoaded)
     def _site_loaded(self, event: SiteLoaded) -> None:
         self._site_loading.discard(event.name)
-        pending, self._pending = (self._pending, None) if self._pending and self._pending[0] == event.name \
-            else (None, self._pending)
+        pending, self._pending = (
+            (self._pending, None) if self._pending and self._pending[0] == event.name else (None, self._pending)
+        )
         if event.listing is None:
             self.notify(event.error, title=f"Cannot read {event.name}", severity="error", markup=False)
             return
@@ -1048,8 +1067,12 @@ class ReaderScreen(Screen[None]):
         else:
             return
         if site is not None and site.site.kind == "feed":
-            self.notify("This site takes no replies (it is read through its feed): o opens the post "
-                        "in the browser.", title="No replies here", severity="warning", timeout=4)
+            self.notify(
+                "This site takes no replies (it is read through its feed): o opens the post in the browser.",
+                title="No replies here",
+                severity="warning",
+                timeout=4,
+            )
             return
         if post.comment_status != "open":
             self.notify("Comments are closed on this post.", severity="warning", timeout=3)
@@ -1078,9 +1101,11 @@ class ReaderScreen(Screen[None]):
         finally:
             service.close()
         refused = draft.last_error or "no reason given" if draft is not None and draft.state == "refused" else ""
-        self.post_message(self.DraftLoaded(
-            post, comment, draft.id if draft else None, draft.text if draft else "", refused, no_replies, login
-        ))
+        self.post_message(
+            self.DraftLoaded(
+                post, comment, draft.id if draft else None, draft.text if draft else "", refused, no_replies, login
+            )
+        )
 
     @on(DraftLoaded)
     def _draft_loaded(self, event: DraftLoaded) -> None:
@@ -1178,12 +1203,21 @@ class ReaderScreen(Screen[None]):
     def _reply_finished(self, event: ReplyFinished) -> None:
         outcome = event.outcome
         if isinstance(outcome, BroadsheetError):
-            self.notify(f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False)
+            self.notify(
+                f"{outcome} — the reply stays in the outbox", title="Reply not sent", severity="error", markup=False
+            )
         else:
-            severities: dict[str, SeverityLevel] = {"published": "information", "held": "information", "refused": "error"}
+            severities: dict[str, SeverityLevel] = {
+                "published": "information",
+                "held": "information",
+                "refused": "error",
+            }
             severity = severities.get(outcome.result, "warning")
-            title = {"published": "Reply published", "held": "Reply held for moderation",
-                     "refused": "Reply refused"}.get(outcome.result, "Reply queued")
+            title = {
+                "published": "Reply published",
+                "held": "Reply held for moderation",
+                "refused": "Reply refused",
+            }.get(outcome.result, "Reply queued")
             self.notify(outcome.summary(), title=title, severity=severity, markup=False, timeout=6)
             if outcome.comment_id:
                 self._select_comment = outcome.comment_id
@@ -1201,8 +1235,9 @@ class ReaderScreen(Screen[None]):
         ``_watch_sites``) or reply (the open post's comments: two stats, here)."""
         if not self.loaded or self.refreshing:
             return
-        self._watch_sites(self._loaded_stamps(),
-                          {name: summary.stamp for name, summary in self.listing.summaries.items()})
+        self._watch_sites(
+            self._loaded_stamps(), {name: summary.stamp for name, summary in self.listing.summaries.items()}
+        )
         if self.current is None:
             return
         key, post_id = self.current
@@ -1387,8 +1422,9 @@ class ReaderScreen(Screen[None]):
         try:
             save_reader_setting(path, key, value)
         except BroadsheetError as error:
-            self.app.call_from_thread(self.notify, str(error), title="Cannot save the setting", severity="error",
-                                      markup=False)
+            self.app.call_from_thread(
+                self.notify, str(error), title="Cannot save the setting", severity="error", markup=False
+            )
 
     def _mark_target(self) -> tuple[str, list[str], int | None] | None:
         """What ``A`` would mark read: (what, sites, category) from the tree's cursor."""

@@ -184,8 +184,14 @@ class ArticleView(LineView, SizeUpdateHook):
         return self._pending < len(self._chunks)
 
     def show(
-        self, article: Article, *, newer: Post | None, older: Post | None, crumbs: list[str] | None = None,
-        loading: bool = False, filed: list[str] | None = None,
+        self,
+        article: Article,
+        *,
+        newer: Post | None,
+        older: Post | None,
+        crumbs: list[str] | None = None,
+        loading: bool = False,
+        filed: list[str] | None = None,
     ) -> None:
         """Display ``article`` from the top (``newer``/``older``: its list neighbours;
         ``crumbs``: the breadcrumb, default ``article.breadcrumb``; ``filed``: the names of
@@ -317,7 +323,8 @@ class ArticleView(LineView, SizeUpdateHook):
         chunks already in the cache are taken whatever the count."""
         deadline = None if seconds is None else perf_counter() + seconds
         while self._pending < len(self._chunks) and (
-            len(self._body) < lines or deadline is not None
+            len(self._body) < lines
+            or deadline is not None
             or (self._width, len(self._links) + 1, self._chunks[self._pending]) in self._cache
         ):
             if self._body:

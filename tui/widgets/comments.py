@@ -128,8 +128,13 @@ class CommentThread(LineView):
     CommentThread > .comment-thread--empty { color: $text-muted; text-style: italic; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "comment-thread--author", "comment-thread--date", "comment-thread--guide",
-        "comment-thread--cursor", "comment-thread--new", "comment-thread--pending", "comment-thread--empty",
+        "comment-thread--author",
+        "comment-thread--date",
+        "comment-thread--guide",
+        "comment-thread--cursor",
+        "comment-thread--new",
+        "comment-thread--pending",
+        "comment-thread--empty",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Next comment", show=False, id="cursor_down"),
@@ -155,7 +160,7 @@ class CommentThread(LineView):
         comment_id: int
         collapsed: bool
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._items: list[tuple[int, Comment]] = []
         self._replies: list[int] = []

@@ -13,7 +13,7 @@ class LineView(ScrollView, can_focus=True):
     cached; the cache is forgotten whenever the styles (theme) or the focus (colours) change.
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._styles: dict[str, Style] = {}
 

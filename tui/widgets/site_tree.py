@@ -120,7 +120,11 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
     SiteTree > .site-tree--demo { color: $warning; text-style: bold; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "site-tree--count", "site-tree--unread", "site-tree--read", "site-tree--date", "site-tree--demo",
+        "site-tree--count",
+        "site-tree--unread",
+        "site-tree--read",
+        "site-tree--date",
+        "site-tree--demo",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", show=False, id="open_node"),
@@ -149,7 +153,7 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
 
         site: str
 
-    def __init__(self, lists: PostLists | None = None, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, lists: PostLists | None = None, *, id: str | None = None) -> None:
         """``lists``: the post lists to show (shared with the reader's navigation)."""
         super().__init__("Sites", id=id)
         self.show_root = False
@@ -224,8 +228,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
             self._move_to(target)
         self.scroll_to(y=scroll, animate=False, immediate=True)
 
-    def _add_site(self, parent: TreeNode[NodeData], summary: SiteSummary, expanded_sites: set[str],
-                  expanded: set[ListKey]) -> None:
+    def _add_site(
+        self, parent: TreeNode[NodeData], summary: SiteSummary, expanded_sites: set[str], expanded: set[ListKey]
+    ) -> None:
         name = summary.name
         node = parent.add(self._site_label(summary), SiteItem(name), allow_expand=True)
         self._sites[name] = node
@@ -245,7 +250,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         self._add_categories(node, summary, 0, expanded)
         self._add_list(node, (summary.name, None), expanded)
 
-    def _add_categories(self, parent: TreeNode[NodeData], summary: SiteSummary, cat_id: int, expanded: set[ListKey]) -> None:
+    def _add_categories(
+        self, parent: TreeNode[NodeData], summary: SiteSummary, cat_id: int, expanded: set[ListKey]
+    ) -> None:
         for child in summary.children.get(cat_id, []):
             key: ListKey = (summary.name, child)
             node = self._add_list(parent, key, expanded)
@@ -459,7 +466,7 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         depth, parent = 0, node.parent
         while parent is not None:
             depth, parent = depth + 1, parent.parent
-        room = self.scrollable_content_region.width - depth * self.guide_depth - 3
+        room = self.scrollable_content_region.width - depth * self.guide_depth - 2  # "▼ "
         plain = label.plain
         cut = plain.rfind("  ")
         if room <= 8 or label.cell_len <= room or cut < 1 or not plain[cut + 2 :].replace(",", "").isdigit():
@@ -537,7 +544,11 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
                 self._relabel_folder(summary.site.folder)
         for key in stale:
             summary = self.listing.summaries.get(key[0])
-            if summary is not None and (key[1] is None or key[1] in summary.categories) and (node := self._lists.get(key)) is not None:
+            if (
+                summary is not None
+                and (key[1] is None or key[1] in summary.categories)
+                and (node := self._lists.get(key)) is not None
+            ):
                 node.set_label(self._list_label(key))
 
     def relabel_counts(self) -> None:

@@ -98,6 +98,7 @@ def _domain(host: str) -> str:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
 
+
 class FeedSource(Source):
     """Reads a site through its feed (``site.feed_url``); takes no replies."""
 
@@ -129,8 +130,15 @@ class FeedSource(Source):
             headers["If-None-Match"] = str(cursors["etag"])
         if cursors.get("last_modified") and not known.full:
             headers["If-Modified-Since"] = str(cursors["last_modified"])
-        response = await send(self.client, "GET", self.feed_url, policy=self.policy, counter=self.requests,
-                              headers=headers, max_body=MAX_FEED_BODY)
+        response = await send(
+            self.client,
+            "GET",
+            self.feed_url,
+            policy=self.policy,
+            counter=self.requests,
+            headers=headers,
+            max_body=MAX_FEED_BODY,
+        )
         if response.status_code == 304:
             cursors["next_fetch_after"] = now + interval(response, int(cursors.get("ttl") or 0))
             return Changes(not_modified=True, categories=None, cursors=cursors)
@@ -173,8 +181,13 @@ class FeedSource(Source):
                 html[post.id] = entry.content or entry.summary
             self.posts[post.id] = post
         categories = [
-            Category(id=stable_id("category:" + key), site=self.site.name, name=names[key], slug=slug(names[key]),
-                     count=counts[key])
+            Category(
+                id=stable_id("category:" + key),
+                site=self.site.name,
+                name=names[key],
+                slug=slug(names[key]),
+                count=counts[key],
+            )
             for key in names
         ]
         cursors["items"] = items
@@ -238,13 +251,21 @@ class FeedSource(Source):
                 headers["If-Modified-Since"] = state["last_modified"]
             try:
                 async with limit:
-                    response = await send(self.client, "GET", post.comments_feed, policy=self.policy,
-                                          counter=self.requests, headers=headers)
+                    response = await send(
+                        self.client,
+                        "GET",
+                        post.comments_feed,
+                        policy=self.policy,
+                        counter=self.requests,
+                        headers=headers,
+                    )
                 if response.status_code == 200:
                     found = await asyncio.to_thread(parse.read, response.content, str(response.url))
                     changes.comments.extend(to_comments(self.site.name, post, found))
-                    state = {"etag": response.headers.get("etag", "")[:400],
-                             "last_modified": response.headers.get("last-modified", "")[:100]}
+                    state = {
+                        "etag": response.headers.get("etag", "")[:400],
+                        "last_modified": response.headers.get("last-modified", "")[:100],
+                    }
                 elif response.status_code != 304:
                     return
             except SourceError as error:
@@ -294,7 +315,11 @@ class FeedSource(Source):
             except SourceError:
                 response = None
             text = None
-            if response is not None and response.status_code == 200 and "html" in response.headers.get("content-type", "html"):
+            if (
+                response is not None
+                and response.status_code == 200
+                and "html" in response.headers.get("content-type", "html")
+            ):
                 text = await asyncio.to_thread(fulltext.extract, response.text, str(response.url))
             done[str(post.id)] = post.modified_gmt
             if text:
@@ -322,15 +347,20 @@ def identity(entry: parse.Entry) -> str:
 def fingerprint(entry: parse.Entry) -> int:
     """A short hash of what a reader sees of an item (not its comment count)."""
     digest = hashlib.blake2b(digest_size=6)
-    for part in (entry.title, entry.link, entry.author, entry.content, entry.summary,
-                 "\x00".join(entry.categories), repr(entry.enclosures)):
+    for part in (
+        entry.title,
+        entry.link,
+        entry.author,
+        entry.content,
+        entry.summary,
+        "\x00".join(entry.categories),
+        repr(entry.enclosures),
+    ):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
     return int.from_bytes(digest.digest(), "big")
 
 
-def to_post(
-    site: str, entry: parse.Entry, seen: dict[str, Any], known: dict[int, str], stamp: str
-) -> tuple[Post, Any]:
+def to_post(site: str, entry: parse.Entry, seen: dict[str, Any], known: dict[int, str], stamp: str) -> tuple[Post, Any]:
     """An entry as a ``Post``, with its record for the cursors: ``hash`` or
     ``[hash, first_seen, changed_at]`` (UTC stamps, "" when not needed)."""
     post_id = stable_id(identity(entry))
@@ -356,12 +386,23 @@ def to_post(
         modified, modified_gmt = date, date_gmt
     excerpt = html_to_line(entry.summary[:4000] or entry.content[:4000])[:300]
     post = Post(
-        id=post_id, site=site, title=entry.title or "(no title)", date=date, date_gmt=date_gmt,
-        modified=modified, modified_gmt=modified_gmt, link=entry.link, slug=slug(entry.title)[:200],
+        id=post_id,
+        site=site,
+        title=entry.title or "(no title)",
+        date=date,
+        date_gmt=date_gmt,
+        modified=modified,
+        modified_gmt=modified_gmt,
+        link=entry.link,
+        slug=slug(entry.title)[:200],
         author=entry.author,
         categories=[stable_id("category:" + name.casefold()) for name in entry.categories],
-        comment_status="closed", comment_count=entry.comment_count or 0, excerpt=excerpt,
-        guid=entry.guid, enclosures=entry.enclosures, comments_feed=entry.comments_feed,
+        comment_status="closed",
+        comment_count=entry.comment_count or 0,
+        excerpt=excerpt,
+        guid=entry.guid,
+        enclosures=entry.enclosures,
+        comments_feed=entry.comments_feed,
     )
     record: Any = [digest, first_seen, changed] if first_seen or changed else digest
     return post, record
@@ -375,14 +416,19 @@ def to_comments(site: str, post: Post, feed: parse.Feed) -> list[Comment]:
         when = entry.published or entry.updated
         author = entry.author or re.sub(r"^(?:By:|Comment on .* by)\s*", "", entry.title)
         body = entry.content or entry.summary
-        found.append(Comment(
-            id=stable_id(identity(entry) if entry.guid or entry.link else f"{author}\n{body}"),
-            site=site, post=post.id,
-            parent=0 if entry.in_reply_to in own else stable_id(entry.in_reply_to),
-            author=author[: parse.MAX_NAME] or "Anonymous",
-            date=local(when) if when else "", date_gmt=utc(when) if when else "",
-            text=html_to_markdown(body[:MAX_COMMENT]), link=entry.link,
-        ))
+        found.append(
+            Comment(
+                id=stable_id(identity(entry) if entry.guid or entry.link else f"{author}\n{body}"),
+                site=site,
+                post=post.id,
+                parent=0 if entry.in_reply_to in own else stable_id(entry.in_reply_to),
+                author=author[: parse.MAX_NAME] or "Anonymous",
+                date=local(when) if when else "",
+                date_gmt=utc(when) if when else "",
+                text=html_to_markdown(body[:MAX_COMMENT]),
+                link=entry.link,
+            )
+        )
     return found
 
 

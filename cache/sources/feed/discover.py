@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 COMMON_PATHS = ("/feed/", "/rss.xml", "/index.xml", "/atom.xml", "/feed.xml")
 MAX_TRIES = 8
 FEED_TYPES = {
-    "application/rss+xml": 0, "application/atom+xml": 0, "application/rdf+xml": 1,
-    "application/feed+json": 2, "application/json": 3,
+    "application/rss+xml": 0,
+    "application/atom+xml": 0,
+    "application/rdf+xml": 1,
+    "application/feed+json": 2,
+    "application/json": 3,
 }
 
 

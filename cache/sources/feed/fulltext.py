@@ -25,7 +25,9 @@ MIN_TEXT = 200
 """Fewer characters of text than this in an extract: it failed (keep the summary)."""
 
 _TAG = re.compile(r"<[^<>]*>")  # not <[^>]*>: each unclosed "<" would rescan to the end
-_ELLIPSIS = re.compile(r"(?:\u2026|\.\.\.|\[&hellip;\]|&hellip;|\[\u2026\]|read more|continue reading)\W*$", re.IGNORECASE)
+_ELLIPSIS = re.compile(
+    r"(?:\u2026|\.\.\.|\[&hellip;\]|&hellip;|\[\u2026\]|read more|continue reading)\W*$", re.IGNORECASE
+)
 
 
 FULL_ENOUGH = 1_500

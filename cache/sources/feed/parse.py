@@ -203,7 +203,9 @@ def repair_entities(data: bytes) -> bytes:
     """HTML named entities → numeric references; other bare ``&`` → ``&amp;``."""
     if _BAD_AMP.search(data) is None:
         return data
-    data = _NAMED.sub(lambda m: m.group(0) if m.group(1) in (b"amp", b"lt", b"gt", b"quot", b"apos") else _entity(m), data)
+    data = _NAMED.sub(
+        lambda m: m.group(0) if m.group(1) in (b"amp", b"lt", b"gt", b"quot", b"apos") else _entity(m), data
+    )
     return _BAD_AMP.sub(b"&amp;", data)
 
 
@@ -216,7 +218,9 @@ _CONTROL_REFS = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0
 # be left as text. OSC/DCS bodies are bounded, so every match attempt is short (linear).
 _ESC = rb"(?:\x1b|&#0*27;|&#[xX]0*1[bB];)"
 _ESC_SEQUENCE = re.compile(
-    _ESC + rb"(?:\[[0-?]{0,64}[ -/]{0,8}[@-~]|[\]PX^_][^\x07\x1b&<]{0,2048}(?:\x07|&#0*7;|\x1b\\\\|" + _ESC
+    _ESC
+    + rb"(?:\[[0-?]{0,64}[ -/]{0,8}[@-~]|[\]PX^_][^\x07\x1b&<]{0,2048}(?:\x07|&#0*7;|\x1b\\\\|"
+    + _ESC
     + rb"\\\\)?|[ -/]{0,4}[0-~])?"
 )
 
@@ -273,8 +277,14 @@ def _xml_feed(data: bytes, url: str) -> Feed:
     from lxml import etree
 
     parser = etree.XMLParser(
-        recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-        remove_comments=True, remove_pis=True, collect_ids=False,
+        recover=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
     )
     root = etree.fromstring(data, parser) if data.strip() else None
     if root is None or not isinstance(root.tag, str):
@@ -433,7 +443,9 @@ def _rss(channel: Any, items: list[Any], fmt: str, url: str) -> Feed:
             elif name in ("category", "subject"):
                 entry.categories.append(_text(el))
             elif name == "enclosure":
-                entry.enclosures.append({"url": el.get("url", ""), "type": el.get("type", ""), "length": el.get("length", "")})
+                entry.enclosures.append(
+                    {"url": el.get("url", ""), "type": el.get("type", ""), "length": el.get("length", "")}
+                )
             elif name == "encoded" and ns == CONTENT:
                 entry.content = _text(el)
             elif name == "description":
@@ -498,7 +510,9 @@ def _atom(root: Any, url: str) -> Feed:
                 if rel == "alternate" and not entry.link:
                     entry.link = el.get("href", "")
                 elif rel == "enclosure":
-                    entry.enclosures.append({"url": el.get("href", ""), "type": el.get("type", ""), "length": el.get("length", "")})
+                    entry.enclosures.append(
+                        {"url": el.get("href", ""), "type": el.get("type", ""), "length": el.get("length", "")}
+                    )
                 elif rel == "replies" and not entry.comments_feed:
                     entry.comments_feed = el.get("href", "")
                     entry.comment_count = _int(el.get(f"{{{THR}}}count"))
@@ -539,9 +553,12 @@ def _json_feed(data: bytes, url: str) -> Feed:
     def s(value: Any) -> str:
         return value if isinstance(value, str) else (str(value) if isinstance(value, (int, float)) else "")
 
-    feed = Feed("json", title=_line(s(doc.get("title")), MAX_TITLE),
-                link=url_join(url, s(doc.get("home_page_url"))),
-                description=_line(s(doc.get("description")), MAX_TITLE))
+    feed = Feed(
+        "json",
+        title=_line(s(doc.get("title")), MAX_TITLE),
+        link=url_join(url, s(doc.get("home_page_url"))),
+        description=_line(s(doc.get("description")), MAX_TITLE),
+    )
     raw_items = doc.get("items")
     items: list[Any] = raw_items if isinstance(raw_items, list) else []
     feed.truncated = max(0, len(items) - MAX_ITEMS)
@@ -562,8 +579,11 @@ def _json_feed(data: bytes, url: str) -> Feed:
             published=parse_date(s(item.get("date_published"))),
             updated=parse_date(s(item.get("date_modified"))),
             categories=[s(t) for t in tags],
-            enclosures=[{"url": s(a.get("url")), "type": s(a.get("mime_type")), "length": s(a.get("size_in_bytes"))}
-                        for a in attachments if isinstance(a, dict)],
+            enclosures=[
+                {"url": s(a.get("url")), "type": s(a.get("mime_type")), "length": s(a.get("size_in_bytes"))}
+                for a in attachments
+                if isinstance(a, dict)
+            ],
             content=content,
             summary=_plain_html(s(item.get("summary"))),
         )
@@ -588,7 +608,9 @@ def _finish(entry: Entry, url: str) -> Entry:
         link = url_join(url, enclosure.get("url") or "")
         if link:
             length = _int(str(enclosure.get("length") or ""))
-            enclosures.append({"url": link, "type": _line(enclosure.get("type") or "", MAX_NAME), "length": length or 0})
+            enclosures.append(
+                {"url": link, "type": _line(enclosure.get("type") or "", MAX_NAME), "length": length or 0}
+            )
     entry.enclosures = enclosures
     entry.content = entry.content[:MAX_HTML]
     entry.summary = entry.summary[:MAX_HTML]

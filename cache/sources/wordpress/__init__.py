@@ -40,8 +40,7 @@ PER_PAGE = 100
 MAX_PAGES = 5000
 """At most this many pages of one collection (500,000 items)."""
 POST_FIELDS = (
-    "id,date,date_gmt,modified,modified_gmt,slug,status,link,title,content,"
-    "author,categories,sticky,comment_status"
+    "id,date,date_gmt,modified,modified_gmt,slug,status,link,title,content,author,categories,sticky,comment_status"
 )
 COMMENT_FIELDS = "id,post,parent,author_name,date,date_gmt,content,link,status"
 
@@ -157,8 +156,12 @@ class WordPressSource(Source):
         if info is None:
             return None
         return Discovered(
-            "wordpress", info["home"], api_root=info["api_root"], title=info["title"],
-            description=info["description"], feed_url=info["home"].rstrip("/") + "/feed/",
+            "wordpress",
+            info["home"],
+            api_root=info["api_root"],
+            title=info["title"],
+            description=info["description"],
+            feed_url=info["home"].rstrip("/") + "/feed/",
         )
 
     async def sync(self, known: Known) -> Changes:

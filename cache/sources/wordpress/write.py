@@ -56,11 +56,21 @@ from ..base import Duplicate, Posted, Writer
 from . import COMMENT_FIELDS, WordPressSource, decode, error_of, parse, route_url
 
 #: REST error codes that mean "who you are is the problem".
-AUTH_CODES = frozenset({
-    "rest_comment_login_required", "rest_cannot_create", "incorrect_password", "invalid_username",
-    "invalid_email", "rest_not_logged_in", "rest_forbidden", "rest_cannot_read",
-    "application_passwords_disabled", "rest_comment_invalid_author", "rest_comment_invalid_author_ip",
-})
+AUTH_CODES = frozenset(
+    {
+        "rest_comment_login_required",
+        "rest_cannot_create",
+        "incorrect_password",
+        "invalid_username",
+        "invalid_email",
+        "rest_not_logged_in",
+        "rest_forbidden",
+        "rest_cannot_read",
+        "application_passwords_disabled",
+        "rest_comment_invalid_author",
+        "rest_comment_invalid_author_ip",
+    }
+)
 FLOOD_MESSAGE = "the site asks you to wait before commenting again (flood protection)"
 #: How much earlier than the reply's ``created`` time its comment may be dated (clocks differ).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -92,16 +102,25 @@ async def verify(client: httpx.AsyncClient, api_root: str, credentials: Credenti
     url = route_url(api_root, "/wp/v2/users/me")
     check_transport(url)
     check_origin(credentials, url)
-    response = await send(client, "GET", url, params={"context": "edit", "_fields": "id,name,slug"},
-                          auth=BasicAuth(credentials), follow_redirects=False)
+    response = await send(
+        client,
+        "GET",
+        url,
+        params={"context": "edit", "_fields": "id,name,slug"},
+        auth=BasicAuth(credentials),
+        follow_redirects=False,
+    )
     if response.status_code in (401, 403):
         code, message = error_of(response)
-        raise AuthError(f"{host_of(url)} refused the user or application password"
-                        + (f": {message}" if message else ""), code)
+        raise AuthError(
+            f"{host_of(url)} refused the user or application password" + (f": {message}" if message else ""), code
+        )
     if response.status_code != 200:
         code, message = error_of(response)
-        raise BadResponse(f"{host_of(url)} answered {response.status_code} to the login check"
-                          + (f": {message}" if message else ""), code)
+        raise BadResponse(
+            f"{host_of(url)} answered {response.status_code} to the login check" + (f": {message}" if message else ""),
+            code,
+        )
     data = decode(response, "/wp/v2/users/me")
     if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         raise BadResponse(f"{host_of(url)} sent no user for the login check")
@@ -122,7 +141,12 @@ async def post_rest(
     check_transport(url)
     check_origin(credentials, url)
     response = await send(
-        client, "POST", url, retry=False, auth=BasicAuth(credentials), follow_redirects=False,
+        client,
+        "POST",
+        url,
+        retry=False,
+        auth=BasicAuth(credentials),
+        follow_redirects=False,
         json={"post": post, "parent": parent, "content": text},
     )
     host = host_of(url)
@@ -155,9 +179,19 @@ async def post_form(
     """
     url = home.rstrip("/") + "/wp-comments-post.php"
     response = await send(
-        client, "POST", url, retry=False, follow_redirects=False,
-        data={"comment": text, "author": author, "email": email, "url": "",
-              "comment_post_ID": str(post), "comment_parent": str(parent)},
+        client,
+        "POST",
+        url,
+        retry=False,
+        follow_redirects=False,
+        data={
+            "comment": text,
+            "author": author,
+            "email": email,
+            "url": "",
+            "comment_post_ID": str(post),
+            "comment_parent": str(parent),
+        },
     )
     host = host_of(url)
     status = response.status_code
@@ -187,8 +221,9 @@ def _form_redirect(response: httpx.Response) -> Posted:
     unapproved = next((v for v in query.get("unapproved", []) if v.isdigit()), None)
     if match is None and unapproved is None:
         shown = clean_line(location)[:160] or "nowhere"
-        raise BadResponse(f"the site redirected the comment form to {shown}; is the URL right?",
-                          "comment_form_redirect")
+        raise BadResponse(
+            f"the site redirected the comment form to {shown}; is the URL right?", "comment_form_redirect"
+        )
     held = unapproved is not None
     comment_id = int(match.group(1)) if match else int(unapproved)  # type: ignore[arg-type]
     kept = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("unapproved=", "moderation-hash=")))
@@ -288,8 +323,7 @@ async def find(
             user_id = (await verify(client, api_root, credentials))["id"]
     elif not author.strip():
         return None
-    base = {"post": post, "parent": parent, "per_page": 100, "orderby": "date", "order": "desc",
-            "_fields": FIND_FIELDS}
+    base = {"post": post, "parent": parent, "per_page": 100, "orderby": "date", "order": "desc", "_fields": FIND_FIELDS}
     if earliest is not None:
         # WordPress compares ``after`` with the site-local date: a day's margin covers any
         # time zone; the exact check on date_gmt is below.
@@ -373,8 +407,17 @@ class WordPressWriter(Writer):
     async def find(
         self, post: int, parent: int, text: str, *, author: str, credentials: Credentials | None, since: str
     ) -> Posted | None:
-        return await find(self.client, self.api_root, post, parent, text, author=author, credentials=credentials,
-                          since=since, policy=self.source.policy)
+        return await find(
+            self.client,
+            self.api_root,
+            post,
+            parent,
+            text,
+            author=author,
+            credentials=credentials,
+            since=since,
+            policy=self.source.policy,
+        )
 
     async def comment_exists(self, post: int, comment_id: int) -> bool | None:
         """Ask the site for the comment (anonymous: approved comments only)."""
