@@ -371,6 +371,24 @@ class Service:
     def _options(self, site: Site) -> dict[str, Any]:
         return {"full_text": self.config.full_text(site.name)}
 
+    async def fetch_comments(self, site: str, post_id: int) -> int:
+        """Read one post's comments from the site into the store, for sources that keep
+        them apart (a feed's per-post comment feed); returns how many it has (0 when the
+        source reads comments with the rest of a sync)."""
+        import asyncio
+
+        from . import sources
+        from .http import make_client
+
+        found = self.store.site(site)
+        post = self.store.post(site, post_id)
+        async with make_client(self._transport_for(found)) as client:
+            comments = await sources.make_source(found, client, self.policy).comments_for(post)
+        if not comments:
+            return 0
+        await asyncio.to_thread(self.store.save_sync, site, posts=[], comments=comments)
+        return len(comments)
+
     # -- search ------------------------------------------------------------------------
 
     def search(self, query: str, *, site: str | None = None, limit: int = 50) -> list[Hit]:

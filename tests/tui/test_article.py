@@ -93,3 +93,21 @@ async def test_post_navigation_follows_the_filter(demo_store, make):
         await pilot.pause()
         assert not app.reader.lists.filter_text
         assert any(line.startswith("n  Older: Sailing club elects") for line in head_lines(app))
+
+
+def test_enclosures_are_listed_with_the_article():
+    from cache.models import Post
+    from tui.widgets.article import _source
+
+    post = Post(
+        1,
+        "feed",
+        "Episode 12",
+        enclosures=[
+            {"url": "https://cdn.example/ep12.mp3", "type": "audio/mpeg", "length": "24500000"},
+            {"url": "javascript:alert(1)", "type": "text/html", "length": ""},
+        ],
+    )
+    text = _source(post, "<p>Show notes</p>")
+    assert "**Attached**" in text and "[ep12.mp3](<https://cdn.example/ep12.mp3>) (audio/mpeg, 24.5 MB)" in text
+    assert "javascript" not in text

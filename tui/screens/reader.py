@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -170,6 +171,13 @@ class ReaderScreen(Screen[None]):
         error: str = ""
 
     @dataclass
+    class CommentsFetched(Message):
+        """A feed post's comments were fetched into the store."""
+
+        site: str
+        post_id: int
+
+    @dataclass
     class PostLoaded(Message):
         """A post's body and/or comments were read (``None``: not asked for)."""
 
@@ -244,6 +252,8 @@ class ReaderScreen(Screen[None]):
         self._seen: tuple[Any, ...] | None = None
         #: The categories of the ``--open`` post's site, until the listing has them.
         self._start_cats: dict[int, Category] = {}
+        #: When each feed post's comment feed was last fetched (monotonic seconds).
+        self._comments_fetched: dict[tuple[str, int], float] = {}
         #: A comment to put the cursor on once the thread is read again (a reply just sent).
         self._select_comment: int | None = None
         #: Sites whose posts are being read, and what waits for one (the latest wins).
@@ -691,6 +701,9 @@ class ReaderScreen(Screen[None]):
             if again:
                 assert shown is not None
                 article = dataclasses.replace(article, body=shown.body)
+        if post.comments_feed and self._comments_fetched.get((post.site, post.id), 0) < time.monotonic() - 300:
+            self._comments_fetched[(post.site, post.id)] = time.monotonic()
+            self._fetch_comments(post.site, post.id)  # a feed's comments: in the background
         newer, older = self.lists.neighbours(key, post.id)
         if key[1] is None:  # near the end of a site: read the next one ahead
             self.call_after_refresh(self._prefetch_site, key, post.id)
@@ -722,6 +735,24 @@ class ReaderScreen(Screen[None]):
     def _load_post(self, site: str, post_id: int, modified: str) -> None:
         """Read a post's body (converted to Markdown) and comments in a thread."""
         self.post_message(self._read_post(site, post_id, modified, body=True))
+
+    @work(thread=True, exclusive=True, group="feed-comments")
+    def _fetch_comments(self, site: str, post_id: int) -> None:
+        """Fetch a feed post's comment feed into the store, then show it if still open."""
+        service = self._thread_service()
+        try:
+            count = self.jobs.run(lambda: service.fetch_comments(site, post_id))
+        except (Cancelled, BroadsheetError):
+            return  # offline or gone: the cached comments stay on screen
+        finally:
+            service.close()
+        if count:
+            self.post_message(self.CommentsFetched(site, post_id))
+
+    @on(CommentsFetched)
+    def _comments_fetched_now(self, event: CommentsFetched) -> None:
+        if self.current is not None and (self.current[0][0], self.current[1]) == (event.site, event.post_id):
+            self._reload_comments()
 
     @work(thread=True, exclusive=True, group="comments")
     def _load_comments(self, site: str, post_id: int) -> None:

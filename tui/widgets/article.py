@@ -121,10 +121,23 @@ def filed_under(post: Post, cats: dict[int, Category]) -> list[str]:
 
 
 def _source(post: Post, body: str) -> str:
-    """The Markdown shown for a post: its body, or a notice."""
+    """The Markdown shown for a post: its body (or a notice), then its attachments (a feed
+    item's enclosures: podcasts, images, documents), which ``L`` lists with the links."""
     if post.protected:
         return "*This post is password-protected. Open it in the browser (o) to enter the password.*"
-    return body.strip() or "*This post has no text.*"
+    text = body.strip() or "*This post has no text.*"
+    attached = [e for e in post.enclosures if isinstance(e, dict) and str(e.get("url", "")).startswith("http")]
+    if attached:
+        lines = ["", "", "**Attached**", ""]
+        for enclosure in attached[:20]:
+            url = str(enclosure["url"])
+            name = url.rstrip("/").rsplit("/", 1)[-1] or url
+            kind = str(enclosure.get("type") or "file")
+            size = str(enclosure.get("length") or "")
+            about = f"{kind}, {int(size) / 1e6:.1f} MB" if size.isdigit() and int(size) > 0 else kind
+            lines.append(f"- [{name}](<{url}>) ({about})")
+        text += "\n".join(lines)
+    return text
 
 
 class ArticleView(LineView, SizeUpdateHook):
