@@ -198,12 +198,21 @@ def breadcrumb(post: Post, cats: dict[int, Category]) -> list[str]:
     return ["Home", *(c.name for c in deepest)]
 
 
+def name_key(text: str) -> str:
+    """Accent- and case-insensitive order ("Économie" before "World"), the same on every
+    machine (no locale): casefolded NFKD without combining marks; the text breaks ties."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)) + "\0" + text
+
+
 def category_rows(cats: Iterable[Category]) -> list[tuple[int, Category]]:
     """``(depth, category)`` depth-first, by name at every level; a category whose parent is
     unknown (or in a cycle) is shown at the top rather than lost."""
     by_id = {c.id: c for c in cats}
     children: dict[int, list[Category]] = {}
-    for cat in sorted(by_id.values(), key=lambda c: c.name.casefold()):
+    for cat in sorted(by_id.values(), key=lambda c: name_key(c.name)):
         parent = cat.parent if cat.parent in by_id and cat.parent != cat.id else 0
         children.setdefault(parent, []).append(cat)
     rows: list[tuple[int, Category]] = []

@@ -48,7 +48,7 @@ from tinydb import TinyDB
 
 from . import paths
 from .errors import NotFound, StoreError
-from .models import Article, Category, Comment, Post, Site, breadcrumb
+from .models import Article, Category, Comment, Post, Site, breadcrumb, name_key
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
 
@@ -252,7 +252,7 @@ class Store:
         """The site's categories, by name."""
         rows = self._raw(self._index(site), "categories")
         cats = [Category.from_row(row, site) for row in rows.values()]
-        return sorted(cats, key=lambda c: c.name.casefold())
+        return sorted(cats, key=lambda c: name_key(c.name))
 
     def find_category(self, site: str, name_or_id: str | int) -> Category:
         """A category by id, slug or (case-insensitive) name."""
@@ -678,7 +678,7 @@ class Summary:
     def categories(self) -> list[Category]:
         """The site's categories, by name (as ``Store.categories``)."""
         cats = [Category.from_row(row, self.site) for row in self._categories]
-        return sorted(cats, key=lambda c: c.name.casefold())
+        return sorted(cats, key=lambda c: name_key(c.name))
 
     def category_names(self) -> dict[int, str]:
         return {row["id"]: row["name"] for row in self._categories}

@@ -26,12 +26,11 @@ other site is subscribed (it stays one ``broadsheet add demo`` away). Names sort
 
 from __future__ import annotations
 
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache.models import Category, Post, Site, breadcrumb, category_chain
+from cache.models import Category, Post, Site, breadcrumb, category_chain, name_key
 from cache.store import Store
 
 #: The key of a post list: (site name, category id), with category ``None`` for all posts.
@@ -41,11 +40,7 @@ CAPACITY = 4
 """Site listings (post rows) kept in memory besides the pinned ones."""
 
 
-def sort_key(text: str) -> str:
-    """Accent- and case-insensitive order ("Économie" before "World"), the same on every
-    machine: casefolded NFKD without combining marks (the text itself breaks ties)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)) + "\0" + text
+sort_key = name_key  # one order for the reader and the shell (cache.models)
 
 
 def category_children(categories: dict[int, Category]) -> dict[int, list[int]]:

@@ -127,3 +127,19 @@ def test_sync_display_on_a_terminal_keeps_a_status_line_under_the_results(capsys
     assert out == SyncResult("a", new_posts=2).summary() + "\n"
     assert "sync: 0 done, 2 running" in err and "sync: 1 done, 1 running" in err
     assert err.endswith("\r\x1b[K")  # the status line is gone at the end
+
+
+def test_categories_sort_without_accents_or_case_the_same_as_the_sidebar(capsys, tmp_path):
+    from cache.models import Category, Site
+    from cache.store import Store
+    from tui.cli import main
+    from tui.listing import sort_key
+
+    store = Store(tmp_path / "c")
+    store.add_site(Site(name="s", url="https://s.example/"))
+    names = ["World", "Économie", "arts", "Zoo", "ébène"]
+    store.save_sync("s", posts=[], categories=[Category(i + 1, "s", n) for i, n in enumerate(names)])
+    capsys.readouterr()
+    assert main(["--cache-dir", str(tmp_path / "c"), "categories"]) == 0
+    shown = [line.split(" (")[0].strip() for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert shown == ["arts", "ébène", "Économie", "World", "Zoo"] == sorted(names, key=sort_key)
