@@ -118,3 +118,13 @@ def test_narrow_layout(snap_compare, synced, fake, size) -> None:
         await pilot.press("n")
 
     assert snap_compare(app_for(synced, fake, open_post="111"), terminal_size=size, run_before=steps(next_post))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_results(snap_compare, synced, fake, size) -> None:
+    async def search(pilot: Pilot) -> None:
+        await pilot.press("slash", *"pontoon", "enter")
+        reader = pilot.app.reader  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: reader.search_query == "pontoon")
+
+    assert snap_compare(app_for(synced, fake), terminal_size=size, run_before=steps(search))
