@@ -154,3 +154,14 @@ def test_check_transport_has_its_own_strict_loopback_rule(monkeypatch):
             credentials.check_transport(url)
     assert credentials.is_loopback_host("localhost") and credentials.is_loopback_host("127.0.0.2")
     assert credentials.is_loopback_host("[::1]") and not credentials.is_loopback_host("x.localhost")
+
+
+def test_any_user_name_round_trips_through_the_file(tmp_path):
+    from cache import credentials
+
+    odd = credentials.Credentials(
+        "news", 'Ada 🦆 "the" \\ Lovelace\nnext', "abcd efgh ijkl", origin="https://n.example"
+    )
+    credentials.save(odd, tmp_path)
+    back = credentials.load("news", tmp_path)
+    assert back is not None and back.user == odd.user and back.password == odd.password

@@ -305,3 +305,27 @@ async def test_queued_replies_count_against_the_sync_deadline(store, monkeypatch
     states = [e.state for e in outbox.entries(store, "news")]
     assert "sending" not in states, "an interrupted send gives its claim back"
     assert states.count("queued") + states.count("sent") + states.count("unconfirmed") == 5
+
+
+@pytest.mark.parametrize("status", [500, 429, "timeout"])
+async def test_author_names_never_sink_a_first_sync(store, status):
+    fake = FakeWordPress(wp_site(posts=3))
+
+    def users_broken(request: httpx.Request) -> httpx.Response:
+        if "/wp/v2/users" in str(request.url):
+            if status == "timeout":
+                raise httpx.ReadTimeout("slow", request=request)
+            return httpx.Response(status, json={"code": "x"})
+        return fake(request)
+
+    result = await run(store, subscribe(store), users_broken)
+    assert result.ok and result.new_posts == 3, result.error
+    assert {p.author for p in store.posts("news")} == {""}
+
+
+async def test_a_corrupt_outbox_never_stops_the_news(store):
+    fake = FakeWordPress(wp_site(posts=3))
+    site = subscribe(store)
+    (store.directory / "outbox.json").write_text("{ not json")
+    result = await run(store, site, fake)
+    assert result.ok and result.new_posts == 3, result.error
