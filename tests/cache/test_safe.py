@@ -115,13 +115,7 @@ def test_links_with_dangerous_schemes_never_survive():
         assert "javascript:" not in md and "data:" not in md and "vbscript:" not in md, html
 
 
-def test_pathologically_nested_html_skips_the_sanitiser(monkeypatch):
-    import nh3
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("nh3's cost grows with nesting: it must not see this body")
-
-    monkeypatch.setattr(nh3, "clean", refuse)
+def test_pathologically_nested_html_keeps_its_text_without_its_scripts():
     html = "<div>" * 60_000 + "deep <script>x()</script>text" + "</div>" * 60_000
     assert html_to_markdown(html).strip() == "deep text"
 
