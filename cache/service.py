@@ -724,3 +724,6 @@ def site_slug(url: str) -> str:
         netloc = netloc[4:]
     slug = re.sub(r"[^a-z0-9.]+", "-", netloc).strip("-.")
     return slug[:60] or "site"
+
+
+__all__ = ["Imported", "Removed", "Service", "Subscribed", "SyncResult", "normalise_url", "site_key", "site_slug"]

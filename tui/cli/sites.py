@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, warn
 
 if TYPE_CHECKING:
-    from cache.service import Service
-    from cache.sync import SyncResult
+    from cache.service import Service, SyncResult
 
 
 def register(command: Command) -> None:
