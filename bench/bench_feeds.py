@@ -219,7 +219,9 @@ def broadsheet_sync(work: Path, opml: Path, server: StaticServer, *, again: bool
     first = broadsheet(work, "sync", server=server)
     if not first.ok:
         return first, None, f"sync failed: {first.error()}"
-    second = broadsheet(work, "sync", server=server) if again else None
+    # right after the first sync no site is due yet: --force asks every feed again (each
+    # with its validators, so an unchanged feed answers 304); it ignores <ttl> and the like
+    second = broadsheet(work, "sync", "--force", server=server) if again else None
     if second is not None and not second.ok:
         return first, second, f"second sync failed: {second.error()}"
     return first, second, ""

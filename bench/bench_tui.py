@@ -143,6 +143,10 @@ def build(directory: str) -> None:
             categories=cats if start == 0 else None,
         )
     store.save_sync(SITE, posts=[], bodies={}, comments=comments)
+    # as a sync leaves a cache: with its search index (`/` searches it)
+    from cache.service import Service
+
+    Service(store=store).update_index()
 
 
 def _marker(body: str) -> str:

@@ -211,7 +211,10 @@ class WordPressSource(Source):
             comments=comments,
             categories=categories,
             removed=removed,
-            comments_complete_since=("" if full or not comments_since else comments_since) if wide else None,
+            # nothing cached, nothing to drop: a first sync skips re-reading every comment file
+            comments_complete_since=(
+                ("" if full or not comments_since else comments_since) if wide and known.posts else None
+            ),
             cursors=new_cursors,
         )
 
