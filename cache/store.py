@@ -214,6 +214,22 @@ class Store:
                 raise NotFound(f"no site called {name!r}")
             _upsert(db, "sites", {int(key): {**rows[key], **fields}})
 
+    def update_sites_fields(self, fields: dict[str, dict[str, Any]]) -> None:
+        """``update_site_fields`` for many sites in one write (names not subscribed any more
+        are skipped: they were removed meanwhile)."""
+        if not fields:
+            return
+        db = self._sites
+        with storage(db).batch():
+            rows = self._raw(db, "sites")
+            changed = {
+                int(key): {**row, **fields[row["name"]]}
+                for key, row in rows.items()
+                if row.get("name") in fields and fields[row["name"]]
+            }
+            if changed:
+                _upsert(db, "sites", changed)
+
     def has_site(self, name: str) -> bool:
         """Whether ``name`` is subscribed (read fresh)."""
         return any(row.get("name") == name for row in self._raw(self._sites, "sites").values())

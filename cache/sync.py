@@ -26,7 +26,7 @@ from .errors import BroadsheetError, NotFound, StoreError
 from .http import RetryPolicy, is_loopback, make_client, time_limit
 from .models import Site
 from .safe import clean_line
-from .sources.base import Known
+from .sources.base import Changes, Known
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,12 @@ async def sync_site(
     full: bool = False,
     force: bool = False,
     options: dict[str, Any] | None = None,
+    record: dict[str, dict[str, Any]] | None = None,
 ) -> SyncResult:
     """Sync one site into ``store``; errors are reported in the result, not raised.
-    ``options`` are the site's settings from config.toml (``full_text``)."""
+    ``options`` are the site's settings from config.toml (``full_text``). With ``record``,
+    the site's new ``last_sync``/``last_error`` go there for the caller to write (one write
+    of ``sites.json`` for many sites) instead of being written here."""
     started = time.monotonic()
     result = SyncResult(site.name)
 
@@ -135,6 +138,9 @@ async def sync_site(
             say(f"saving {len(changes.posts)} posts and {len(changes.comments)} comments")
         if not store.has_site(site.name):
             raise NotFound(f"{site.name} was removed while it was being synced; nothing saved")
+        if _unchanged(changes, known.cursors):
+            fields = {"last_sync": now_iso(), "last_error": None}
+            raise _NothingToSave
         saved = await asyncio.to_thread(
             store.save_sync,
             site.name,
@@ -150,6 +156,8 @@ async def sync_site(
         result.new_posts, result.updated_posts, result.new_comments, result.removed_comments = saved
         result.removed_posts = len(changes.removed)
         fields = {"last_sync": now_iso(), "last_error": None}
+    except _NothingToSave:
+        pass  # a 304 with nothing to remember: no file is rewritten
     except TimeoutError:
         result.error = f"the sync took longer than {SYNC_DEADLINE:.0f} s; stopped (nothing changed)"
         fields = {"last_error": result.error}
@@ -175,9 +183,13 @@ async def sync_site(
             result.skipped = source.skipped
         if own:
             await client.aclose()
+    for key, value in fields.items():
+        setattr(site, key, value)
+    if record is not None:  # many sites: written together, once (sync_sites)
+        record[site.name] = fields
+        result.seconds = time.monotonic() - started
+        return result
     try:
-        for key, value in fields.items():
-            setattr(site, key, value)
         store.update_site_fields(site.name, **fields)
     except NotFound:
         pass  # removed meanwhile: the result says what happened
@@ -185,6 +197,28 @@ async def sync_site(
         result.error = result.error or str(error)
     result.seconds = time.monotonic() - started
     return result
+
+
+class _NothingToSave(Exception):
+    """(Internal.) The site answered that nothing changed and asked for nothing new."""
+
+
+REMEMBER_AFTER = 900.0
+"""A site's own fetch hint (``<ttl>``, ``max-age``) is written down when it is longer than
+this; a shorter one is not worth rewriting the index after every 304."""
+
+
+def _unchanged(changes: Changes, before: dict[str, Any]) -> bool:
+    """A 304 whose cursors differ from the stored ones only by a short fetch hint."""
+    if not changes.not_modified or changes.posts or changes.comments or changes.removed:
+        return False
+    if changes.categories is not None:
+        return False
+    after = dict(changes.cursors)
+    hint = float(after.pop("next_fetch_after", 0) or 0)
+    old = dict(before)
+    old.pop("next_fetch_after", None)
+    return after == old and hint - time.time() < REMEMBER_AFTER
 
 
 def _site_lock(store: Store, name: str) -> Any:
@@ -258,12 +292,20 @@ async def sync_sites(
                 full=full,
                 force=force,
                 options=(options or {}).get(site.name),
+                record=record,
             )
         if on_done is not None:
             on_done(result)
         return result
 
-    return list(await asyncio.gather(*(one(site) for site in sites)))
+    record: dict[str, dict[str, Any]] = {}
+    try:
+        return list(await asyncio.gather(*(one(site) for site in sites)))
+    finally:
+        try:
+            await asyncio.to_thread(store.update_sites_fields, record)
+        except BroadsheetError as error:
+            log.info("could not record sync times: %s", error)
 
 
 PER_HOST = 4

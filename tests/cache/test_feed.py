@@ -711,3 +711,14 @@ def test_escape_sequences_in_xml_feeds_leave_no_residue():
     feed = parse.read(raw, "https://x/")
     assert feed.title == "Gazette title RED"
     assert feed.entries[0].title == "A click and clear"
+
+
+async def test_a_304_rewrites_no_cache_file(tmp_path):
+    fake = FakeSite({"/feed/": rss(item(1))})
+    store, result = await _store_sync(tmp_path, fake)
+    assert result.ok and len(store.posts("news")) == 1
+    files = sorted((tmp_path / "cache").rglob("*.json"))
+    before = {f: f.stat().st_mtime_ns for f in files if f.name != "sites.json"}
+    store, result = await _store_sync(tmp_path, fake, force=True)
+    assert result.ok and result.not_modified
+    assert {f: f.stat().st_mtime_ns for f in before} == before, "nothing but sites.json is written"
