@@ -117,20 +117,25 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config
 
 
+def _read_raw(file: Path) -> dict[str, Any]:
+    """The config file as TOML data ({} when it does not exist), for rewriting it."""
+    try:
+        return tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: {error}") from None
+
+
 def save_reply_identity(path: str | os.PathLike[str], author: str, email: str) -> None:
     """Write ``[reply] author``/``email`` into the config file at ``path``, keeping every
     other key (comments are not kept: TOML is rewritten). Atomic: temp file, then rename."""
     import tomli_w
 
     file = Path(path)
-    try:
-        raw = tomllib.loads(file.read_text("utf-8"))
-    except FileNotFoundError:
-        raw = {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {file}: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{file}: {error}") from None
+    raw = _read_raw(file)
     reply = raw.get("reply")
     if not isinstance(reply, dict):
         reply = raw["reply"] = {}
@@ -176,14 +181,7 @@ def save_reader_setting(path: str | os.PathLike[str], key: str, value: Any) -> N
     if expected is None or not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"[reader] {key} cannot be set to {value!r}")
     file = Path(path)
-    try:
-        raw = tomllib.loads(file.read_text("utf-8"))
-    except FileNotFoundError:
-        raw = {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {file}: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{file}: {error}") from None
+    raw = _read_raw(file)
     reader = raw.get("reader")
     if reader is None:
         reader = raw["reader"] = {}
