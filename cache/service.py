@@ -2,7 +2,7 @@
 
 The two faces (``tui.app`` and ``tui.cli``) read through ``Store`` (posts, categories,
 articles, comments, unread counts) and do everything else here: subscribe, remove, move,
-import and export, sync, mark, log in and out, reply and the outbox, search. They never
+import and export, sync, mark, log in and out, reply and the outbox, search, images. They never
 import sources, ``cache.http``, ``cache.sync`` or ``cache.outbox``: those are this
 module's business, and can change behind it.
 

@@ -33,9 +33,8 @@ def terminal_graphics(environ: Mapping[str, str] = os.environ) -> str | None:
     if stdout is None or not stdout.isatty():
         return None
     try:
-        from textual_image import renderable
-
         import textual_image.widget  # noqa: F401  (it measures the cell size on import)
+        from textual_image import renderable
     except Exception:  # not installed, or the terminal query failed: no images
         return None
     if renderable.Image is renderable.SixelImage:

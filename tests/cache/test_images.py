@@ -31,7 +31,15 @@ def make(tmp_path: Path, handler, *, feed_url: str = "https://news.example.com/f
         policy=RetryPolicy(backoff=0, deadline=5, attempt_deadline=5),
     )
     svc.store.add_sites(
-        [Site(name="news", url="https://news.example.com/", home="https://news.example.com/", kind="feed", feed_url=feed_url)]
+        [
+            Site(
+                name="news",
+                url="https://news.example.com/",
+                home="https://news.example.com/",
+                kind="feed",
+                feed_url=feed_url,
+            )
+        ]
     )
     return svc, seen
 
@@ -80,7 +88,7 @@ def test_same_domain_other_host_is_allowed(tmp_path: Path) -> None:
 def test_too_big_is_refused_and_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "IMAGE_MAX_BYTES", 1000)
     svc, _ = make(tmp_path, lambda r: httpx.Response(200, content=b"x" * 5000, headers={"content-type": "image/png"}))
-    with pytest.raises(BadResponse, match="limit|more than"):
+    with pytest.raises(BadResponse, match=r"limit|more than"):
         fetch(svc, "https://news.example.com/big.png")
     folder = svc.store.directory / "images"
     assert not folder.exists() or not list(folder.iterdir())

@@ -111,3 +111,18 @@ def test_no_graphics_in_tmux_or_without_a_terminal():
     assert terminal_graphics({"TMUX": "/tmp/tmux-1/default,1,0", "TERM": "xterm-kitty"}) is None
     assert terminal_graphics({"TERM": "screen-256color"}) is None
     assert terminal_graphics({"TERM": "xterm-kitty"}) is None  # pytest's stdout is no terminal
+
+
+def test_decode_refuses_what_is_not_a_small_enough_image(tmp_path, monkeypatch):
+    from tui.screens import image
+
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"<html>not an image</html>")
+    with pytest.raises(ValueError, match="cannot show this image"):
+        image.decode(junk)
+    big = tmp_path / "big"
+    big.write_bytes(png())
+    assert image.decode(big).size == (40, 20)
+    monkeypatch.setattr(image, "MAX_PIXELS", 799)
+    with pytest.raises(ValueError, match="too large"):
+        image.decode(big)

@@ -9,6 +9,7 @@ it does no I/O. Its title is ``Text``: no remote string is parsed as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,7 +38,8 @@ def decode(path: Path) -> PILImage.Image:
                 raise ValueError(f"the image is too large to show ({opened.width}×{opened.height})")
             image = opened.copy() if opened.mode in ("RGB", "RGBA") else opened.convert("RGBA")
     except (OSError, PILImage.DecompressionBombError) as error:
-        raise ValueError(f"cannot show this image: {str(error).splitlines()[0] if str(error) else 'unreadable'}") from None
+        reason = str(error).splitlines()[0] if str(error) else "unreadable"
+        raise ValueError(f"cannot show this image: {reason}") from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     return image
 
@@ -47,7 +49,7 @@ def image_widget(graphics: str, image: PILImage.Image) -> Widget:
     ``halfcell``, never chosen at start, lets tests draw one without a graphics terminal)."""
     from textual_image.widget import HalfcellImage, SixelImage, TGPImage
 
-    kinds: dict[str, type[Widget]] = {"tgp": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}
+    kinds: dict[str, Callable[..., Widget]] = {"tgp": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}
     return kinds[graphics](image, id="image")
 
 
