@@ -7,6 +7,7 @@ Example::
     theme = "textual-dark"
     comments = true              # show the comments pane at start
     sidebar_width = 0            # columns (0: the layout's default); `<`/`>` in the reader
+    images = false               # show images (kitty or sixel terminals; enter on one in `L`)
 
     [reply]
     author = "Ada Reader"        # for sites where you are not logged in
@@ -39,6 +40,7 @@ class ReaderConfig:
     theme: str = "textual-dark"
     comments: bool = True
     sidebar_width: int = 0
+    images: bool = False
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The two faces (``tui.app`` and ``tui.cli``) read through ``Store`` (posts, categories,
 articles, comments, unread counts) and do everything else here: subscribe, remove, move,
-import and export, sync, mark, log in and out, reply and the outbox, search. They never
+import and export, sync, mark, log in and out, reply and the outbox, search, images. They never
 import sources, ``cache.http``, ``cache.sync`` or ``cache.outbox``: those are this
 module's business, and can change behind it.
 
@@ -24,10 +24,11 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
-from .errors import BroadsheetError, NotFound
+from .errors import BadResponse, BroadsheetError, NotFound, StoreError
 from .models import Site
 from .safe import clean_line
 from .store import Store
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
     from .sync import SyncResult
 
 READER_STATE = "reader-state.json"
+IMAGES = "images"
+"""Images fetched for the reader (``[reader] images``), one file per URL, in the cache directory."""
+IMAGE_MAX_BYTES = 5 * 2**20
+"""The largest image fetched; a larger one is refused (``BadResponse``)."""
+IMAGES_MAX_BYTES = 50 * 2**20
+"""The most the image cache holds; the oldest files are deleted past it."""
 """The reader's last open post and scroll position, in the cache directory."""
 
 Progress = Callable[[str, str], None]
@@ -444,6 +451,41 @@ class Service:
         """Mark every post of a category (and of the categories below it) read (or unread)."""
         return self.mark(site, [p.id for p in self.store.posts(site, category=category)], read)
 
+    # -- images ------------------------------------------------------------------------
+
+    async def fetch_image(self, site: str, url: str) -> Path | None:
+        """The image at ``url`` (from a post of ``site``) as a file in the image cache,
+        fetched when not there yet; None when it may not be fetched: not http(s), or not on
+        the site's own host or domain (the rule feeds follow for full text). At most
+        ``IMAGE_MAX_BYTES`` per image; the cache is kept under ``IMAGES_MAX_BYTES`` by
+        deleting the oldest files. Written atomically (temp file, then rename).
+
+        Raises: NotFound (no such site), Unreachable, BadResponse (an error status, not an
+        image, too big), StoreError (the cache cannot be written)."""
+        import asyncio
+        import hashlib
+
+        from .http import make_client, send
+        from .sources.feed import may_follow
+
+        found = self.store.site(site)
+        if not may_follow(found.feed_url or found.url, found.home or found.url, url):
+            return None
+        folder = self.store.directory / IMAGES
+        path = folder / hashlib.sha256(url.encode("utf-8")).hexdigest()
+        if await asyncio.to_thread(_touch, path):
+            return path
+        async with make_client(self._transport_for(found)) as client:
+            response = await send(client, "GET", url, policy=self.policy, max_body=IMAGE_MAX_BYTES)
+        where = clean_line(str(response.url.host))
+        if response.status_code != 200:
+            raise BadResponse(f"{where} answered {response.status_code} for an image")
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not kind.startswith("image/"):
+            raise BadResponse(f"{where} sent {clean_line(kind) or 'no content type'}, not an image")
+        await asyncio.to_thread(_store_image, folder, path, response.content)
+        return path
+
     # -- the reader's own state ----------------------------------------------------------
 
     def reader_state(self) -> dict[str, Any]:
@@ -628,6 +670,44 @@ class Service:
         from . import sources
 
         return sources.transport_for(site)
+
+
+def _touch(path: Path) -> bool:
+    """Whether ``path`` exists; if so its time is renewed, so the least recently shown
+    image is the first deleted."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise StoreError(f"cannot read the image cache: {error.strerror or error}") from None
+    return True
+
+
+def _store_image(folder: Path, path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, then delete the oldest images until the
+    folder holds at most ``IMAGES_MAX_BYTES`` (the new one is kept)."""
+    temp = folder / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+        files = []
+        for entry in os.scandir(folder):
+            if entry.is_file() and not entry.name.startswith("."):
+                stat = entry.stat()
+                files.append((stat.st_mtime, entry.name, stat.st_size))
+        total = sum(size for _, _, size in files)
+        for _, name, size in sorted(files):
+            if total <= IMAGES_MAX_BYTES:
+                break
+            if name != path.name:
+                (folder / name).unlink(missing_ok=True)
+                total -= size
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise StoreError(f"cannot write the image cache: {error.strerror or error}") from None
 
 
 def normalise_url(url: str) -> str:

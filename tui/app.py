@@ -41,11 +41,20 @@ class BroadsheetApp(App[int]):
     TITLE = "Broadsheet"
 
     def __init__(
-        self, service: Service, config: Config, *, site: str | None = None, open_post: str | None = None
+        self,
+        service: Service,
+        config: Config,
+        *,
+        site: str | None = None,
+        open_post: str | None = None,
+        graphics: str | None = None,
     ) -> None:
         super().__init__()
         self.service = service
         self.config = config
+        #: ``tgp`` or ``sixel`` when images are on and the terminal can draw them (see
+        #: ``tui.images``), else None: images stay placeholders.
+        self.graphics = graphics if config.reader.images else None
         #: Opens a URL; runs in a thread. Tests replace it.
         self.open_in_browser: Callable[[str], Any] = webbrowser.open
         #: The ``[keys]`` keymap in force (binding id → keys), as given to ``set_keymap``.
@@ -112,15 +121,22 @@ def make_app(
     open_post: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     policy: Any = None,
+    graphics: str | None = None,
 ) -> BroadsheetApp:
     """Build the reader over ``store`` (``transport``/``policy``: for every network call,
-    see ``cache.service.Service``; tests pass a fake site and no back-off)."""
+    see ``cache.service.Service``; tests pass a fake site and no back-off; ``graphics``:
+    what ``tui.images.terminal_graphics`` found)."""
     service = Service(store=store, transport=transport, policy=policy)
-    return BroadsheetApp(service, config, site=site, open_post=open_post)
+    return BroadsheetApp(service, config, site=site, open_post=open_post, graphics=graphics)
 
 
 def run_reader(store: Store, config: Config, *, site: str | None = None, open_post: str | None = None) -> int:
     """Run the reader until the user quits; returns the exit code."""
-    app = make_app(store, config, site=site, open_post=open_post)
+    graphics = None
+    if config.reader.images:  # asks the terminal: only before the app reads stdin
+        from .images import terminal_graphics
+
+        graphics = terminal_graphics()
+    app = make_app(store, config, site=site, open_post=open_post, graphics=graphics)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

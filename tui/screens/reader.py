@@ -1329,9 +1329,38 @@ class ReaderScreen(Screen[None]):
         self.app.push_screen(LinksScreen(links, f"Links in “{view.article.post.title}”"), self._link_chosen)
 
     def _link_chosen(self, link: Link | None) -> None:
-        if link is not None:
-            self._open_url(link.url)
-            self.notify(f"Opening {link.url}", markup=False, timeout=2)
+        if link is None:
+            return
+        article = self.article_view.article
+        graphics = self.reader_app.graphics
+        if link.image and graphics and article is not None:
+            self.notify(f"Fetching {link.url}", markup=False, timeout=2)
+            self._show_image(article.post.site, link.url, link.text or "image", graphics)
+            return
+        self._open_url(link.url)
+        self.notify(f"Opening {link.url}", markup=False, timeout=2)
+
+    @work(thread=True, exclusive=True, group="image")
+    def _show_image(self, site: str, url: str, title: str, graphics: str) -> None:
+        """Fetch an image into the cache (``Service.fetch_image``), decode it, and show it;
+        one that may not be fetched (another site's) opens in the browser instead."""
+        from .image import ImageScreen, decode
+
+        service = self._thread_service()
+        try:
+            path = self.jobs.run(lambda: service.fetch_image(site, url))
+            if path is None:
+                self.reader_app.open_in_browser(url)
+                return
+            image = decode(path)
+        except Cancelled:
+            return
+        except (BroadsheetError, ValueError) as error:
+            self.app.call_from_thread(self.notify, str(error), severity="warning", markup=False)
+            return
+        finally:
+            service.close()
+        self.app.call_from_thread(self.app.push_screen, ImageScreen(image, graphics, title))
 
     @work(thread=True, group="browser")
     def _open_url(self, url: str) -> None:
