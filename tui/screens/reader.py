@@ -161,6 +161,8 @@ class ReaderScreen(Screen[None]):
         found: list[Found]
         terms: list[str]
         error: str = ""
+        #: Which submit this answers: an older search, or one escaped since, is dropped.
+        request: int = 0
 
     @dataclass
     class MarkedRead(Message):
@@ -205,6 +207,8 @@ class ReaderScreen(Screen[None]):
         no_replies: str = ""
         #: A login for the site is saved (no name/email needed).
         login: bool = False
+        #: Which ``r`` press this answers: only the latest opens a compose screen.
+        request: int = 0
 
     @dataclass
     class ReplyFinished(Message):
@@ -252,6 +256,13 @@ class ReaderScreen(Screen[None]):
         self._seen: tuple[Any, ...] | None = None
         #: The categories of the ``--open`` post's site, until the listing has them.
         self._start_cats: dict[int, Category] = {}
+        #: The latest search asked for (escape counts too): older answers are dropped.
+        self._search_request = 0
+        #: The latest ``r`` press (its draft look-up is the one that may open a screen).
+        self._draft_request = 0
+        #: The feed-comments fetch in flight (at most one), and the post it is for.
+        self._comments_job: CancellableJob | None = None
+        self._comments_job_for: tuple[str, int] | None = None
         #: When each feed post's comment feed was last fetched (monotonic seconds).
         self._comments_fetched: dict[tuple[str, int], float] = {}
         #: A comment to put the cursor on once the thread is read again (a reply just sent).
@@ -354,6 +365,8 @@ class ReaderScreen(Screen[None]):
         """Stop network work now: a refresh or a send waiting on a silent server; keep the
         open post and its scroll for next time (a few bytes, once)."""
         self.jobs.cancel()
+        if self._comments_job is not None:
+            self._comments_job.cancel()
         if self.current is not None:
             try:
                 self.service.save_reader_state(self._reader_state())
@@ -701,9 +714,13 @@ class ReaderScreen(Screen[None]):
             if again:
                 assert shown is not None
                 article = dataclasses.replace(article, body=shown.body)
+        if self._comments_job is not None and self._comments_job_for != (post.site, post.id):
+            self._comments_job.cancel()  # the reader moved on: that fetch stops, its thread is freed
+            self._comments_job = None
         if post.comments_feed and self._comments_fetched.get((post.site, post.id), 0) < time.monotonic() - 300:
             self._comments_fetched[(post.site, post.id)] = time.monotonic()
-            self._fetch_comments(post.site, post.id)  # a feed's comments: in the background
+            self._comments_job, self._comments_job_for = CancellableJob(), (post.site, post.id)
+            self._fetch_comments(post.site, post.id, self._comments_job)  # in the background
         newer, older = self.lists.neighbours(key, post.id)
         if key[1] is None:  # near the end of a site: read the next one ahead
             self.call_after_refresh(self._prefetch_site, key, post.id)
@@ -737,11 +754,13 @@ class ReaderScreen(Screen[None]):
         self.post_message(self._read_post(site, post_id, modified, body=True))
 
     @work(thread=True, exclusive=True, group="feed-comments")
-    def _fetch_comments(self, site: str, post_id: int) -> None:
-        """Fetch a feed post's comment feed into the store, then show it if still open."""
+    def _fetch_comments(self, site: str, post_id: int, job: CancellableJob) -> None:
+        """Fetch a feed post's comment feed into the store, then show it if still open. One
+        at a time: opening another post cancels it (``job``), so slow comment hosts never
+        hold the worker threads the reader's own reads need."""
         service = self._thread_service()
         try:
-            count = self.jobs.run(lambda: service.fetch_comments(site, post_id))
+            count = job.run(lambda: service.fetch_comments(site, post_id))
         except (Cancelled, BroadsheetError):
             return  # offline or gone: the cached comments stay on screen
         finally:
@@ -1111,10 +1130,11 @@ class ReaderScreen(Screen[None]):
         comment = self.comment_thread.cursor_comment if self.focused is self.comment_thread else None
         if comment is not None and comment.id < 0:
             comment = None  # a pending reply of ours has no id on the site yet: answer the post
-        self._load_draft(post, comment)
+        self._draft_request += 1  # a second r before the first's look-up ends replaces it
+        self._load_draft(post, comment, self._draft_request)
 
     @work(thread=True, exclusive=True, group="draft")
-    def _load_draft(self, post: Post, comment: Comment | None) -> None:
+    def _load_draft(self, post: Post, comment: Comment | None, request: int = 0) -> None:
         """Look for a draft answering the same thing (reads the outbox), whether the site
         takes replies and whether there is a login for it, in a thread."""
         service = self._thread_service()
@@ -1134,7 +1154,14 @@ class ReaderScreen(Screen[None]):
         refused = draft.last_error or "no reason given" if draft is not None and draft.state == "refused" else ""
         self.post_message(
             self.DraftLoaded(
-                post, comment, draft.id if draft else None, draft.text if draft else "", refused, no_replies, login
+                post,
+                comment,
+                draft.id if draft else None,
+                draft.text if draft else "",
+                refused,
+                no_replies,
+                login,
+                request,
             )
         )
 
@@ -1144,6 +1171,8 @@ class ReaderScreen(Screen[None]):
             ComposeScreen,  # TextArea: ~10 ms of imports the first paint need not wait for
         )
 
+        if event.request != self._draft_request or self.app.screen is not self:
+            return  # an older r, or a compose screen is open already: never two of them
         if event.no_replies:
             self.notify(event.no_replies, title="No replies here", severity="warning", markup=False, timeout=4)
             return
@@ -1398,6 +1427,7 @@ class ReaderScreen(Screen[None]):
     def action_clear_filter(self) -> None:
         """``escape``: back to the whole tree (no search results, no filter)."""
         cleared = self.site_tree.clear_search()
+        self._search_request += 1  # a search still running is not shown when it ends
         self.search_query, self.search_terms = "", []
         if self.filter_input.display:
             self.filter_input.value = ""
@@ -1418,17 +1448,18 @@ class ReaderScreen(Screen[None]):
         self.site_tree.focus()
         query = event.value.strip()
         if query:
-            self._search_worker(query)
+            self._search_request += 1
+            self._search_worker(query, self._search_request)
 
     @work(thread=True, exclusive=True, group="search")
-    def _search_worker(self, query: str) -> None:
+    def _search_worker(self, query: str, request: int = 0) -> None:
         """Run a full-text search with this thread's own ``Service``."""
         service = self._thread_service()
         try:
             hits = service.search(query, limit=200)
             terms = service.query_terms(query)
         except BroadsheetError as error:
-            self.post_message(self.SearchFinished(query, [], [], str(error)))
+            self.post_message(self.SearchFinished(query, [], [], str(error), request))
             return
         finally:
             service.close()
@@ -1438,10 +1469,12 @@ class ReaderScreen(Screen[None]):
             if (hit.site, hit.id) not in found and hit.site in shown:
                 found[(hit.site, hit.id)] = Found(hit.site, hit.id, hit.title, hit.date)
         rows = sorted(found.values(), key=lambda f: (f.date, f.post_id), reverse=True)
-        self.post_message(self.SearchFinished(query, rows, terms))
+        self.post_message(self.SearchFinished(query, rows, terms, request=request))
 
     @on(SearchFinished)
     def _search_finished(self, event: SearchFinished) -> None:
+        if event.request != self._search_request:
+            return  # escaped, or another search was asked for since
         if event.error:
             self.notify(event.error, title="Cannot search", severity="error", markup=False)
             return

@@ -307,7 +307,14 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         self._filled.add(key)
 
     def site_loaded(self, name: str) -> None:
-        """A site's posts arrived (or were reloaded): fill its expanded lists, relabel it."""
+        """A site's posts arrived (or were reloaded): fill its expanded lists, relabel it.
+        When its categories changed meanwhile (a sync by another process), the whole tree
+        is rebuilt from the listing rather than left pointing at categories that are gone."""
+        summary = self.listing.summaries.get(name)
+        shown = {key[1] for key in self._lists if key[0] == name and key[1] is not None}
+        if summary is not None and not shown <= set(summary.categories):
+            self.load(self.listing)
+            return
         for key, node in self._lists.items():
             if key[0] == name:
                 if node.is_expanded:
@@ -493,7 +500,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         summary = self.listing.summaries[key[0]]
         if key[1] is None:
             return Text("All posts") + self._count(summary.unread)
-        cat = summary.categories[key[1]]
+        cat = summary.categories.get(key[1])
+        if cat is None:  # removed by a sync in another process since the tree was built
+            return Text("(removed category)", style="italic dim")
         return Text(cat.name) + self._count(summary.unread_by_cat.get(cat.id, 0))
 
     def _post_label(self, site_name: str, post_id: int) -> Text:
