@@ -439,13 +439,17 @@ async def test_bodies_and_comments_are_read_off_the_ui_thread(demo_store, make, 
     import threading
 
     threads: list[bool] = []
-    body = Store.body
 
-    def recording(self, site, post_id):
-        threads.append(threading.current_thread() is threading.main_thread())
-        return body(self, site, post_id)
+    def recorded(method):
+        def recording(self, *args, **kwargs):
+            threads.append(threading.current_thread() is threading.main_thread())
+            return method(self, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "body", recording)
+        return recording
+
+    # the body, and the look-ups of the start post (they parse the site's whole index)
+    for name in ("body", "find_post", "post", "read_ids", "categories"):
+        monkeypatch.setattr(Store, name, recorded(getattr(Store, name)))
     app = make(demo_store, open_post="110")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)

@@ -61,3 +61,34 @@ async def test_a_category_removed_meanwhile_does_not_crash_the_tree(demo_store, 
         reader.site_tree.site_loaded("demo")
         await pilot.pause()
         assert app.is_running
+
+
+async def test_a_post_read_while_a_refresh_reads_the_cache_stays_read(demo_store, make, fake, monkeypatch):
+    import threading
+
+    import tui.listing as listing_module
+
+    real = listing_module.Listing.load_site
+    slow_now = threading.Event()
+
+    def slow(store, site):
+        found = real(store, site)
+        if threading.current_thread() is not threading.main_thread() and slow_now.is_set():
+            time.sleep(0.8)  # a big site's index being parsed
+        return found
+
+    monkeypatch.setattr(listing_module.Listing, "load_site", staticmethod(slow))
+    app = make(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = app.reader
+        await wait_for(pilot, lambda: reader.loaded and not reader.opening)
+        assert 109 not in reader.listing.sites["demo"].read
+        slow_now.set()
+        await pilot.press("R")
+        await pilot.pause(0.4)  # synced; the listing is being read again
+        reader.open_post(("demo", None), 109)
+        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: not reader.refreshing)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert 109 in reader.listing.sites["demo"].read, "the snapshot read meanwhile must not undo it"

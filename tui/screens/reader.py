@@ -98,6 +98,10 @@ the notice at once would compete with the read for the GIL, and most reads take 
 (the previous article stays on screen meanwhile)."""
 
 
+READ_LOG = 2000
+"""Read-state changes remembered for replay onto snapshots read meanwhile."""
+
+
 class ReaderScreen(Screen[None]):
     """Sidebar tree, article pane and comments pane over one cache."""
 
@@ -144,6 +148,9 @@ class ReaderScreen(Screen[None]):
         names: list[str] | None = None
         #: A refresh that found nothing new anywhere.
         nothing_new: bool = False
+        #: The last read-state change the worker saw before reading (later ones are applied
+        #: again to the snapshot: the disk it read did not have them yet).
+        read_seq: int = 0
 
     @dataclass
     class SiteLoaded(Message):
@@ -170,6 +177,15 @@ class ReaderScreen(Screen[None]):
 
         what: str
         count: int
+        error: str = ""
+
+    @dataclass
+    class StartPostFound(Message):
+        """The post to open at start was looked up (``post`` None: it could not be)."""
+
+        post: Post | None
+        categories: dict[int, Category]
+        unread: bool
         error: str = ""
 
     @dataclass
@@ -256,6 +272,12 @@ class ReaderScreen(Screen[None]):
         self._seen: tuple[Any, ...] | None = None
         #: The categories of the ``--open`` post's site, until the listing has them.
         self._start_cats: dict[int, Category] = {}
+        #: Read-state changes made here, numbered: a snapshot read by a worker gets those it
+        #: could not have seen applied again (``ListingLoaded.read_seq``).
+        self._read_seq = 0
+        self._read_log: list[tuple[int, str, int, bool]] = []
+        #: The start post is being looked up (the listing waits for it: first paint first).
+        self._start_pending = False
         #: The latest search asked for (escape counts too): older answers are dropped.
         self._search_request = 0
         #: The latest ``r`` press (its draft look-up is the one that may open a screen).
@@ -354,8 +376,9 @@ class ReaderScreen(Screen[None]):
                 scroll = state.get("scroll")
                 self._restore_scroll = float(scroll) if isinstance(scroll, (int, float)) else 0.0
         if self.start_post is not None:
-            self._open_start_post()
-        if self._opening is None:
+            self._start_pending = True
+            self._find_start_post(self.start_site, self.start_post)
+        if self._opening is None and not self._start_pending:
             # after the first paint: the thread would compete with it for the GIL
             self.call_after_refresh(self.load_listing)
         # else once the start post is on screen (``_post_loaded``), for the same reason
@@ -395,24 +418,38 @@ class ReaderScreen(Screen[None]):
         except BroadsheetError:
             pass
 
-    def _open_start_post(self) -> None:
-        """``--open POST``: show it before the sidebar is loaded (first paint matters)."""
+    @work(thread=True, exclusive=True, group="start")
+    def _find_start_post(self, site_name: str | None, key: str) -> None:
+        """(A thread.) ``--open POST`` or the last session's post: found before the sidebar
+        is loaded (first paint matters), without parsing the site's index on the UI thread."""
+        store = Store(self.store.directory)
         try:
-            site = self.store.site(self.start_site)
-            post = self.store.find_post(site.name, self.start_post or "")
-            cats = {c.id: c for c in self.store.categories(site.name)}
-            unread = post.id not in self.store.read_ids(site.name)
+            site = store.site(site_name)
+            post = store.find_post(site.name, key)
+            cats = {c.id: c for c in store.categories(site.name)}
+            unread = post.id not in store.read_ids(site.name)
         except BroadsheetError as error:
+            self.post_message(self.StartPostFound(None, {}, False, str(error)))
+            return
+        finally:
+            store.close()
+        self.post_message(self.StartPostFound(post, cats, unread))
+
+    @on(StartPostFound)
+    def _start_post_found(self, event: StartPostFound) -> None:
+        self._start_pending = False
+        post = event.post
+        if post is None:
             if not self._restoring:  # a post of the last session that is gone: start afresh
-                self.notify(str(error), title="Cannot open the post", severity="error", markup=False)
+                self.notify(event.error, title="Cannot open the post", severity="error", markup=False)
             self._restoring = False
             self._restore_scroll = 0.0
-            return
-        self._start_cats = cats
-        self._show((site.name, None), Article(post, "", unread=unread, breadcrumb=post_breadcrumb(post, cats)))
-        # The look-up parsed the whole post index into this store; the listing will hold
-        # what the reader needs, so do not keep a second copy for the session.
-        self.store.close()
+        elif self.current is None:  # (the user may have opened another meanwhile)
+            self._start_cats = event.categories
+            breadcrumb = post_breadcrumb(post, event.categories)
+            self._show((post.site, None), Article(post, "", unread=event.unread, breadcrumb=breadcrumb))
+        if self._opening is None and not self._listing_started:
+            self.call_after_refresh(self.load_listing)
 
     def load_listing(self) -> None:
         """Read the summaries (and the open post's or the start site's posts) in a thread."""
@@ -424,6 +461,7 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="listing")
     def _load_listing_worker(self, want: list[str], first: bool = False) -> None:
+        upto = self._read_seq
         service = self._thread_service()
         try:
             self._drain(service)
@@ -435,7 +473,7 @@ class ReaderScreen(Screen[None]):
             return
         finally:
             service.close()
-        self.post_message(self.ListingLoaded(listing))
+        self.post_message(self.ListingLoaded(listing, read_seq=upto))
 
     def _read_listing(
         self, store: Store, want: list[str], *, first: bool = False, loaded: dict[str, Any] | None = None
@@ -472,6 +510,10 @@ class ReaderScreen(Screen[None]):
         self._seen = None  # what the snapshot already shows is not news
         self.loaded = True
         listing = self._merge(event.listing)
+        for seq, site_name, post_id, read in self._read_log:  # marks the worker's read missed
+            site = listing.sites.get(site_name) if seq > event.read_seq else None
+            if site is not None:
+                site.set_read(post_id, read)
         self.lists.listing = listing
         expand = tuple(listing.sites) if first else ()
         self.site_tree.load(listing, expand=expand)
@@ -566,6 +608,7 @@ class ReaderScreen(Screen[None]):
     def _refresh_worker(self, names: list[str] | None = None, due_only: bool = False) -> None:
         """Sync sites (all, or ``names``) on a cancellable loop, with this thread's own
         ``Service``; then read the new snapshot."""
+        upto = self._read_seq
         service = self._thread_service()
         errors: list[str] = []
         news: list[str] = []
@@ -603,7 +646,9 @@ class ReaderScreen(Screen[None]):
         finally:
             service.close()
         self.post_message(
-            self.ListingLoaded(listing, errors, news, refreshed=True, names=names, nothing_new=not changed)
+            self.ListingLoaded(
+                listing, errors, news, refreshed=True, names=names, nothing_new=not changed, read_seq=upto
+            )
         )
 
     @on(SyncProgressed)
@@ -1033,6 +1078,9 @@ class ReaderScreen(Screen[None]):
     # -- read state ------------------------------------------------------------------
 
     def _set_read(self, site_name: str, post_id: int, read: bool) -> None:
+        self._read_seq += 1
+        self._read_log.append((self._read_seq, site_name, post_id, read))
+        del self._read_log[:-READ_LOG]
         site = self.listing.sites.get(site_name)
         if site is not None and site.set_read(post_id, read):
             self.site_tree.update_read(site_name, post_id)
@@ -1315,6 +1363,7 @@ class ReaderScreen(Screen[None]):
     def _watch_sites(self, loaded: dict[str, Any], shown: dict[str, Any]) -> None:
         """(A thread.) Stat ``sites.json`` and every shown site's index; when anything moved,
         read the summaries again (and the loaded sites whose index moved)."""
+        upto = self._read_seq
         store = Store(self.store.directory)
         try:
             sites = [s.to_row() for s in store.sites()]
@@ -1331,7 +1380,7 @@ class ReaderScreen(Screen[None]):
             return  # the next tick tries again
         finally:
             store.close()
-        self.post_message(self.ListingLoaded(listing))
+        self.post_message(self.ListingLoaded(listing, read_seq=upto))
 
     # -- browser, read toggle, filter ---------------------------------------------------
 
@@ -1553,6 +1602,7 @@ class ReaderScreen(Screen[None]):
     @work(thread=True, group="mark")
     def _mark_read_worker(self, what: str, names: list[str], category: int | None) -> None:
         """Mark read on disk with this thread's own ``Service``, then read the counts again."""
+        upto = self._read_seq
         service = self._thread_service()
         loaded = self._loaded_stamps()
         try:
@@ -1568,7 +1618,7 @@ class ReaderScreen(Screen[None]):
             return
         finally:
             service.close()
-        self.post_message(self.ListingLoaded(listing))
+        self.post_message(self.ListingLoaded(listing, read_seq=upto))
         self.post_message(self.MarkedRead(what, count))
 
     @on(MarkedRead)
