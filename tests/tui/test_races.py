@@ -92,3 +92,24 @@ async def test_a_post_read_while_a_refresh_reads_the_cache_stays_read(demo_store
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
         assert 109 in reader.listing.sites["demo"].read, "the snapshot read meanwhile must not undo it"
+
+
+async def test_a_read_only_cache_keeps_read_state_in_memory_with_a_warning(demo_store, make, monkeypatch):
+    from cache.errors import StoreError
+    from cache.store import Store
+    from tui.textual_compat import notifications
+
+    def read_only(self, *args, **kwargs):
+        raise StoreError("the cache dir /x is read-only (Read-only file system); nothing was changed")
+
+    monkeypatch.setattr(Store, "mark_read", read_only)
+    app = make(demo_store, open_post="112")
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = app.reader
+        await wait_for(pilot, lambda: reader.loaded and not reader.opening)
+        await pilot.press("N", "N")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert app.is_running
+        assert {112, 111} <= reader.listing.sites["demo"].read, "read state kept in memory"
+        assert any("read-only" in str(n.message) for n in notifications(app))

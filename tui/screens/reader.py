@@ -276,6 +276,8 @@ class ReaderScreen(Screen[None]):
         #: could not have seen applied again (``ListingLoaded.read_seq``).
         self._read_seq = 0
         self._read_log: list[tuple[int, str, int, bool]] = []
+        #: A read-state write failed (a read-only cache): the log is the only record.
+        self._read_unsaved = False
         #: The start post is being looked up (the listing waits for it: first paint first).
         self._start_pending = False
         #: The latest search asked for (escape counts too): older answers are dropped.
@@ -500,9 +502,16 @@ class ReaderScreen(Screen[None]):
         try:
             self.read_queue.drain(service.mark)
         except BroadsheetError as error:
-            self.app.call_from_thread(
-                self.notify, str(error), title="Cannot save read state", severity="error", markup=False
-            )
+            warned, self._read_unsaved = self._read_unsaved, True  # read state lives in memory now
+            if not warned:
+                self.app.call_from_thread(
+                    self.notify,
+                    f"{error} — read marks are kept in memory until the reader quits",
+                    title="Cannot save read state",
+                    severity="warning",
+                    markup=False,
+                    timeout=8,
+                )
 
     @on(ListingLoaded)
     def _listing_loaded(self, event: ListingLoaded) -> None:
@@ -511,7 +520,8 @@ class ReaderScreen(Screen[None]):
         self.loaded = True
         listing = self._merge(event.listing)
         for seq, site_name, post_id, read in self._read_log:  # marks the worker's read missed
-            site = listing.sites.get(site_name) if seq > event.read_seq else None
+            replay = seq > event.read_seq or self._read_unsaved
+            site = listing.sites.get(site_name) if replay else None
             if site is not None:
                 site.set_read(post_id, read)
         self.lists.listing = listing
@@ -1095,9 +1105,16 @@ class ReaderScreen(Screen[None]):
         try:
             self.read_queue.drain(service.mark)
         except BroadsheetError as error:
-            self.app.call_from_thread(
-                self.notify, str(error), title="Cannot save read state", severity="error", markup=False
-            )
+            warned, self._read_unsaved = self._read_unsaved, True
+            if not warned:  # once: the reader goes on with read state kept in memory
+                self.app.call_from_thread(
+                    self.notify,
+                    f"{error} — read marks are kept in memory until the reader quits",
+                    title="Cannot save read state",
+                    severity="warning",
+                    markup=False,
+                    timeout=8,
+                )
         finally:
             service.close()
 
