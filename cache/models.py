@@ -27,7 +27,7 @@ class _Row:
         """A JSON-able dict (shallow: ``dataclasses.asdict`` deep-copies, and was most of
         the cost of saving a large sync). Lists and dicts are copied one level."""
         row = {}
-        defaults = _defaults(type(self)) if self.COMPACT else {}
+        defaults = field_defaults(type(self)) if self.COMPACT else {}
         for name in _field_names(type(self)):
             value = getattr(self, name)
             if self.COMPACT and (name == "site" or (name in defaults and defaults[name] == value)):
@@ -57,7 +57,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _defaults(cls: type) -> dict[str, Any]:
+def field_defaults(cls: type) -> dict[str, Any]:
     """A dataclass's default values by field name (cached per class)."""
     found = _DEFAULTS.get(cls)
     if found is None:

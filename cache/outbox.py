@@ -379,24 +379,21 @@ def prepare(
             tbl.update(changes, doc_ids=[entry.id])
             entry = Entry.from_row({**entry.to_row(), **changes})
         else:
-            from tinydb.table import Document
-
-            entry = Entry(
-                id=_allocate(db),
-                site=site,
-                post=post,
-                parent=parent,
-                text=text,
-                author=author,
-                email=email,
-                created=now_iso(),
-                token=secrets.token_hex(8),
-                origin=origin,
-            )
-            entry.updated = entry.created
-            tbl.insert(Document(entry.to_row(), doc_id=entry.id))
+            entry = _insert(db, tbl, Entry(0, site, post, parent, text, author, email, origin=origin))
     _put_placeholder(store, entry)
     return entry, True
+
+
+def _insert(db: Any, tbl: Any, entry: Entry) -> Entry:
+    """Give a new entry its id (from the file's counter), token and times, and store it
+    (call under the batch lock)."""
+    from tinydb.table import Document
+
+    entry.id = _allocate(db)
+    entry.created = entry.updated = now_iso()
+    entry.token = secrets.token_hex(8)
+    tbl.insert(Document(entry.to_row(), doc_id=entry.id))
+    return entry
 
 
 def save_draft(
@@ -425,24 +422,7 @@ def save_draft(
             return Entry.from_row({**row, **changes})
         if not text:
             return None
-        from tinydb.table import Document
-
-        entry = Entry(
-            id=_allocate(db),
-            site=site,
-            post=post,
-            parent=parent,
-            text=text,
-            author=author,
-            email=email,
-            created=now_iso(),
-            state=DRAFT,
-            token=secrets.token_hex(8),
-            origin=origin,
-        )
-        entry.updated = entry.created
-        tbl.insert(Document(entry.to_row(), doc_id=entry.id))
-        return entry
+        return _insert(db, tbl, Entry(0, site, post, parent, text, author, email, state=DRAFT, origin=origin))
 
 
 def drop(store: Store, entry_id: int) -> Entry:
@@ -779,10 +759,15 @@ def _remove_placeholder(store: Store, entry: Entry) -> None:
 def _heal_placeholders(store: Store, done: list[Entry]) -> None:
     """Drop placeholders left beside confirmed comments (a process killed between recording
     a reply as sent and swapping its placeholder, before that order was reversed)."""
-    for entry in done:
-        confirmed = entry.state in (SENT, HELD) and entry.comment_id is not None
-        if confirmed and any(c.id == entry.placeholder_id for c in store.comments(entry.site, entry.post)):
-            _remove_placeholder(store, entry)
+    confirmed = [e for e in done if e.state in (SENT, HELD) and e.comment_id is not None]
+    by_post: dict[tuple[str, int], list[Entry]] = {}
+    for entry in confirmed:
+        by_post.setdefault((entry.site, entry.post), []).append(entry)
+    for (site, post), group in by_post.items():  # each thread read once
+        shown = {c.id for c in store.comments(site, post)}
+        for entry in group:
+            if entry.placeholder_id in shown:
+                _remove_placeholder(store, entry)
 
 
 def _confirm(store: Store, entry: Entry, posted: sources.Posted) -> None:

@@ -219,28 +219,19 @@ class Service:
             keys[key] = name
             home = _same_site_url(sub.home, url)
             api_root = _same_site_url(sub.api_root, url)
-            if sub.kind == "wordpress" and api_root:
-                site = Site(
+            wordpress = sub.kind == "wordpress" and bool(api_root)
+            new.append(
+                Site(
                     name=name,
-                    url=home or url,
-                    api_root=api_root,
+                    url=(home or url) if wordpress else url,
+                    api_root=api_root if wordpress else "",
                     title=sub.title,
-                    kind="wordpress",
+                    kind="wordpress" if wordpress else "feed",
                     feed_url=url,
                     folder=clean_folder(sub.folder),
                     home=home,
                 )
-            else:
-                site = Site(
-                    name=name,
-                    url=url,
-                    title=sub.title,
-                    kind="feed",
-                    feed_url=url,
-                    folder=clean_folder(sub.folder),
-                    home=home,
-                )
-            new.append(site)
+            )
         imported.added = self.store.add_sites(new)
         return imported
 

@@ -48,7 +48,7 @@ from tinydb import TinyDB
 
 from . import paths
 from .errors import NotFound, StoreError
-from .models import Article, Category, Comment, Post, Site, breadcrumb, name_key
+from .models import Article, Category, Comment, Post, Site, breadcrumb, field_defaults, name_key
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
 
@@ -746,7 +746,7 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
         for cat in row.get("categories", ()):
             by_category.setdefault(str(cat), []).append(key)
     newest = heapq.nlargest(RECENT, posts.values(), key=lambda row: (row.get("date_gmt", ""), row["id"]))
-    defaults = {"title": "", **{k: v for k, v in _post_defaults().items() if k in LISTING_FIELDS}}
+    defaults = {"title": "", **{k: v for k, v in field_defaults(Post).items() if k in LISTING_FIELDS}}
     return {
         "version": SUMMARY_VERSION,
         "ids": list(posts),
@@ -756,18 +756,6 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
         "by_category": {cat: ",".join(keys) for cat, keys in by_category.items()},
         "recent": [[row.get(k, defaults.get(k)) for k in LISTING_FIELDS] for row in newest],
     }
-
-
-def _post_defaults() -> dict[str, Any]:
-    from dataclasses import MISSING, fields
-
-    found: dict[str, Any] = {}
-    for f in fields(Post):
-        if f.default is not MISSING:
-            found[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            found[f.name] = f.default_factory()
-    return found
 
 
 def _normal_url(url: str) -> str:
