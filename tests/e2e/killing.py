@@ -102,6 +102,7 @@ class Trial:
     replies: Counter = field(default_factory=Counter)  # outcome -> count
     leftover_temps: int = 0
     seconds: float = 0.0
+    ran: float = 0.0  # how long the process ran (to its end, or to the kill)
 
     @property
     def survived(self) -> bool:
@@ -162,9 +163,11 @@ class KillLab:
             raise AssertionError(f"broadsheet {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
         return done
 
-    def kill_after(self, cache: Path, args: list[str], delay: float) -> tuple[bool, int | None]:
+    def kill_after(self, cache: Path, args: list[str], delay: float) -> tuple[bool, int | None, float]:
         """Start ``broadsheet ARGS`` (plain ``python -m tui``) and SIGKILL it after ``delay``
-        seconds; ``(killed, returncode)`` — killed False when it had finished by then."""
+        seconds; ``(killed, returncode, seconds it ran)`` — killed False when it had finished
+        by then."""
+        started = time.monotonic()
         proc = subprocess.Popen(
             self.argv(*args), env=self.env(cache), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -172,12 +175,12 @@ class KillLab:
         try:
             try:
                 code = proc.wait(timeout=delay)
-                return False, code
+                return False, code, time.monotonic() - started
             except subprocess.TimeoutExpired:
                 pass
             proc.send_signal(signal.SIGKILL)
             code = proc.wait(timeout=30)
-            return code == -signal.SIGKILL, code
+            return code == -signal.SIGKILL, code, time.monotonic() - started
         finally:
             self._procs.discard(proc)
 
@@ -324,14 +327,16 @@ class KillLab:
 
     # -- one trial ---------------------------------------------------------------------
 
-    def trial(self, op: str, *, keep: bool = False) -> Trial:
-        """Prepare, kill ``op`` at a random moment, check; see the module docstring."""
+    def trial(self, op: str, *, keep: bool = False, before: float | None = None) -> Trial:
+        """Prepare, kill ``op`` at a random moment, check; see the module docstring.
+        ``before`` (seconds) bounds the delay instead of the measured duration: a quick
+        operation that finished first in every trial is tried again inside the time it took."""
         started = time.monotonic()
         cache, args, info = self._prepare(op)
-        end = 1.1 * self.durations.get(op, 1.0)
+        end = 1.1 * self.durations.get(op, 1.0) if before is None else before
         delay = self.rng.uniform(min(0.7 * self.startup, end / 2), end)
         t = Trial(op, delay)
-        t.killed, t.returncode = self.kill_after(cache, args, delay)
+        t.killed, t.returncode, t.ran = self.kill_after(cache, args, delay)
         try:
             self._check(t, cache, info)
         except Exception as error:

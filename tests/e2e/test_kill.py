@@ -47,14 +47,17 @@ def lab(tmp_path_factory):
 @pytest.mark.parametrize("op", OPERATIONS)
 def test_killed_at_random_moments(lab, op):
     trials = [lab.trial(op) for _ in range(TRIALS_PER_OPERATION)]
+    # a quick operation (``mark --all`` is mostly interpreter start-up) can finish first in
+    # every trial; then it is tried again inside the shortest time it took, until one is killed
+    while not any(t.killed for t in trials) and len(trials) < 3 * TRIALS_PER_OPERATION:
+        trials.append(lab.trial(op, before=0.9 * min(t.ran for t in trials)))
     for t in trials:
         print(f"  seed {SEED}: {t.describe()} [{t.seconds:.1f}s]")
     failed = [t.describe() for t in trials if not t.survived]
     assert not failed, f"BROADSHEET_KILL_SEED={SEED}: " + " | ".join(failed)
     figures = summary(trials)
     assert figures["replies_lost"] == figures["replies_doubled"] == 0
-    # the trials did kill: delays are drawn up to 1.1 × the measured duration, so all four
-    # finishing first is rare (the machine's load varies, though)
+    # the trials did kill (delays up to 1.1 × the measured duration, then inside the shortest run)
     assert figures["killed"] >= 1, f"BROADSHEET_KILL_SEED={SEED}: no trial was killed"
 
 
