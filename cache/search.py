@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
+from .layout import read_layout, shard_file
 from .safe import clean_text
 
 if TYPE_CHECKING:
@@ -85,7 +86,6 @@ SNIPPET_TOKENS = 16
 OPEN_MARK, CLOSE_MARK = "\ue000", "\ue001"
 """Private-use characters FTS5 puts around matches; removed from indexed text and queries."""
 _SHIFT = 24  # low bits of a rowid: documents sharing one post-date second
-_SHARDS = 32  # cache.store.SHARDS (not imported: the query path must not load TinyDB)
 _ZWSP = "\u200b"
 
 _CJK_CLASS = (
@@ -165,6 +165,9 @@ def markdown_text(text: str | None) -> str:
 
 def _plain(text: str) -> str:
     """NFC, no markers, no control characters, whitespace folded, capped."""
+    folded = " ".join(text.split())
+    if folded.isprintable() and OPEN_MARK not in folded and CLOSE_MARK not in folded:
+        return unicodedata.normalize("NFC", folded)[:MAX_TEXT]  # nothing to clean (most text)
     text = unicodedata.normalize("NFC", text)
     text = _MARKERS.sub("", clean_text(text))
     return " ".join(text.split())[:MAX_TEXT]
@@ -526,9 +529,11 @@ class SearchIndex:
                 return None
             return [st.st_ino, st.st_size, st.st_mtime_ns]
 
+        layout = read_layout(folder)
         return {
             "index": stamp(folder / "index.json"),
-            "comments": [stamp(folder / "comments" / f"{k:02d}.json") for k in range(_SHARDS)],
+            "layout": [layout.bodies, layout.comments],
+            "comments": [stamp(folder / shard_file("comments", k, layout.comments)) for k in range(layout.comments)],
         }
 
     def _recorded(self, conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
@@ -591,7 +596,7 @@ class SearchIndex:
                 gone = [pid for pid in ids if pid not in posts]
                 self._delete_posts(conn, site, gone, comments=True)
                 wanted = [pid for pid in ids if pid in posts]
-            self._index_posts(conn, store, site, [posts[pid] for pid in wanted])
+            self._index_posts(conn, store, site, [posts[pid] for pid in wanted], indexed=ids is not None)
             self._index_comments(conn, store, site, None if ids is None else set(wanted))
             if stamps is not None:
                 self._record(conn, site, stamps)
@@ -623,7 +628,7 @@ class SearchIndex:
             for site in store.sites():
                 stamps = self._stamps(store, site.name)
                 posts = list(self._post_rows(store, site.name).values())
-                self._index_posts(conn, store, site.name, posts)
+                self._index_posts(conn, store, site.name, posts, indexed=False)
                 self._index_comments(conn, store, site.name, None)
                 self._record(conn, site.name, stamps)
                 total += len(posts)
@@ -671,12 +676,17 @@ class SearchIndex:
         changed = [p for pid, p in posts.items() if ours.get(pid, (None,))[0] != _post_fp(p)]
         moved = {p.id for p in changed if p.id in ours and ours[p.id][1] != p.date_gmt}
         self._delete_posts(conn, site, gone, comments=True)
-        self._index_posts(conn, store, site, changed)
+        self._index_posts(conn, store, site, [p for p in changed if p.id in ours])
+        self._index_posts(conn, store, site, [p for p in changed if p.id not in ours], indexed=False)
         # comments: the posts of shards whose file changed, plus new posts and posts whose date moved
-        old_shards = (old or {}).get("comments") or [None] * _SHARDS
-        shards = {k for k in range(_SHARDS) if old is None or old_shards[k] != now["comments"][k]}
+        count = len(now["comments"])
+        if old is None or old.get("layout") != now["layout"]:  # new, or re-sharded: every shard
+            shards = set(range(count))
+        else:
+            shards = {k for k in range(count) if old["comments"][k] != now["comments"][k]}
         fresh = {p.id for p in changed if p.id not in ours} | moved
-        self._index_comments(conn, store, site, fresh)
+        self._index_comments(conn, store, site, moved)
+        self._index_comments(conn, store, site, fresh - moved, indexed=False)
         self._diff_comments(conn, store, site, shards, skip=fresh)
         return len(changed)
 
@@ -739,34 +749,33 @@ class SearchIndex:
         self._next[base] = nxt + 1
         return nxt
 
-    def _index_posts(self, conn: sqlite3.Connection, store: Store, site: str, posts: list[_PostRow]) -> None:
-        """(Re)index the post documents of ``posts`` (title and body) and their metadata."""
+    def _index_posts(
+        self, conn: sqlite3.Connection, store: Store, site: str, posts: list[_PostRow], *, indexed: bool = True
+    ) -> None:
+        """(Re)index the post documents of ``posts`` (title and body) and their metadata.
+        ``indexed=False``: none of them is in the index yet (nothing to delete first)."""
         if not posts:
             return
         from .safe import clean_line
 
-        self._delete_posts(conn, site, [p.id for p in posts], comments=False)
+        if indexed:
+            self._delete_posts(conn, site, [p.id for p in posts], comments=False)
         tag = _site_token(site)
+        count = store.layout(site).bodies
         by_shard: dict[int, list[Any]] = {}
         for post in posts:
-            by_shard.setdefault(post.id % _SHARDS, []).append(post)
+            by_shard.setdefault(post.id % count, []).append(post)
+        fts, docs, meta = [], [], []
         for shard, items in by_shard.items():
-            bodies = self._read(store, site, f"bodies/{shard:02d}.json").get("bodies", {})
+            bodies = self._read(store, site, shard_file("bodies", shard, count)).get("bodies", {})
             for post in items:
                 row = bodies.get(str(post.id)) or {}
                 body = html_text(row["html"]) if "html" in row else markdown_text(row.get("body", ""))
                 title = _plain(clean_line(post.title))
-                rowid = self._rowid(conn, post.date_gmt)
-                conn.execute(
-                    "INSERT INTO fts(rowid, title, body, tag) VALUES (?, ?, ?, ?)",
-                    (rowid, _split_cjk(title), _split_cjk(body), tag),
-                )
-                conn.execute(
-                    "INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, NULL, 0)", (rowid, site, post.id)
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO posts(site, id, title, date, date_gmt, link, fp) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rowid = self._rowid(conn, post.date_gmt)  # a slot's next rowid is kept in memory
+                fts.append((rowid, _split_cjk(title), _split_cjk(body), tag))
+                docs.append((rowid, site, post.id))
+                meta.append(
                     (
                         site,
                         post.id,
@@ -775,16 +784,24 @@ class SearchIndex:
                         clean_line(post.date_gmt),
                         clean_line(post.link),
                         _post_fp(post),
-                    ),
+                    )
                 )
+        conn.executemany("INSERT INTO fts(rowid, title, body, tag) VALUES (?, ?, ?, ?)", fts)
+        conn.executemany("INSERT INTO docs(rowid, site, post, comment, fp) VALUES (?, ?, ?, NULL, 0)", docs)
+        conn.executemany(
+            "INSERT OR REPLACE INTO posts(site, id, title, date, date_gmt, link, fp) VALUES (?, ?, ?, ?, ?, ?, ?)", meta
+        )
 
-    def _index_comments(self, conn: sqlite3.Connection, store: Store, site: str, post_ids: set[int] | None) -> None:
+    def _index_comments(
+        self, conn: sqlite3.Connection, store: Store, site: str, post_ids: set[int] | None, *, indexed: bool = True
+    ) -> None:
         """(Re)index every comment of the indexed posts ``post_ids``; ``None``: of every
-        indexed post of the site, whose comments the caller has already deleted."""
+        indexed post of the site, whose comments the caller has already deleted.
+        ``indexed=False``: no comment of those posts is in the index yet."""
         if post_ids is not None and not post_ids:
             return
         dates = dict(conn.execute("SELECT id, date_gmt FROM posts WHERE site = ?", (site,)))
-        if post_ids is not None:
+        if post_ids is not None and indexed:
             for pid in post_ids:
                 conn.execute(
                     "DELETE FROM fts WHERE rowid IN "
@@ -792,9 +809,10 @@ class SearchIndex:
                     (site, pid),
                 )
                 conn.execute("DELETE FROM docs WHERE site = ? AND post = ? AND comment IS NOT NULL", (site, pid))
-        shards = range(_SHARDS) if post_ids is None else sorted({pid % _SHARDS for pid in post_ids})
+        count = store.layout(site).comments
+        shards = range(count) if post_ids is None else sorted({pid % count for pid in post_ids})
         for shard in shards:
-            rows = _comment_rows(self._read(store, site, f"comments/{shard:02d}.json"), dates, post_ids)
+            rows = _comment_rows(self._read(store, site, shard_file("comments", shard, count)), dates, post_ids)
             for cid in sorted(rows):
                 post, row = rows[cid]
                 self._insert_comment(conn, site, post, cid, row, dates[post])
@@ -807,15 +825,16 @@ class SearchIndex:
         if not shards:
             return
         dates = dict(conn.execute("SELECT id, date_gmt FROM posts WHERE site = ?", (site,)))
+        count = store.layout(site).comments
         ours: dict[int, dict[int, tuple[int, int, int]]] = {}
         for rowid, post, comment, fp in conn.execute(
             "SELECT rowid, post, comment, fp FROM docs WHERE site = ? AND comment IS NOT NULL", (site,)
         ):
-            if post % _SHARDS in shards and post not in skip:
-                ours.setdefault(post % _SHARDS, {})[comment] = (rowid, post, fp)
+            if post % count in shards and post not in skip:
+                ours.setdefault(post % count, {})[comment] = (rowid, post, fp)
         for shard in sorted(shards):
             mine = ours.get(shard, {})
-            rows = _comment_rows(self._read(store, site, f"comments/{shard:02d}.json"), dates, None)
+            rows = _comment_rows(self._read(store, site, shard_file("comments", shard, count)), dates, None)
             for cid in sorted(rows):
                 post, row = rows[cid]
                 if post in skip:

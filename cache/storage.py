@@ -24,6 +24,8 @@ results another process has since changed. See ``open_db``.
 from __future__ import annotations
 
 import os
+import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,8 +49,20 @@ LOCK_TIMEOUT = 30.0
 class AtomicJSONStorage(Storage):
     """TinyDB storage: orjson, atomic replace, a lock file, and a stat-checked cache."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        lock_path: str | os.PathLike[str] | None = None,
+        *,
+        durable: bool = True,
+    ) -> None:
         self.path = Path(path)
+        # False: a file derived from others and checked against them (a summary): replaced
+        # atomically, but not fsync'd (after a power cut it may be empty, and is rebuilt)
+        self._durable = durable
+        # the file's own ``<file>.lock``, or one shared by a group of files (a site's shards:
+        # a writer holding it may write any of them; see ``shared_lock``)
+        self._lock_path = Path(lock_path) if lock_path is not None else Path(str(self.path) + ".lock")
         self._lock: Any = None  # a filelock.FileLock, made on first write (keeps reads light)
         self._data: dict[str, Any] | None = None
         self._stamp: tuple[int, int, int] | None = None
@@ -135,15 +149,21 @@ class AtomicJSONStorage(Storage):
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        from filelock import FileLock, Timeout
+        from filelock import Timeout
 
         if self._lock is None:
-            self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
+            self._lock = shared_lock(self._lock_path)
+        if self._lock.is_locked:  # this thread holds it already (a batch, a site's shard lock)
+            yield
+            return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock.acquire()
+            try:
+                self._lock.acquire()
+            except FileNotFoundError:  # its directory is made on the first write
+                self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock.acquire()
         except Timeout:
-            raise StoreError(f"the cache is locked by another Broadsheet process ({self.path.name}.lock)") from None
+            raise StoreError(f"the cache is locked by another Broadsheet process ({self._lock_path.name})") from None
         except OSError as error:
             raise StoreError(write_problem(self.path, error)) from None
         try:
@@ -187,11 +207,16 @@ class AtomicJSONStorage(Storage):
 
     def _write(self, data: dict[str, Any]) -> None:
         try:
-            atomic_write(self.path, orjson.dumps(data))
+            payload = orjson.dumps(data)
+            try:
+                atomic_write(self.path, payload, durable=self._durable)
+            except FileNotFoundError:  # the file's directory is made on its first write
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(self.path, payload, durable=self._durable)
         except OSError as error:
             self._data = self._stamp = None
             raise StoreError(write_problem(self.path, error)) from None
-        except TypeError as error:  # not JSON-able: a bug, but never a half-written file
+        except orjson.JSONEncodeError as error:  # not JSON-able: a bug, but never a half-written file
             self._data = self._stamp = None
             raise StoreError(f"cannot encode {self.path.name}: {error}") from None
         stat = os.stat(self.path)
@@ -224,20 +249,24 @@ STALE_TEMP = 60.0
 """Seconds after which a temporary file of ``atomic_write`` belongs to a killed process."""
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
+def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` with ``payload``: a temporary file in the same directory (created
     0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
-    half; a crash leaves the old file. Temporary files that a killed writer left behind
-    (older than ``STALE_TEMP``) are removed by the next write of the same file."""
+    half; a crash leaves the old file. ``durable=False`` skips both fsyncs (a derived file:
+    after a power cut it may be empty). Temporary files that a killed writer left behind
+    (older than ``STALE_TEMP``) are removed by the next write into the same directory."""
     import tempfile  # imported on the first write: reads (`broadsheet unread`) stay light
 
-    _remove_stale_temps(path)
+    pending = _PENDING_DIRS.get()
+    if pending is None or path.parent not in pending:  # once per directory in a block
+        _remove_stale_temps(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -245,11 +274,10 @@ def atomic_write(path: Path, payload: bytes) -> None:
         except OSError:
             pass
         raise
-    pending = _PENDING_DIRS.get()
-    if pending is None:
-        _fsync_dir(path.parent)
-    else:
+    if pending is not None:
         pending.add(path.parent)
+    elif durable:
+        _fsync_dir(path.parent)
 
 
 _PENDING_DIRS: ContextVar[set[Path] | None] = ContextVar("pending_dirs", default=None)
@@ -273,18 +301,21 @@ def directory_syncs() -> Iterator[None]:
             _fsync_dir(directory)
 
 
-def _remove_stale_temps(path: Path) -> None:
-    prefix = f".{path.name}."
+#: ``atomic_write``'s temporary files: ``.<file name>.<mkstemp's 8 characters>``.
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}")
+
+
+def _remove_stale_temps(directory: Path) -> None:
     limit = time.time() - STALE_TEMP
     try:
-        entries = os.scandir(path.parent)
+        entries = os.scandir(directory)
     except OSError:
         return
     with entries:
         for entry in entries:
-            if entry.name.startswith(prefix):
+            if entry.name.startswith(".") and _TEMP.fullmatch(entry.name):
                 try:
-                    if entry.stat(follow_symlinks=False).st_mtime < limit:
+                    if entry.stat(follow_symlinks=False).st_mtime < limit and entry.is_file(follow_symlinks=False):
                         os.unlink(entry.path)
                 except OSError:
                     pass
@@ -303,9 +334,30 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def open_db(path: str | os.PathLike[str]) -> TinyDB:
-    """Open a TinyDB file with ``AtomicJSONStorage``; tables must use ``table(name)``."""
-    return TinyDB(path, storage=AtomicJSONStorage)
+def open_db(
+    path: str | os.PathLike[str], lock_path: str | os.PathLike[str] | None = None, *, durable: bool = True
+) -> TinyDB:
+    """Open a TinyDB file with ``AtomicJSONStorage``; tables must use ``table(name)``.
+    ``lock_path``: a lock shared with other files (default: ``<path>.lock``); ``durable``:
+    see ``AtomicJSONStorage``."""
+    return TinyDB(path, storage=AtomicJSONStorage, lock_path=lock_path, durable=durable)
+
+
+_LOCKS: dict[Path, Any] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def shared_lock(path: Path) -> Any:
+    """The process's one ``filelock.FileLock`` for ``path``: re-entrant within a thread (a
+    writer holding a site's shard lock writes each shard without locking again), exclusive
+    between threads (each thread has its own descriptor) and between processes."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(path)
+        if lock is None:
+            from filelock import FileLock
+
+            lock = _LOCKS[path] = FileLock(str(path), timeout=LOCK_TIMEOUT, mode=0o600)
+        return lock
 
 
 def table(db: TinyDB, name: str) -> Any:

@@ -8,8 +8,10 @@ Layout under the cache directory (every file a TinyDB database on
     sites/<name>/ids.json           summary               (post ids + the index's stamp)
     sites/<name>/summary.json       summary               (what listings need + the index's stamp)
     sites/<name>/state.json         read                  (read state: tiny, hot)
-    sites/<name>/bodies/<k>.json    bodies                (cold, sharded by post id)
-    sites/<name>/comments/<k>.json  comments              (cold, sharded by post id)
+    sites/<name>/layout.json        layout                (how many shards of each kind)
+    sites/<name>/bodies/<k>-of-<n>.json    bodies         (cold, sharded by post id)
+    sites/<name>/comments/<k>-of-<n>.json  comments       (cold, sharded by post id)
+    sites/<name>/shards.lock        the one lock of layout.json and every shard
     outbox.json                     replies               (see ``cache.outbox``)
 
 Post, category and comment documents use the WordPress id as TinyDB's ``doc_id``.
@@ -32,6 +34,14 @@ Invariants:
   category's post ids (one comma-joined string per category: cheap to parse) and the
   ``RECENT`` newest posts (listing fields only, as arrays) — so ``posts --limit``,
   ``categories`` and ``sites`` read one small file per site (``summary``), never the indexes.
+- Shards: a site's bodies and comments are split by post id into as many files as their
+  number needs (``shard_count``: one file for a feed of 50 items, up to ``SHARDS``), so a
+  small site's sync writes a handful of files, not dozens. ``layout.json`` says how many;
+  a site whose count grows is re-sharded by its sync: the new files are written, then
+  ``layout.json`` (the layout's commit point), then the old files go. Every writer of
+  shards holds the site's ``shards.lock`` and reads the layout under it; a reader that
+  finds its shard gone mid-move reads the layout again. A cache from before layouts (no
+  ``layout.json``, files ``<k>.json``) is ``SHARDS`` shards of the old names.
 """
 
 from __future__ import annotations
@@ -48,11 +58,11 @@ from tinydb import TinyDB
 
 from . import paths
 from .errors import NotFound, StoreError
+from .layout import COMMENTS_PER_SHARD, POSTS_PER_SHARD, Layout, infer_layout, read_layout, shard_count, shard_file
 from .models import Article, Category, Comment, Post, Site, breadcrumb, field_defaults, name_key
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
 
-SHARDS = 32
 RECENT = 100
 """Newest posts kept in each site's summary: ``posts --limit N`` up to this reads no index."""
 SUMMARY_VERSION = 2
@@ -95,10 +105,10 @@ class Store:
 
     # -- files -----------------------------------------------------------------------
 
-    def _db(self, path: Path) -> TinyDB:
+    def _db(self, path: Path, *, durable: bool = True) -> TinyDB:
         db = self._dbs.get(path)
         if db is None:
-            db = self._dbs[path] = open_db(path)
+            db = self._dbs[path] = open_db(path, durable=durable)
         return db
 
     def database(self, name: str) -> TinyDB:
@@ -118,20 +128,32 @@ class Store:
     def _index(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "index.json")
 
-    def _summary(self, site: str) -> TinyDB:
-        return self._db(self._site_dir(site) / "ids.json")
+    def _summary(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
+        return self._db(self._site_dir(site) / "ids.json", durable=False)
 
-    def _listing(self, site: str) -> TinyDB:
-        return self._db(self._site_dir(site) / "summary.json")
+    def _listing(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
+        return self._db(self._site_dir(site) / "summary.json", durable=False)
 
     def _state(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "state.json")
 
-    def _bodies(self, site: str, post_id: int) -> TinyDB:
-        return self._db(self._site_dir(site) / "bodies" / f"{post_id % SHARDS:02d}.json")
+    def _shard(self, site: str, name: str) -> TinyDB:
+        """A shard file (``bodies/03-of-08.json``) or ``layout.json``, under the site's
+        one shard lock."""
+        directory = self._site_dir(site)
+        path = directory / name
+        db = self._dbs.get(path)
+        if db is None:
+            db = self._dbs[path] = open_db(path, lock_path=directory / "shards.lock")
+        return db
+
+    def layout(self, site: str) -> Layout:
+        """How many shards ``site``'s bodies and comments are split into."""
+        row = self._raw(self._shard(site, "layout.json"), "layout").get("1")
+        return Layout.from_row(row) if Layout.valid(row) else infer_layout(self._site_dir(site)) or Layout()
 
     def _comments(self, site: str, post_id: int) -> TinyDB:
-        return self._db(self._site_dir(site) / "comments" / f"{post_id % SHARDS:02d}.json")
+        return self._shard(site, shard_file("comments", post_id, self.layout(site).comments))
 
     @property
     def _sites(self) -> TinyDB:
@@ -349,10 +371,11 @@ class Store:
     def body(self, site: str, post_id: int) -> str:
         """A post's body (safe Markdown) alone: reads one cold shard, not the index, and does
         not keep it (a reader moving through posts would otherwise hold every shard)."""
-        path = self._site_dir(site) / "bodies" / f"{post_id % SHARDS:02d}.json"
-        cached = self._dbs.get(path)  # a shard this store writes to is kept anyway
-        data = (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
-        row = data.get("bodies", {}).get(str(post_id), {})
+        folder = self._site_dir(site)
+        path = folder / shard_file("bodies", post_id, read_layout(folder).bodies)
+        if not path.exists():  # not synced, or a sync re-sharded the site just now
+            path = folder / shard_file("bodies", post_id, read_layout(folder).bodies)
+        row = self._transient(path).get("bodies", {}).get(str(post_id), {})
         if "html" in row:  # as synced: converted on the way out (html_to_markdown is safe)
             return html_to_markdown(str(row["html"]))
         return str(row.get("body", ""))
@@ -372,13 +395,17 @@ class Store:
 
     def comments(self, site: str, post_id: int) -> list[Comment]:
         """The post's comments in thread order (see ``thread``)."""
-        rows = self._raw(self._comments(site, post_id), "comments")
+        db = self._comments(site, post_id)
+        if not storage(db).path.exists():  # not yet written, or just re-sharded: read the layout again
+            db = self._comments(site, post_id)
+        rows = self._raw(db, "comments")
         return [c for _, c in thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id)]
 
     def add_comment(self, comment: Comment) -> None:
         """Store one comment (a reply of ours, or one confirmed by the site) and keep the
         post's ``comment_count`` (approved comments, as the site counts them) in step."""
-        _, counts = self._save_comments(comment.site, [comment])
+        with storage(self._shard(comment.site, "layout.json")).batch():  # the layout cannot change meanwhile
+            _, counts = self._save_comments(comment.site, [comment], self.layout(comment.site).comments)
         self._set_comment_counts(comment.site, counts)
 
     def _set_comment_counts(self, site: str, counts: dict[int, int]) -> None:
@@ -394,8 +421,8 @@ class Store:
 
     def remove_comment(self, site: str, post_id: int, comment_id: int) -> None:
         """Forget one comment (e.g. a pending placeholder once the real one is known)."""
-        db = self._comments(site, post_id)
-        with storage(db).batch():
+        with storage(self._shard(site, "layout.json")).batch():  # the layout cannot change meanwhile
+            db = self._comments(site, post_id)
             tbl = table(db, "comments")
             if tbl.contains(doc_id=comment_id):
                 tbl.remove(doc_ids=[comment_id])
@@ -542,15 +569,20 @@ class Store:
         body_rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
         comments = list(comments)
         gone = 0
-        with directory_syncs():  # the shards' directories are fsync'd once, before the index
-            for shard, items in _by_shard(body_rows.items(), key=lambda kv: kv[0]).items():
-                db = self._db(self._site_dir(site) / "bodies" / f"{shard:02d}.json")
-                with storage(db).batch():
-                    _upsert(db, "bodies", dict(items))
-            new_comments, counts = self._save_comments(site, comments)
+        before = self._raw(self._index(site), "posts")
+        held = storage(self._shard(site, "layout.json"))
+        with directory_syncs(), held.batch():  # shards' directories fsync'd once, before the index
+            layout, moved = self._grow(site, before, body_rows, comments)
+            for shard, items in _by_shard(body_rows.items(), lambda kv: kv[0], layout.bodies).items():
+                _upsert(self._shard(site, shard_file("bodies", shard, layout.bodies)), "bodies", dict(items))
+            new_comments, counts = self._save_comments(site, comments, layout.comments)
             if comments_complete_since is not None:
-                gone, dropped_counts = self._drop_missing_comments(site, comments, comments_complete_since)
+                gone, dropped_counts = self._drop_missing_comments(
+                    site, comments, comments_complete_since, layout.comments
+                )
                 counts.update(dropped_counts)
+        if moved:
+            self._sweep(site)
 
         db = self._index(site)
         with storage(db).batch():
@@ -576,17 +608,85 @@ class Store:
         self._write_summary(site)
         return new, updated, new_comments, gone
 
-    def _drop_missing_comments(self, site: str, seen: list[Comment], since: str) -> tuple[int, dict[int, int]]:
+    def _grow(
+        self, site: str, before: dict[str, Any], bodies: dict[int, Any], comments: list[Comment]
+    ) -> tuple[Layout, bool]:
+        """The layout a save writes into (under the shard lock), and whether shards moved:
+        the stored one, re-sharded when the site now holds more than its shards should; a
+        site with no shard yet starts at the size it needs. The layout's new row is written
+        when the lock's batch ends, after the shards (its commit point); ``_sweep`` removes
+        the old files then."""
+        held = self._shard(site, "layout.json")
+        stored = self._raw(held, "layout").get("1")
+        found = Layout.from_row(stored) if Layout.valid(stored) else infer_layout(self._site_dir(site))
+        # no layout.json: lost (a corrupt file moved aside) or never written (a cache from
+        # before layouts): the files say; none, a new site
+        current = found or Layout(1, 1)
+        posts = len(before) + sum(1 for pid in bodies if str(pid) not in before)
+        count = sum(int(row.get("comment_count") or 0) for row in before.values()) + len(comments)
+        want = Layout(
+            max(current.bodies, shard_count(posts, POSTS_PER_SHARD)),
+            max(current.comments, shard_count(count, COMMENTS_PER_SHARD)),
+        )
+        self._reshard(site, "bodies", current.bodies, want.bodies)
+        self._reshard(site, "comments", current.comments, want.comments)
+        if stored != want.to_row():
+            storage(held).write({"layout": {"1": want.to_row()}})
+        return want, found is not None and found != want
+
+    def _reshard(self, site: str, kind: str, old: int, new: int) -> None:
+        """Copy ``kind``'s rows from ``old`` shards into ``new`` ones (new names: the old
+        files stay in force until the layout changes)."""
+        if old == new:
+            return
+        folder = self._site_dir(site)
+        rows: dict[str, Any] = {}
+        for shard in range(old):
+            name = shard_file(kind, shard, old)
+            if (folder / name).exists():
+                rows.update(self._raw(self._shard(site, name), kind))
+        parts: dict[int, dict[str, Any]] = {}
+        for key, row in rows.items():
+            owner = int(row.get("post", 0)) if kind == "comments" else int(key)
+            parts.setdefault(owner % new, {})[key] = row
+        for shard, part in parts.items():
+            storage(self._shard(site, shard_file(kind, shard, new))).write({kind: part})
+
+    def _sweep(self, site: str) -> None:
+        """Remove shard files that the site's layout does not name (left by a re-shard, or
+        by a re-shard killed half-way) and the per-file locks of caches before layouts."""
+        folder = self._site_dir(site)
+        with storage(self._shard(site, "layout.json")).batch():
+            layout = self.layout(site)
+            for kind, count in (("bodies", layout.bodies), ("comments", layout.comments)):
+                keep = {shard_file(kind, k, count).split("/", 1)[1] for k in range(count)}
+                try:
+                    entries = list(os.scandir(folder / kind))
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.name in keep or not entry.name.endswith((".json", ".json.lock")):
+                        continue
+                    self._dbs.pop(Path(entry.path), None)
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+    def _drop_missing_comments(
+        self, site: str, seen: list[Comment], since: str, shards: int
+    ) -> tuple[int, dict[int, int]]:
         """Drop the site's approved comments dated after ``since`` that ``seen`` lacks;
-        returns (how many, approved count per touched post)."""
+        returns (how many, approved count per touched post). Under the shard lock."""
         ids = {c.id for c in seen}
         gone = 0
         counts: dict[int, int] = {}
-        folder = self._site_dir(site) / "comments"
-        if not folder.is_dir():
-            return 0, counts
-        for path in sorted(folder.glob("*.json")):
-            db = self._db(path)
+        folder = self._site_dir(site)
+        for shard in range(shards):
+            name = shard_file("comments", shard, shards)
+            if not (folder / name).exists():
+                continue
+            db = self._shard(site, name)
             rows = self._raw(db, "comments")
             doomed = [
                 key
@@ -616,12 +716,13 @@ class Store:
                 counts.setdefault(post, 0)
         return gone, counts
 
-    def _save_comments(self, site: str, comments: list[Comment]) -> tuple[int, dict[int, int]]:
-        """Upsert comments; returns (how many were new, approved count per touched post)."""
+    def _save_comments(self, site: str, comments: list[Comment], shards: int) -> tuple[int, dict[int, int]]:
+        """Upsert comments into ``shards`` shards; returns (how many were new, approved count
+        per touched post). Under the shard lock."""
         new = 0
         counts: dict[int, int] = {}
-        for shard, items in _by_shard(comments, key=lambda c: c.post).items():
-            db = self._db(self._site_dir(site) / "comments" / f"{shard:02d}.json")
+        for shard, items in _by_shard(comments, lambda c: c.post, shards).items():
+            db = self._shard(site, shard_file("comments", shard, shards))
             with storage(db).batch():
                 existing = (storage(db).read() or {}).get("comments", {})
                 rows = {c.id: c.to_row() for c in items}
@@ -765,10 +866,10 @@ def _normal_url(url: str) -> str:
     return f"{parts.netloc.lower()}{parts.path.rstrip('/')}?{parts.query}"
 
 
-def _by_shard(items: Iterable[Any], key: Any) -> dict[int, list[Any]]:
+def _by_shard(items: Iterable[Any], key: Any, count: int) -> dict[int, list[Any]]:
     shards: dict[int, list[Any]] = {}
     for item in items:
-        shards.setdefault(key(item) % SHARDS, []).append(item)
+        shards.setdefault(key(item) % count, []).append(item)
     return shards
 
 

@@ -229,7 +229,7 @@ def _site_lock(store: Store, name: str) -> Any:
     try:
         directory = store.site_dir(name)
         directory.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(directory / "sync.lock"), timeout=0, thread_local=False)
+        lock = FileLock(str(directory / "sync.lock"), timeout=0, thread_local=False, mode=0o600)
         lock.acquire()
     except Timeout:
         return None

@@ -110,16 +110,18 @@ def test_temp_files_left_by_a_killed_writer_are_removed_by_the_next_write(tmp_pa
     from cache.storage import STALE_TEMP, atomic_write
 
     target = tmp_path / "index.json"
-    old = tmp_path / ".index.json.abc123"
-    young = tmp_path / ".index.json.def456"  # another process may be writing it right now
-    other = tmp_path / ".state.json.xyz"
-    for leftover in (old, young, other):
+    old = tmp_path / ".index.json.abc12_yz"
+    young = tmp_path / ".index.json.def45678"  # another process may be writing it right now
+    other = tmp_path / ".state.json.x9y8z7w6"  # another file's, left as long ago: also gone
+    mine = tmp_path / ".keep"  # not a temporary file of ours
+    for leftover in (old, young, other, mine):
         leftover.write_bytes(b"x" * 1000)
     past = time.time() - STALE_TEMP - 5
-    os.utime(old, (past, past))
-    os.utime(other, (past, past))
+    for leftover in (old, other, mine):
+        os.utime(leftover, (past, past))
     atomic_write(target, b"{}")
-    assert not old.exists() and young.exists() and other.exists()
+    assert not old.exists() and not other.exists()
+    assert young.exists() and mine.exists()
     assert target.read_bytes() == b"{}"
 
 

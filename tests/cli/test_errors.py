@@ -96,7 +96,7 @@ def test_read_prints_the_post_before_marking_it(demo, capsys, monkeypatch):
 def test_a_read_only_cache_is_named_in_one_line(demo, capsys, monkeypatch):
     import cache.storage
 
-    def read_only(path, payload):
+    def read_only(path, payload, **_):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
 
     monkeypatch.setattr(cache.storage, "atomic_write", read_only)

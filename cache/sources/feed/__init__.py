@@ -384,7 +384,7 @@ def to_post(site: str, entry: parse.Entry, seen: dict[str, Any], known: dict[int
         modified = modified_gmt = changed
     else:
         modified, modified_gmt = date, date_gmt
-    excerpt = html_to_line(entry.summary[:4000] or entry.content[:4000])[:300]
+    excerpt = _excerpt(entry.summary or entry.content)
     post = Post(
         id=post_id,
         site=site,
@@ -406,6 +406,28 @@ def to_post(site: str, entry: parse.Entry, seen: dict[str, Any], known: dict[int
     )
     record: Any = [digest, first_seen, changed] if first_seen or changed else digest
     return post, record
+
+
+EXCERPT = 300
+"""Characters of text in a post's excerpt."""
+
+
+def _excerpt(fragment: str) -> str:
+    """The first ``EXCERPT`` characters of an item's text: from a short prefix of its HTML
+    when that holds enough text (10,000 items), else from the first 4,000 characters."""
+    text = html_to_line(_prefix(fragment, 4 * EXCERPT))
+    if len(text) < EXCERPT and len(fragment) > 4 * EXCERPT:
+        text = html_to_line(_prefix(fragment, 4000))
+    return text[:EXCERPT]
+
+
+def _prefix(fragment: str, size: int) -> str:
+    """``fragment``'s first ``size`` characters, without a tag cut in two at the end."""
+    if len(fragment) <= size:
+        return fragment
+    head = fragment[:size]
+    cut = head.rfind("<")
+    return head[:cut] if cut > head.rfind(">") else head
 
 
 def to_comments(site: str, post: Post, feed: parse.Feed) -> list[Comment]:

@@ -1,0 +1,184 @@
+"""Shards sized to the site: a small site's sync writes one body file; a growing site is
+re-sharded without losing a body or a comment; caches from before layouts keep working."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from cache.layout import SHARDS, Layout, infer_layout, read_layout, shard_count, shard_file
+from cache.models import Comment, Post, Site
+from cache.store import Store
+
+
+def posts(ids):
+    return [Post(i, "news", f"Post {i}", date_gmt=f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}") for i in ids]
+
+
+def comments(post_ids, per_post=2):
+    return [
+        Comment(post * 100 + k, "news", post, text=f"comment {k} on {post}", date_gmt="2026-01-02T00:00:00")
+        for post in post_ids
+        for k in range(1, per_post + 1)
+    ]
+
+
+def save(store, ids, *, per_post=2):
+    ids = list(ids)
+    return store.save_sync(
+        "news", posts=posts(ids), bodies={i: f"body of {i}" for i in ids}, comments=comments(ids, per_post)
+    )
+
+
+def files(store, kind):
+    folder = store.site_dir("news") / kind
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "cache")
+    store.add_site(Site(name="news", url="https://n.test"))
+    return store
+
+
+def assert_everything_readable(store, ids, per_post=2):
+    for i in ids:
+        assert store.body("news", i) == f"body of {i}"
+        assert [c.id for c in store.comments("news", i)] == [i * 100 + k for k in range(1, per_post + 1)]
+    fresh = Store(store.directory)  # another process sees the same
+    assert all(fresh.body("news", i) == f"body of {i}" for i in ids)
+
+
+def test_shard_counts_and_names():
+    assert [shard_count(n, 64) for n in (0, 1, 64, 65, 128, 129, 10_000)] == [1, 1, 1, 2, 2, 4, SHARDS]
+    assert shard_file("bodies", 70, 4) == "bodies/02-of-04.json"
+    assert shard_file("comments", 70, SHARDS) == "comments/06.json"  # the names before layouts
+
+
+def test_a_small_site_is_one_file_of_each(store):
+    save(store, range(1, 51))
+    assert store.layout("news") == Layout(1, 1)
+    assert files(store, "bodies") == ["00-of-01.json"] and files(store, "comments") == ["00-of-01.json"]
+    assert_everything_readable(store, range(1, 51))
+
+
+def test_a_growing_site_is_resharded_and_loses_nothing(store):
+    save(store, range(1, 51))
+    save(store, range(51, 200))  # 199 posts: 4 body shards
+    assert store.layout("news").bodies == 4
+    assert files(store, "bodies") == [f"0{k}-of-04.json" for k in range(4)]
+    assert_everything_readable(store, range(1, 200))
+    save(store, range(200, 2100), per_post=2)  # past 64 x 32: the most shards, names as before layouts
+    layout = store.layout("news")
+    assert layout.bodies == SHARDS and layout.comments == 16  # 4,198 comments: over 8 x 512
+    assert files(store, "bodies") == [f"{k:02d}.json" for k in range(SHARDS)]
+    assert_everything_readable(store, range(1, 2100, 7))
+
+
+def test_the_search_index_follows_a_reshard(store):
+    from cache.search import SearchIndex
+
+    save(store, range(1, 41))
+    with SearchIndex(store.directory) as index:
+        index.refresh(store)
+        assert {h.id for h in index.search("comment 2 on 7") if h.comment_id} == {7}
+        save(store, range(41, 300))
+        store.add_comment(Comment(4242, "news", 42, text="zebra crossing", date_gmt="2026-01-03T00:00:00"))
+        index.refresh(store)
+        assert {(h.id, h.comment_id) for h in index.search("zebra")} == {(42, 4242)}
+        assert {h.id for h in index.search('"body of 299"')} == {299}
+        assert len([h for h in index.search("comment", limit=5000) if h.comment_id]) == 299 * 2
+
+
+def test_a_cache_from_before_layouts_keeps_its_files(store):
+    """32 shards named ``<k>.json`` and no layout.json: read as they are, kept as they are."""
+    save(store, range(1, 51))
+    folder = store.site_dir("news")
+    # rewrite the cache as an older Broadsheet left it
+    import orjson
+
+    for kind in ("bodies", "comments"):
+        path = folder / shard_file(kind, 0, 1)
+        rows = orjson.loads(path.read_bytes())[kind]
+        path.unlink()
+        by: dict[int, dict] = {}
+        for key, row in rows.items():
+            owner = row["post"] if kind == "comments" else int(key)
+            by.setdefault(owner % SHARDS, {})[key] = row
+        for k, part in by.items():
+            (folder / shard_file(kind, k, SHARDS)).write_bytes(orjson.dumps({kind: part}))
+    (folder / "layout.json").unlink()
+    old = Store(store.directory)
+    assert old.layout("news") == Layout() and read_layout(folder) == Layout()
+    assert_everything_readable(old, range(1, 51))
+    save(old, range(51, 60))
+    assert old.layout("news") == Layout()
+    assert files(old, "bodies") == sorted(f"{k:02d}.json" for k in {i % SHARDS for i in range(1, 60)})
+    assert_everything_readable(old, range(1, 60))
+
+
+def test_a_lost_layout_file_is_read_from_the_names(store, caplog):
+    save(store, range(1, 200))
+    folder = store.site_dir("news")
+    (folder / "layout.json").write_bytes(b"\x00garbage")
+    assert infer_layout(folder) == Layout(4, 1)
+    again = Store(store.directory)
+    assert_everything_readable(again, range(1, 200))
+    save(again, range(200, 210))
+    assert again.layout("news") == Layout(4, 1)
+    assert_everything_readable(again, range(1, 210))
+
+
+def test_a_reshard_killed_before_its_commit_changes_nothing(store, monkeypatch):
+    """New files written, layout.json not: the old layout stays in force, and the next save
+    removes the orphans (and re-shards again)."""
+    from cache import storage
+
+    save(store, range(1, 51))
+    real = storage.AtomicJSONStorage._write
+
+    def die_at_layout(self, data):
+        if self.path.name == "layout.json":
+            raise KeyboardInterrupt  # a kill, as far as the cache is concerned
+        real(self, data)
+
+    monkeypatch.setattr(storage.AtomicJSONStorage, "_write", die_at_layout)
+    with pytest.raises(KeyboardInterrupt):
+        save(store, range(51, 200))
+    monkeypatch.undo()
+    fresh = Store(store.directory)
+    assert fresh.layout("news") == Layout(1, 1)
+    assert "00-of-04.json" in files(fresh, "bodies")  # written before the kill
+    assert_everything_readable(fresh, range(1, 51))
+    save(fresh, range(51, 200))
+    assert fresh.layout("news").bodies == 4 and "00-of-01.json" not in files(fresh, "bodies")
+    assert_everything_readable(fresh, range(1, 200))
+
+
+def test_a_reply_stored_while_another_thread_reshards_is_kept(store):
+    """Every writer of shards holds the site's shard lock and reads the layout under it."""
+    save(store, range(1, 51))
+    errors = []
+
+    def replies():
+        try:
+            for k in range(40):
+                store_b.add_comment(Comment(-(k + 1), "news", 1 + k % 50, text=f"mine {k}", status="pending"))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    store_b = Store(store.directory)
+    worker = threading.Thread(target=replies)
+    worker.start()
+    for start in range(51, 1000, 150):
+        save(store, range(start, start + 150))
+    worker.join()
+    assert not errors
+    fresh = Store(store.directory)
+    mine = [c for i in range(1, 51) for c in fresh.comments("news", i) if c.id < 0]
+    assert sorted(-c.id for c in mine) == list(range(1, 41))
+    assert os.listdir(store.site_dir("news") / "bodies")  # and the bodies moved along
+    assert_everything_readable(fresh, range(51, 1000, 37))
