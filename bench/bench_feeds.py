@@ -295,7 +295,18 @@ def main() -> int:
                 missing = broadsheet_missing(tmp / "probe")
             import_missing = missing  # the import figure needs only `import`, not feed sync
             results: dict[str, list] = {
-                k: [] for k in ("nb_big", "nb_set", "nb_set1", "nb_set2", "bs_big", "bs_set", "bs_set2")
+                k: []
+                for k in (
+                    "nb_big",
+                    "nb_set",
+                    "nb_set1",
+                    "nb_set2",
+                    "bs_big",
+                    "bs_set",
+                    "bs_set2",
+                    "bs_find",
+                    "bs_find2",
+                )
             }
             stored: dict[str, object] = {}
             for n in range(args.rounds):
@@ -326,6 +337,9 @@ def main() -> int:
                         results["bs_set"].append(bs_set)
                         results["bs_set2"].append(bs_set2)
                         stored["bs_set"] = broadsheet_unread(tmp / f"bs-set-{n}")
+                        # a sync does not index: the first search indexes the 10,000 posts
+                        results["bs_find"].append(broadsheet(tmp / f"bs-set-{n}", "search", "harbour"))
+                        results["bs_find2"].append(broadsheet(tmp / f"bs-set-{n}", "search", "harbour"))
                         line += (
                             f"; broadsheet big {bs_big.wall:.2f}s {bs_big.rss_mb:.0f} MB, set {bs_set.wall:.2f}s, "
                             f"again {bs_set2.wall:.2f}s ({bs_set2.statuses()})"
@@ -394,6 +408,11 @@ def main() -> int:
         )
     a, b = med(results["bs_set2"]), med(results["nb_set2"])
     print(f"{f're-sync, {args.feeds} unchanged feeds':44} {fmt(b):>17} {fmt(a):>17} {ratio(a, b):>7}  ≤ 1.0 s, all 304")
+    for label, key in (
+        (f"first search after it (indexes {args.feeds * args.per_feed:,} posts)", "bs_find"),
+        ("the next search (nothing to index)", "bs_find2"),
+    ):
+        print(f"{label:44} {'':>17} {fmt(med(results[key])):>17} {'':>7}  (no target; newsboat has no index)")
     imp = bs_import.wall if bs_import else None
     print(
         f"{f'import of a {args.import_feeds:,}-feed OPML':44} {fmt(nb_import.wall if nb_import.ok else None):>17} "

@@ -146,7 +146,7 @@ def build(directory: str) -> None:
     # as a sync leaves a cache: with its search index (`/` searches it)
     from cache.service import Service
 
-    Service(store=store).update_index()
+    Service(store=store).catch_up_index()
 
 
 def _marker(body: str) -> str:

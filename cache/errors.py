@@ -34,6 +34,11 @@ class StoreError(BroadsheetError):
     """The cache could not be read or written."""
 
 
+class Stopped(BroadsheetError):
+    """Work was stopped on request (the reader quitting) before it finished; nothing of it
+    was kept."""
+
+
 class NotFound(BroadsheetError):
     """A site, category, post, comment or outbox entry is not in the cache."""
 

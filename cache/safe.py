@@ -58,7 +58,6 @@ _ESCAPES = re.compile(
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SPACES = re.compile(r"\s+")
 
 # Elements whose content must never be shown.
 _DROP_CONTENT = {
@@ -295,7 +294,10 @@ def clean_line(text: str | None) -> str:
         return ""
     if text.isprintable() and "  " not in text:  # no control, format or bidi character
         return text.strip()
-    return _SPACES.sub(" ", clean_text(text)).strip()
+    folded = " ".join(text.split())  # str.split's whitespace is the regex \s, ~10x faster
+    if folded.isprintable():
+        return folded
+    return " ".join(clean_text(text).split())
 
 
 def html_to_line(fragment: str | None) -> str:

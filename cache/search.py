@@ -64,13 +64,13 @@ import os
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import StoreError
+from .errors import Stopped, StoreError
 from .layout import read_layout, shard_file
 from .safe import clean_text
 
@@ -315,6 +315,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        conn.set_progress_handler(None, 0)  # a stop request must not interrupt the rollback
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
@@ -331,8 +332,11 @@ def _is_corruption(error: sqlite3.Error) -> bool:
 class SearchIndex:
     """The search index of the cache in ``directory`` (``Store.directory``)."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, stop: Callable[[], bool] | None = None) -> None:
+        """``stop()`` true: the work under way ends soon with ``Stopped`` (its transaction
+        rolled back), between statements or inside one."""
         self.path = Path(directory) / FILENAME
+        self._stop = stop
         self._conn: sqlite3.Connection | None = None
         self._next: dict[int, int] = {}
         self._files: dict[Path, dict[str, Any]] = {}  # cache files read during one update
@@ -361,6 +365,9 @@ class SearchIndex:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the search index {self.path}: {error}") from None
+        if self._stop is not None:
+            stop = self._stop
+            conn.set_progress_handler(lambda: int(stop()), 20_000)  # non-zero: the statement aborts
         try:
             conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable enough for derived data
             conn.execute("PRAGMA journal_size_limit = 8388608")  # the WAL shrinks back after a rebuild
@@ -559,6 +566,11 @@ class SearchIndex:
 
     # -- indexing -----------------------------------------------------------------------
 
+    def check_stop(self) -> None:
+        """Raise ``Stopped`` when the owner asked to stop."""
+        if self._stop is not None and self._stop():
+            raise Stopped("stopped before the search index was brought up to date")
+
     def _writing(self) -> sqlite3.Connection:
         conn = self._connect(create=True)
         assert conn is not None
@@ -574,6 +586,7 @@ class SearchIndex:
                 with _transaction(conn):
                     return work(conn)
             except sqlite3.Error as error:
+                self.check_stop()
                 if attempt == 0 and _is_corruption(error):
                     self._reset()
                     continue
@@ -655,6 +668,7 @@ class SearchIndex:
                     self._delete_site(conn, gone)
             total = 0
             for name in wanted:
+                self.check_stop()
                 now = self._stamps(store, name)
                 old = recorded.get(name)
                 if old != now:
@@ -767,6 +781,7 @@ class SearchIndex:
             by_shard.setdefault(post.id % count, []).append(post)
         fts, docs, meta = [], [], []
         for shard, items in by_shard.items():
+            self.check_stop()
             bodies = self._read(store, site, shard_file("bodies", shard, count)).get("bodies", {})
             for post in items:
                 row = bodies.get(str(post.id)) or {}

@@ -304,12 +304,12 @@ class Service:
         fetches every site named or not, ignoring the sites' own hints (``<ttl>``,
         ``Retry-After``). ``due_only=False`` fetches every site without names though none is
         due (the reader's ``R``). One failing site never stops the others (its error is in its
-        result). ``on_done(result)`` is told of each site as soon as it finishes; the search
-        index is updated after all of them (a failure there sets ``index_error`` on the
-        results afterwards).
-        """
-        import asyncio
+        result). ``on_done(result)`` is told of each site as soon as it finishes.
 
+        The search index is not updated here: ``search`` (and the reader, in the background,
+        after a refresh) brings it up to date with what changed (``catch_up_index``), so a
+        sync costs what fetching and storing cost.
+        """
         from .sync import sync_sites
 
         wanted = list(names) if names is not None else None
@@ -323,7 +323,7 @@ class Service:
                 sites = [s for s in sites if not s.demo]
             if due_only if due_only is not None else not (force or full):
                 sites = [site for site in sites if self.due(site)]
-        results = await sync_sites(
+        return await sync_sites(
             self.store,
             sites,
             progress=progress,
@@ -334,17 +334,6 @@ class Service:
             options={s.name: self._options(s) for s in sites},
             on_done=on_done,
         )
-        changed = [r.site for r in results if r.ok and not r.not_modified]
-        if changed:
-            if progress is not None:
-                progress(changed[0] if len(changed) == 1 else f"{len(changed)} sites", "updating the search index")
-            try:
-                await asyncio.to_thread(self.update_index, changed)
-            except BroadsheetError as error:  # derived data: the news is stored; say so, go on
-                for result in results:
-                    if result.site in changed:
-                        result.index_error = str(error)
-        return results
 
     def due(self, site: Site, now: float | None = None) -> bool:
         """Whether ``site``'s refresh interval has passed since its last sync (or its index is
@@ -389,21 +378,37 @@ class Service:
 
     # -- search ------------------------------------------------------------------------
 
-    def search(self, query: str, *, site: str | None = None, limit: int = 50) -> list[Hit]:
-        """Posts (title, body) and comments matching ``query``, newest first.
+    def search(
+        self, query: str, *, site: str | None = None, limit: int = 50, stop: Callable[[], bool] | None = None
+    ) -> list[Hit]:
+        """Posts (title, body) and comments matching ``query``, newest first, from an index
+        first brought up to date with the cache (``catch_up_index``).
 
-        Raises: StoreError when the index is damaged (it is reset; ``reindex`` rebuilds it).
+        Raises: StoreError when the index is damaged (it is reset; ``reindex`` rebuilds it);
+        Stopped when ``stop()`` turned true meanwhile.
         """
         from .search import SearchIndex
 
         if site is not None:
             self.store.site(site)  # NotFound for a name that is not subscribed
-        with SearchIndex(self.store.directory) as index:
-            hits = index.search(query, site=site, limit=limit)
-            if not hits and not index.indexed_sites() and self.store.sites():
-                index.refresh(self.store)  # the index was never built (a cache older than it)
-                hits = index.search(query, site=site, limit=limit)
-        return hits
+        with SearchIndex(self.store.directory, stop=stop) as index:
+            self._catch_up(index)
+            return index.search(query, site=site, limit=limit)
+
+    def catch_up_index(self, stop: Callable[[], bool] | None = None) -> int:
+        """Index what changed in the cache since the search index last saw it (sites synced,
+        replies stored, sites removed); returns how many posts were (re)indexed. Stats alone
+        when nothing changed. ``stop()`` true: ends soon with ``Stopped``, nothing kept."""
+        from .search import SearchIndex
+
+        with SearchIndex(self.store.directory, stop=stop) as index:
+            return self._catch_up(index)
+
+    def _catch_up(self, index: Any) -> int:
+        names = {s.name for s in self.store.sites()}
+        if index.stale_sites(self.store) or set(index.indexed_sites()) - names:
+            return int(index.refresh(self.store))
+        return 0
 
     @staticmethod
     def query_terms(query: str) -> list[str]:
@@ -418,13 +423,6 @@ class Service:
 
         with SearchIndex(self.store.directory) as index:
             return index.rebuild(self.store)
-
-    def update_index(self, names: Iterable[str] | None = None) -> None:
-        """Bring the search index up to date with what sync stored (cheap when nothing changed)."""
-        from .search import SearchIndex
-
-        with SearchIndex(self.store.directory) as index:
-            index.refresh(self.store, list(names) if names is not None else None)
 
     # -- read state --------------------------------------------------------------------
 

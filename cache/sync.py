@@ -57,7 +57,6 @@ class SyncResult:
     busy: bool = False
     """Another process was syncing the site: this one left it alone."""
     outbox_error: str | None = None
-    index_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -86,8 +85,6 @@ class SyncResult:
             text += f", {self.skipped} malformed items skipped"
         if self.outbox_error:
             text += f" (replies not sent: {self.outbox_error})"
-        if self.index_error:
-            text += f" (search index not updated: {self.index_error})"
         return text + f" ({self.seconds:.1f}s)"
 
 

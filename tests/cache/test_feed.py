@@ -455,6 +455,29 @@ async def test_full_text_for_summary_only_items(mode, fetched):
         assert changes.html[one] == "Summary 1"
 
 
+async def test_full_text_looks_at_the_newest_items_only(monkeypatch):
+    """A feed whose items carry their articles is not read to its end for summaries on every
+    sync: at most FULL_TEXT_SCAN items are looked at, newest first; a summary among them is
+    still fetched."""
+    from cache.sources import feed as feed_module
+
+    looked = []
+    real = feed_module.fulltext.summary_only
+    monkeypatch.setattr(
+        feed_module.fulltext, "summary_only", lambda content, summary: looked.append(1) or real(content, summary)
+    )
+    article = lambda request: httpx.Response(200, text=ARTICLE, headers={"Content-Type": "text/html"})  # noqa: E731
+    count = feed_module.FULL_TEXT_SCAN * 3
+    items = "".join(
+        item(n, date=f"Tue, 02 Jan 2024 {n // 60 % 24:02d}:{n % 60:02d}:00 +0000", content="" if n == count else None)
+        for n in range(1, count + 1)
+    )
+    fake = FakeSite({"/feed/": rss(items), f"/{count}/": article})
+    changes = await sync(source(fake), {"full_text": "auto"})
+    assert len(changes.posts) == count and len(looked) == feed_module.FULL_TEXT_SCAN
+    assert fake.hits.get(f"/{count}/") == 1  # the newest item was a summary: fetched
+
+
 async def test_full_text_failure_keeps_the_summary():
     fake = FakeSite({"/feed/": rss(item(1, content="")), "/1/": ("<html><body>tiny</body></html>", "text/html")})
     changes = await sync(source(fake), {"full_text": "auto"})

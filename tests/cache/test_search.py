@@ -331,3 +331,61 @@ def test_html_text_is_linear_and_safe():
         html_text(hostile)
     markdown_text("[" * 200_000 + "](" * 100_000)
     assert time.perf_counter() - started < 2.0
+
+
+def test_search_catches_up_with_what_changed_since_and_sync_does_not_index(store):
+    """A sync stores; the next search indexes what changed (posts, a stored reply, a site
+    removed) before it answers."""
+    from cache.service import Service
+
+    service = Service(store=store)
+    assert not (store.directory / "search.sqlite").exists()  # saving indexed nothing
+    assert {(h.site, h.id) for h in service.search("harbour") if not h.comment_id} == {
+        ("news", 1),
+        ("news", 4),
+        ("other", 1),
+    }
+    store.save_sync("news", posts=[post(6, "Lighthouse reopens")], html={6: "<p>A lighthouse.</p>"})
+    store.add_comment(Comment(15, "news", 5, text="the lighthouse keeper waves", date_gmt=stamp(9999)))
+    assert {(h.id, h.comment_id) for h in service.search("lighthouse")} == {(6, None), (5, 15)}
+    service.remove("other")
+    assert {h.site for h in service.search("harbour")} == {"news"}
+    assert service.catch_up_index() == 0  # nothing left to do: stats only
+
+
+def test_a_stopped_catch_up_keeps_nothing_and_the_next_one_finishes(store):
+    from cache.errors import Stopped
+    from cache.service import Service
+
+    service = Service(store=store)
+    calls = []
+
+    def stop_soon():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(Stopped):
+        service.catch_up_index(stop=stop_soon)
+    with SearchIndex(store.directory) as index:
+        assert index.indexed_sites() == [] and index.search("harbour") == []
+    assert service.catch_up_index(stop=lambda: False) == 6
+    assert len(service.search("harbour")) >= 3
+
+
+def test_a_stop_interrupts_a_long_statement(store, monkeypatch):
+    """SQLite's progress handler aborts a statement under way; the rollback still runs."""
+    from cache.errors import Stopped
+
+    stop = {"now": False}
+    index = SearchIndex(store.directory, stop=lambda: stop["now"])
+    index.rebuild(store)
+
+    def slow(conn):
+        stop["now"] = True  # asked while the statement below runs
+        conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n")
+
+    with pytest.raises(Stopped):
+        index._run(slow)
+    stop["now"] = False
+    assert index.indexed_sites() == ["news", "other"]
+    index.close()

@@ -471,3 +471,19 @@ async def test_focused_pane_is_marked(demo_store, make):
             edges = {p: p.styles.border_left[0] for p in (reader.site_tree, reader.article_view, reader.comment_thread)}
             assert edges[pane] == "tall"
             assert [e for p, e in edges.items() if p is not pane] == ["blank", "blank"]
+
+
+async def test_the_search_index_catches_up_in_the_background(demo_store, make):
+    """A sync does not index; the reader brings the index up to date after loading the
+    listing, so ``/`` has nothing left to do."""
+    from cache.search import SearchIndex
+
+    with SearchIndex(demo_store.directory) as index:
+        assert index.stale_sites(demo_store) == ["demo"]
+    app = make(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+        await app.workers.wait_for_complete()
+        with SearchIndex(demo_store.directory) as index:
+            assert index.stale_sites(demo_store) == []
+            assert index.search("harbour")

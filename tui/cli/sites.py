@@ -16,7 +16,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, warn
+from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument
 
 if TYPE_CHECKING:
     from cache.service import Service, SyncResult
@@ -211,12 +211,6 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
     if not results:
         print("every site is up to date (none is due yet); `broadsheet sync --force` fetches them anyway")
         return EXIT_OK
-    unindexed = [r for r in results if r.index_error]
-    if unindexed:  # known only once every site is done, after their lines went out
-        warn(
-            f"search index not updated for {len(unindexed)} site{'s' * (len(unindexed) != 1)}: "
-            f"{unindexed[0].index_error}"
-        )
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 

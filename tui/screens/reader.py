@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker
 
 from cache.config import Config, save_reply_identity
-from cache.errors import BroadsheetError
+from cache.errors import BroadsheetError, Stopped
 from cache.models import Article, Category, Comment, Post, Site
 from cache.service import Service
 from cache.store import Store, thread
@@ -282,6 +283,9 @@ class ReaderScreen(Screen[None]):
         self._start_pending = False
         #: The latest search asked for (escape counts too): older answers are dropped.
         self._search_request = 0
+        #: the background catch-up of the search index: one at a time, once more if asked meanwhile
+        self._index_lock = threading.Lock()
+        self._indexing = self._index_again = False
         #: The latest ``r`` press (its draft look-up is the one that may open a screen).
         self._draft_request = 0
         #: The feed-comments fetch in flight (at most one), and the post it is for.
@@ -559,6 +563,7 @@ class ReaderScreen(Screen[None]):
                 self.comment_thread.set_comments([], empty_text="")
                 self.notify("The open post was removed from the site.", severity="warning", timeout=4)
         self._update_subtitle()
+        self._catch_up_index()
         if first:
             self._refresh_stale_sites()
         elif event.refreshed and event.nothing_new and not event.errors:
@@ -1517,13 +1522,44 @@ class ReaderScreen(Screen[None]):
             self._search_request += 1
             self._search_worker(query, self._search_request)
 
+    def _catch_up_index(self) -> None:
+        """Bring the search index up to date with the cache (a sync does not) in the
+        background, after every load of the listing, so ``/`` finds the news at once."""
+        with self._index_lock:
+            if self._indexing:
+                self._index_again = True  # the running one goes round once more
+                return
+            self._indexing = True
+        self._index_worker()
+
+    @work(thread=True, group="index")
+    def _index_worker(self) -> None:
+        """See ``_catch_up_index``: stats alone when nothing changed; stopped when the
+        screen goes away."""
+        service = self._thread_service()
+        try:
+            while True:
+                service.catch_up_index(stop=lambda: self.jobs.cancelled)
+                with self._index_lock:
+                    if not self._index_again:
+                        break
+                    self._index_again = False
+        except BroadsheetError:
+            pass  # stopped, or the index is damaged: ``/`` says so when it is used
+        finally:
+            with self._index_lock:
+                self._indexing = self._index_again = False
+            service.close()
+
     @work(thread=True, exclusive=True, group="search")
     def _search_worker(self, query: str, request: int = 0) -> None:
         """Run a full-text search with this thread's own ``Service``."""
         service = self._thread_service()
         try:
-            hits = service.search(query, limit=200)
+            hits = service.search(query, limit=200, stop=lambda: self.jobs.cancelled)
             terms = service.query_terms(query)
+        except Stopped:
+            return  # the screen is going away
         except BroadsheetError as error:
             self.post_message(self.SearchFinished(query, [], [], str(error), request))
             return

@@ -46,8 +46,8 @@ def summary_only(content: str, summary: str) -> bool:
         content = summary  # RSS without content:encoded: <description> may be the article
         if not content.strip():
             return True
-    length = text_length(content[: 4 * FULL_ENOUGH])  # enough to compare with FULL_ENOUGH, mostly
-    if length < FULL_ENOUGH and len(content) > 4 * FULL_ENOUGH:
+    length = text_length(content[: 2 * FULL_ENOUGH])  # enough to compare with FULL_ENOUGH, mostly
+    if length < FULL_ENOUGH and len(content) > 2 * FULL_ENOUGH:
         length = text_length(content[:20_000])
     teaser = bool(_ELLIPSIS.search(_TAG.sub(" ", content[-400:]).strip()))
     if content.strip() == summary.strip():
