@@ -90,8 +90,11 @@ class RetryPolicy:
     deadline: float = DEADLINE
 
 
-def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> httpx.AsyncClient:
-    """An ``AsyncClient`` with Broadsheet's time-outs and user agent.
+def make_client(
+    transport: httpx.AsyncBaseTransport | None = None, *, connections: int = 8, **kwargs: Any
+) -> httpx.AsyncClient:
+    """An ``AsyncClient`` with Broadsheet's time-outs and user agent, at most ``connections``
+    open at once.
 
     It does not follow redirects itself: :func:`send` does, and keeps them on the site.
     """
@@ -102,7 +105,7 @@ def make_client(transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
         timeout=kwargs.pop("timeout", TIMEOUT),
         follow_redirects=kwargs.pop("follow_redirects", False),
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING, **kwargs.pop("headers", {})},
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=8),
         **kwargs,
     )
 

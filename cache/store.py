@@ -11,7 +11,7 @@ Layout under the cache directory (every file a TinyDB database on
     sites/<name>/layout.json        layout                (how many shards of each kind)
     sites/<name>/bodies/<k>-of-<n>.json    bodies         (cold, sharded by post id)
     sites/<name>/comments/<k>-of-<n>.json  comments       (cold, sharded by post id)
-    sites/<name>/shards.lock        the one lock of layout.json and every shard
+    sites/<name>/site.lock          the one lock of the files above but state.json
     outbox.json                     replies               (see ``cache.outbox``)
 
 Post, category and comment documents use the WordPress id as TinyDB's ``doc_id``.
@@ -39,7 +39,7 @@ Invariants:
   small site's sync writes a handful of files, not dozens. ``layout.json`` says how many;
   a site whose count grows is re-sharded by its sync: the new files are written, then
   ``layout.json`` (the layout's commit point), then the old files go. Every writer of
-  shards holds the site's ``shards.lock`` and reads the layout under it; a reader that
+  shards holds the site's ``site.lock`` and reads the layout under it; a reader that
   finds its shard gone mid-move reads the layout again. A cache from before layouts (no
   ``layout.json``, files ``<k>.json``) is ``SHARDS`` shards of the old names.
 """
@@ -126,25 +126,26 @@ class Store:
         return self.directory / "sites" / site
 
     def _index(self, site: str) -> TinyDB:
-        return self._db(self._site_dir(site) / "index.json")
+        return self._shard(site, "index.json")
 
     def _summary(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
-        return self._db(self._site_dir(site) / "ids.json", durable=False)
+        return self._shard(site, "ids.json", durable=False)
 
     def _listing(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
-        return self._db(self._site_dir(site) / "summary.json", durable=False)
+        return self._shard(site, "summary.json", durable=False)
 
     def _state(self, site: str) -> TinyDB:
         return self._db(self._site_dir(site) / "state.json")
 
-    def _shard(self, site: str, name: str) -> TinyDB:
-        """A shard file (``bodies/03-of-08.json``) or ``layout.json``, under the site's
-        one shard lock."""
+    def _shard(self, site: str, name: str, *, durable: bool = True) -> TinyDB:
+        """A file of the site under its one lock (``site.lock``): a shard
+        (``bodies/03-of-08.json``), ``layout.json``, the index or its summaries. Read state
+        (``state.json``) has its own: marking posts read never waits for a sync's save."""
         directory = self._site_dir(site)
         path = directory / name
         db = self._dbs.get(path)
         if db is None:
-            db = self._dbs[path] = open_db(path, lock_path=directory / "shards.lock")
+            db = self._dbs[path] = open_db(path, lock_path=directory / "site.lock", durable=durable)
         return db
 
     def layout(self, site: str) -> Layout:
@@ -175,18 +176,18 @@ class Store:
 
     def site(self, name: str | None = None) -> Site:
         """The site called ``name``; with ``None``, the only subscribed site."""
+        if name is not None:  # one row made into a Site, not every one (200 sites: 200 lookups)
+            for row in self._raw(self._sites, "sites").values():
+                if row.get("name") == name:
+                    return Site.from_row(row)
+            raise NotFound(f"no site called {name!r}; `broadsheet sites` lists them")
         sites = self.sites()
-        if name is None:
-            if len(sites) == 1:
-                return sites[0]
-            if not sites:
-                raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
-            names = ", ".join(s.name for s in sites)
-            raise NotFound(f"several sites are subscribed ({names}); choose one with --site")
-        for site in sites:
-            if site.name == name:
-                return site
-        raise NotFound(f"no site called {name!r}; `broadsheet sites` lists them")
+        if len(sites) == 1:
+            return sites[0]
+        if not sites:
+            raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
+        names = ", ".join(s.name for s in sites)
+        raise NotFound(f"several sites are subscribed ({names}); choose one with --site")
 
     def add_site(self, site: Site) -> Site:
         """Subscribe to ``site`` (its name must be new)."""

@@ -275,14 +275,19 @@ async def sync_sites(
     face can show it at once; the list returned is in the order of ``sites``."""
     limit = asyncio.Semaphore(concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
+    # one client for the sites that go to the network (or to the caller's transport): its
+    # connections are kept alive from one site to the next on the same host
+    shared = make_client(transport, connections=concurrency * 4)
 
     async def one(site: Site) -> SyncResult:
         host = _host(site)
         per_host = hosts.setdefault(host, asyncio.Semaphore(concurrency if is_loopback(host) else PER_HOST))
+        own = transport is None and sources.transport_for(site) is not None  # the demo: in-process
         async with limit, per_host:
             result = await sync_site(
                 store,
                 site,
+                client=None if own else shared,
                 progress=progress,
                 transport=transport,
                 policy=policy,
@@ -299,6 +304,7 @@ async def sync_sites(
     try:
         return list(await asyncio.gather(*(one(site) for site in sites)))
     finally:
+        await shared.aclose()
         try:
             await asyncio.to_thread(store.update_sites_fields, record)
         except BroadsheetError as error:

@@ -457,8 +457,8 @@ async def test_full_text_for_summary_only_items(mode, fetched):
 
 async def test_full_text_looks_at_the_newest_items_only(monkeypatch):
     """A feed whose items carry their articles is not read to its end for summaries on every
-    sync: at most FULL_TEXT_SCAN items are looked at, newest first; a summary among them is
-    still fetched."""
+    sync: at most FULL_TEXT_SCAN items per page it may fetch are looked at, newest first; a
+    summary among them is still fetched."""
     from cache.sources import feed as feed_module
 
     looked = []
@@ -467,14 +467,15 @@ async def test_full_text_looks_at_the_newest_items_only(monkeypatch):
         feed_module.fulltext, "summary_only", lambda content, summary: looked.append(1) or real(content, summary)
     )
     article = lambda request: httpx.Response(200, text=ARTICLE, headers={"Content-Type": "text/html"})  # noqa: E731
-    count = feed_module.FULL_TEXT_SCAN * 3
+    scan = feed_module.FULL_TEXT_SCAN * feed_module.FIRST_FULL_TEXT  # a first sync
+    count = scan * 3
     items = "".join(
         item(n, date=f"Tue, 02 Jan 2024 {n // 60 % 24:02d}:{n % 60:02d}:00 +0000", content="" if n == count else None)
         for n in range(1, count + 1)
     )
     fake = FakeSite({"/feed/": rss(items), f"/{count}/": article})
     changes = await sync(source(fake), {"full_text": "auto"})
-    assert len(changes.posts) == count and len(looked) == feed_module.FULL_TEXT_SCAN
+    assert len(changes.posts) == count and len(looked) == scan
     assert fake.hits.get(f"/{count}/") == 1  # the newest item was a summary: fetched
 
 
@@ -745,3 +746,13 @@ async def test_a_304_rewrites_no_cache_file(tmp_path):
     store, result = await _store_sync(tmp_path, fake, force=True)
     assert result.ok and result.not_modified
     assert {f: f.stat().st_mtime_ns for f in before} == before, "nothing but sites.json is written"
+
+
+@pytest.mark.parametrize("words", [10, 100, 149, 150, 151, 400, 3000])
+@pytest.mark.parametrize("markup", ["", '<a href="https://example.org/a/long/path/to/something">x</a> '])
+def test_has_text_agrees_with_text_length(words, markup):
+    from cache.sources.feed.fulltext import has_text, text_length
+
+    fragment = "<p>" + "".join(f"{markup}word{k % 10} " for k in range(words)) + "</p>"
+    for least in (600, 1500):
+        assert has_text(fragment, least) == (text_length(fragment[:20_000]) >= least)

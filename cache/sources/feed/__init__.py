@@ -56,9 +56,10 @@ FMT = "%Y-%m-%dT%H:%M:%S"
 MAX_INTERVAL = 24 * 3600
 MAX_COMMENT_FEEDS = 10
 MAX_FULL_TEXT = 20
-FULL_TEXT_SCAN = 5 * MAX_FULL_TEXT
-"""Items a sync looks at, newest first, for summaries to replace: a feed whose newest
-items carry the whole article is not read to its end (10,000 items) on every sync."""
+FULL_TEXT_SCAN = 5
+"""Items a sync looks at, newest first, for summaries to replace, per page it may fetch: a
+feed whose newest items carry the whole article is not read to its end (10,000 items) on
+every sync."""
 FULL_TEXT_CONCURRENCY = 4
 MAX_COMMENT = 200_000
 FULL_TEXT_MODES = ("auto", "always", "never")
@@ -298,7 +299,7 @@ class FeedSource(Source):
         budget = MAX_FULL_TEXT if known.posts else FIRST_FULL_TEXT
         looked = 0
         for post in sorted(self.posts.values(), key=lambda p: p.date_gmt, reverse=True):
-            if len(todo) >= budget or looked >= FULL_TEXT_SCAN:
+            if len(todo) >= budget or looked >= FULL_TEXT_SCAN * budget:
                 break
             entry = self.entries[post.id]
             if not post.link or done.get(str(post.id)) == post.modified_gmt:

@@ -46,14 +46,27 @@ def summary_only(content: str, summary: str) -> bool:
         content = summary  # RSS without content:encoded: <description> may be the article
         if not content.strip():
             return True
-    length = text_length(content[: 2 * FULL_ENOUGH])  # enough to compare with FULL_ENOUGH, mostly
-    if length < FULL_ENOUGH and len(content) > 2 * FULL_ENOUGH:
-        length = text_length(content[:20_000])
     teaser = bool(_ELLIPSIS.search(_TAG.sub(" ", content[-400:]).strip()))
     if content.strip() == summary.strip():
         # RSS without content:encoded: <description> may hold the whole article
-        return length < FULL_ENOUGH or teaser
-    return length < 600 and teaser
+        return teaser or not has_text(content, FULL_ENOUGH)
+    return teaser and not has_text(content, 600)
+
+
+def has_text(fragment: str, least: int) -> bool:
+    """Whether an HTML fragment holds at least ``least`` characters of text (``text_length``
+    of its first 20,000 characters), reading no more of it than it takes."""
+    size = least + least // 4
+    while True:
+        head = fragment[:size]
+        cut = head.rfind("<")
+        if cut > head.rfind(">"):  # a tag cut in two is not text
+            head = head[:cut]
+        if text_length(head) >= least:
+            return True
+        if size >= min(len(fragment), 20_000):
+            return False
+        size = min(size * 4, 20_000)
 
 
 def extract(page: str, url: str = "") -> str | None:
