@@ -756,3 +756,20 @@ def test_has_text_agrees_with_text_length(words, markup):
     fragment = "<p>" + "".join(f"{markup}word{k % 10} " for k in range(words)) + "</p>"
     for least in (600, 1500):
         assert has_text(fragment, least) == (text_length(fragment[:20_000]) >= least)
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<p>" + "Harbour news from the quay, " * 40 + "</p>",
+        '<p><img src="https://example.org/' + "x" * 900 + '.jpg" alt=""></p><p>' + "After the image. " * 40 + "</p>",
+        "<p>Short.</p>",
+        "<p>" + "Caf&eacute; &amp; cr&egrave;me\n\n  " * 60 + "</p>",
+        "<div>" + "<span>a</span>" * 200 + "</div>",
+    ],
+)
+def test_excerpt_from_a_prefix_is_the_excerpt_of_the_whole(fragment):
+    from cache.safe import html_to_line
+    from cache.sources.feed import EXCERPT, _excerpt
+
+    assert _excerpt(fragment) == html_to_line(fragment[:4000])[:EXCERPT]

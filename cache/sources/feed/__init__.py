@@ -283,20 +283,10 @@ class FeedSource(Source):
 
     # -- full text -------------------------------------------------------------------
 
-    async def fetch_full_text(self, feed: parse.Feed, changes: Changes, known: Known) -> None:
-        """Replace summaries by the article pages' main text (see the module's notes)."""
-        mode = str(known.cursors.get("full_text", "auto"))
-        mode = mode if mode in FULL_TEXT_MODES else "auto"
-        changes.cursors["full_text"] = mode
-        done: dict[str, str] = changes.cursors.get("extracted") or {}
-        done = {k: v for k, v in done.items() if int(k) in self.posts}
-        changes.cursors["extracted"] = done
-        if mode == "never":
-            return
+    def _wanting_full_text(self, mode: str, done: dict[str, str], budget: int) -> list[Post]:
+        """Up to ``budget`` posts, newest first, whose article page is to be fetched (in a
+        thread: reading thousands of items' text would hold up the event loop)."""
         todo: list[Post] = []
-        # a first sync (an OPML import of 200 feeds) fetches few pages per site; later syncs
-        # catch up, newest first
-        budget = MAX_FULL_TEXT if known.posts else FIRST_FULL_TEXT
         looked = 0
         for post in sorted(self.posts.values(), key=lambda p: p.date_gmt, reverse=True):
             if len(todo) >= budget or looked >= FULL_TEXT_SCAN * budget:
@@ -309,6 +299,22 @@ class FeedSource(Source):
                 continue
             if mode == "always" or fulltext.summary_only(entry.content, entry.summary):
                 todo.append(post)
+        return todo
+
+    async def fetch_full_text(self, feed: parse.Feed, changes: Changes, known: Known) -> None:
+        """Replace summaries by the article pages' main text (see the module's notes)."""
+        mode = str(known.cursors.get("full_text", "auto"))
+        mode = mode if mode in FULL_TEXT_MODES else "auto"
+        changes.cursors["full_text"] = mode
+        done: dict[str, str] = changes.cursors.get("extracted") or {}
+        done = {k: v for k, v in done.items() if int(k) in self.posts}
+        changes.cursors["extracted"] = done
+        if mode == "never":
+            return
+        # a first sync (an OPML import of 200 feeds) fetches few pages per site; later syncs
+        # catch up, newest first
+        budget = MAX_FULL_TEXT if known.posts else FIRST_FULL_TEXT
+        todo = await asyncio.to_thread(self._wanting_full_text, mode, done, budget)
         limit = asyncio.Semaphore(FULL_TEXT_CONCURRENCY)
         changed = {p.id for p in changes.posts}
 
@@ -421,8 +427,8 @@ EXCERPT = 300
 def _excerpt(fragment: str) -> str:
     """The first ``EXCERPT`` characters of an item's text: from a short prefix of its HTML
     when that holds enough text (10,000 items), else from the first 4,000 characters."""
-    text = html_to_line(_prefix(fragment, 4 * EXCERPT))
-    if len(text) < EXCERPT and len(fragment) > 4 * EXCERPT:
+    text = html_to_line(_prefix(fragment, 2 * EXCERPT))
+    if len(text) < EXCERPT and len(fragment) > 2 * EXCERPT:
         text = html_to_line(_prefix(fragment, 4000))
     return text[:EXCERPT]
 
