@@ -166,6 +166,15 @@ class Store:
             db.close()
         self._dbs.clear()
 
+    def release(self, site: str) -> None:
+        """Forget ``site``'s open files and what was read of them (a sync of 200 sites must
+        not keep every site's posts and bodies in memory); the next call re-reads them."""
+        directory = self._site_dir(site)
+        for path in [p for p in list(self._dbs) if directory in p.parents]:
+            db = self._dbs.pop(path, None)
+            if db is not None:
+                db.close()
+
     # -- sites -----------------------------------------------------------------------
 
     def sites(self) -> list[Site]:

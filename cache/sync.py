@@ -174,6 +174,7 @@ async def sync_site(
         result.error = clean_line(f"internal error: {type(error).__name__}: {error}")[:300]
         fields = {"last_error": result.error}
     finally:
+        store.release(site.name)  # what was read and written of the site: not kept
         lock.release()
         if source is not None:
             result.requests = source.requests[0]
