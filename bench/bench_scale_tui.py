@@ -206,6 +206,9 @@ def main() -> int:
         directory = Path(tmp) / "run"
         shutil.copytree(source, directory, copy_function=shutil.copy2)
         fresh_summaries(directory)
+        from cache.service import Service
+
+        Service(directory).catch_up_index()  # as the reader left it: the index level with the cache
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
             [sys.executable, __file__, "--measure", str(directory)],
