@@ -206,9 +206,13 @@ def main() -> int:
         directory = Path(tmp) / "run"
         shutil.copytree(source, directory, copy_function=shutil.copy2)
         fresh_summaries(directory)
-        from cache.service import Service
-
-        Service(directory).catch_up_index()  # as the reader left it: the index level with the cache
+        # as the reader left it: the index level with the cache (in a process of its own, or
+        # the measuring child would inherit this one's peak RSS at fork)
+        subprocess.run(
+            [sys.executable, "-c", f"from cache.service import Service; Service({str(directory)!r}).catch_up_index()"],
+            cwd=ROOT,
+            check=True,
+        )
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
             [sys.executable, __file__, "--measure", str(directory)],

@@ -430,9 +430,17 @@ class SearchIndex:
     # -- searching ----------------------------------------------------------------------
 
     def search(
-        self, query: str, *, site: str | None = None, limit: int = 50, comments_per_post: int | None = 3
+        self,
+        query: str,
+        *,
+        site: str | None = None,
+        limit: int = 50,
+        comments_per_post: int | None = 3,
+        snippets: bool = True,
     ) -> list[Hit]:
         """Posts and comments matching ``query`` (see ``query_terms``), newest post first.
+        ``snippets=False``: hits without snippets (FTS5 makes them from each document's text:
+        most of a search's time when only the posts are wanted, as in the reader's tree).
 
         ``[]`` when the query has no term or there is no index yet. Raises ``StoreError``
         (one line) when the index is damaged (it is reset) or unreadable.
@@ -447,11 +455,13 @@ class SearchIndex:
             conn = self._connect(create=False)
             if conn is None:
                 return []
-            return self._search(conn, expression, limit, comments_per_post)
+            return self._search(conn, expression, limit, comments_per_post, snippets)
         except sqlite3.Error as error:
             raise self._guarded(error, reading=True) from None
 
-    def _search(self, conn: sqlite3.Connection, expression: str, limit: int, per_post: int | None) -> list[Hit]:
+    def _search(
+        self, conn: sqlite3.Connection, expression: str, limit: int, per_post: int | None, with_snippets: bool
+    ) -> list[Hit]:
         picked: list[tuple[int, str, int, int | None]] = []
         seen: dict[tuple[str, int], int] = {}
         rows = conn.execute(
@@ -474,14 +484,18 @@ class SearchIndex:
         # All snippets in one statement: FTS5 sets a query up once per statement, and for a
         # prefix that means merging every matching term's doclist (milliseconds each time).
         ids = ",".join(str(row[0]) for row in picked)  # integers from our own table
-        snippets = {
-            rowid: (body, title)
-            for rowid, body, title in conn.execute(
-                "SELECT rowid, snippet(fts, 1, ?1, ?2, '…', ?3), snippet(fts, 0, ?1, ?2, '…', ?3) FROM fts "
-                f"WHERE fts MATCH ?4 AND rowid BETWEEN ?5 AND ?6 AND +rowid IN ({ids})",
-                (OPEN_MARK, CLOSE_MARK, SNIPPET_TOKENS, expression, picked[-1][0], picked[0][0]),
-            )
-        }
+        snippets = (
+            {
+                rowid: (body, title)
+                for rowid, body, title in conn.execute(
+                    "SELECT rowid, snippet(fts, 1, ?1, ?2, '…', ?3), snippet(fts, 0, ?1, ?2, '…', ?3) FROM fts "
+                    f"WHERE fts MATCH ?4 AND rowid BETWEEN ?5 AND ?6 AND +rowid IN ({ids})",
+                    (OPEN_MARK, CLOSE_MARK, SNIPPET_TOKENS, expression, picked[-1][0], picked[0][0]),
+                )
+            }
+            if with_snippets
+            else {rowid: ("", "") for rowid, *_ in picked}
+        )
         hits = []
         for rowid, site, post, comment in picked:
             meta = conn.execute(

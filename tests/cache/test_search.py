@@ -389,3 +389,11 @@ def test_a_stop_interrupts_a_long_statement(store, monkeypatch):
     stop["now"] = False
     assert index.indexed_sites() == ["news", "other"]
     index.close()
+
+
+def test_hits_without_snippets_are_the_same_hits(index):
+    full = index.search("harbour", limit=50)
+    bare = index.search("harbour", limit=50, snippets=False)
+    assert keys(bare) == keys(full) and len(full) >= 4
+    assert all(h.snippet == "" and h.marks == [] for h in bare)
+    assert any(h.snippet for h in full)

@@ -1556,7 +1556,7 @@ class ReaderScreen(Screen[None]):
         """Run a full-text search with this thread's own ``Service``."""
         service = self._thread_service()
         try:
-            hits = service.search(query, limit=200, stop=lambda: self.jobs.cancelled)
+            hits = service.search(query, limit=200, snippets=False, stop=lambda: self.jobs.cancelled)
             terms = service.query_terms(query)
         except Stopped:
             return  # the screen is going away
