@@ -91,10 +91,10 @@ class RetryPolicy:
 
 
 def make_client(
-    transport: httpx.AsyncBaseTransport | None = None, *, connections: int = 8, **kwargs: Any
+    transport: httpx.AsyncBaseTransport | None = None, *, connections: int | None = 8, **kwargs: Any
 ) -> httpx.AsyncClient:
     """An ``AsyncClient`` with Broadsheet's time-outs and user agent, at most ``connections``
-    open at once.
+    open at once (None: as many as its users ask for, when they bound themselves).
 
     It does not follow redirects itself: :func:`send` does, and keeps them on the site.
     """

@@ -68,23 +68,30 @@ def read_layout(folder: Path) -> Layout:
         row = data.get("layout", {}).get("1") if isinstance(data, dict) else None
     except (OSError, orjson.JSONDecodeError, AttributeError):
         row = None
-    return Layout.from_row(row) if Layout.valid(row) else infer_layout(folder) or Layout()
+    return Layout.from_row(row) if Layout.valid(row) else infer_layout(folder) or NEW
+
+
+def shard_counts(folder: Path, kind: str) -> list[int]:
+    """The shard counts whose files exist for ``kind`` ("bodies", "comments"), ascending:
+    one, or two after a re-shard killed before its old (or new) files were removed."""
+    try:
+        with os.scandir(folder / kind) as entries:
+            counts = {int(m.group(1) or SHARDS) for e in entries if (m := _NAME.fullmatch(e.name))}
+    except OSError:
+        return []
+    return sorted(counts & _COUNTS)
 
 
 def infer_layout(folder: Path) -> Layout | None:
-    """The layout the shard files' names show (``layout.json`` lost: nothing else is), or
-    None when the site has no shard yet. Names of two layouts (a re-shard killed before it
-    removed the old files) give the smaller, the one in force until the layout changed."""
-    found: dict[str, int] = {}
-    for kind in ("bodies", "comments"):
-        try:
-            with os.scandir(folder / kind) as entries:
-                counts = [int(m.group(1) or SHARDS) for e in entries if (m := _NAME.fullmatch(e.name))]
-        except OSError:
-            counts = []
-        counts = [c for c in counts if c in _COUNTS]
-        if counts:
-            found[kind] = min(counts)
+    """The layout the shard files' names show (``layout.json`` lost: nothing else says), or
+    None when the site has no shard yet. Names of two layouts (a re-shard killed between
+    its steps) give the larger: its files were written from the smaller's and after them,
+    so they hold everything either did (``Store._grow`` merges both when it next writes)."""
+    found = {kind: counts[-1] for kind in ("bodies", "comments") if (counts := shard_counts(folder, kind))}
     if not found:
         return None
     return Layout(found.get("bodies", 1), found.get("comments", 1))
+
+
+NEW = Layout(1, 1)
+"""The layout of a site with no shard yet (it grows from there)."""

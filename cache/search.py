@@ -83,6 +83,8 @@ BUSY_TIMEOUT = 10.0
 MAX_TEXT = 1_000_000
 """Characters of one document's text that are indexed (the rest is not searchable)."""
 SNIPPET_TOKENS = 16
+STOP_EVERY = 20_000
+"""SQLite virtual-machine steps between two looks at a stop request (well under 1 ms)."""
 OPEN_MARK, CLOSE_MARK = "\ue000", "\ue001"
 """Private-use characters FTS5 puts around matches; removed from indexed text and queries."""
 _SHIFT = 24  # low bits of a rowid: documents sharing one post-date second
@@ -309,16 +311,25 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction (taken at once: no lock upgrade to deadlock on)."""
+def _transaction(conn: sqlite3.Connection, handler: Callable[[], int] | None = None) -> Iterator[None]:
+    """One write transaction (taken at once: no lock upgrade to deadlock on). ``handler``:
+    the connection's progress handler (a stop request), set aside for the rollback."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
         conn.set_progress_handler(None, 0)  # a stop request must not interrupt the rollback
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        finally:
+            if handler is not None:
+                conn.set_progress_handler(handler, STOP_EVERY)
         raise
     conn.execute("COMMIT")
+
+
+class _Moved(Exception):
+    """(Internal.) A site was re-sharded while it was being indexed: roll back, read it again."""
 
 
 def _is_corruption(error: sqlite3.Error) -> bool:
@@ -337,6 +348,7 @@ class SearchIndex:
         rolled back), between statements or inside one."""
         self.path = Path(directory) / FILENAME
         self._stop = stop
+        self._handler: Callable[[], int] | None = None if stop is None else (lambda: int(stop()))
         self._conn: sqlite3.Connection | None = None
         self._next: dict[int, int] = {}
         self._files: dict[Path, dict[str, Any]] = {}  # cache files read during one update
@@ -365,9 +377,8 @@ class SearchIndex:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the search index {self.path}: {error}") from None
-        if self._stop is not None:
-            stop = self._stop
-            conn.set_progress_handler(lambda: int(stop()), 20_000)  # non-zero: the statement aborts
+        if self._handler is not None:
+            conn.set_progress_handler(self._handler, STOP_EVERY)  # non-zero: the statement aborts
         try:
             conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable enough for derived data
             conn.execute("PRAGMA journal_size_limit = 8388608")  # the WAL shrinks back after a rebuild
@@ -457,6 +468,7 @@ class SearchIndex:
                 return []
             return self._search(conn, expression, limit, comments_per_post, snippets)
         except sqlite3.Error as error:
+            self.check_stop()  # an interrupted statement is a stop, not a damaged index
             raise self._guarded(error, reading=True) from None
 
     def _search(
@@ -580,6 +592,14 @@ class SearchIndex:
 
     # -- indexing -----------------------------------------------------------------------
 
+    @staticmethod
+    def _check_layout(store: Store, site: str, stamps: dict[str, Any]) -> None:
+        """Raise ``_Moved`` when ``site`` was re-sharded since ``stamps`` were taken: what was
+        read of it may come from files swept meanwhile (read as empty)."""
+        layout = read_layout(Path(store.directory) / "sites" / site)
+        if [layout.bodies, layout.comments] != stamps["layout"]:
+            raise _Moved
+
     def check_stop(self) -> None:
         """Raise ``Stopped`` when the owner asked to stop."""
         if self._stop is not None and self._stop():
@@ -591,21 +611,26 @@ class SearchIndex:
         return conn
 
     def _run(self, work: Any) -> Any:
-        """Run ``work(conn)`` in one transaction; a damaged index is reset and ``work`` retried."""
-        for attempt in range(2):
+        """Run ``work(conn)`` in one transaction; a damaged index is reset and ``work`` retried,
+        and so is work that read a site while another process re-sharded it."""
+        reset = False
+        for _attempt in range(4):
             self._next.clear()
             self._files.clear()
             try:
                 conn = self._writing()
-                with _transaction(conn):
+                with _transaction(conn, self._handler):
                     return work(conn)
+            except _Moved:
+                continue  # rolled back: read the site again, in its new layout
             except sqlite3.Error as error:
                 self.check_stop()
-                if attempt == 0 and _is_corruption(error):
+                if not reset and _is_corruption(error):
                     self._reset()
+                    reset = True
                     continue
                 raise self._guarded(error, reading=False) from None
-        raise AssertionError("unreachable")
+        raise StoreError("the cache kept changing while the search index was brought up to date; try again")
 
     def update(self, store: Store, site: str, post_ids: Iterable[int] | None = None) -> int:
         """Index ``site``'s posts ``post_ids`` (their title, body and comments), or the whole
@@ -626,6 +651,7 @@ class SearchIndex:
             self._index_posts(conn, store, site, [posts[pid] for pid in wanted], indexed=ids is not None)
             self._index_comments(conn, store, site, None if ids is None else set(wanted))
             if stamps is not None:
+                self._check_layout(store, site, stamps)
                 self._record(conn, site, stamps)
             return len(wanted)
 
@@ -657,6 +683,7 @@ class SearchIndex:
                 posts = list(self._post_rows(store, site.name).values())
                 self._index_posts(conn, store, site.name, posts, indexed=False)
                 self._index_comments(conn, store, site.name, None)
+                self._check_layout(store, site.name, stamps)
                 self._record(conn, site.name, stamps)
                 total += len(posts)
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")  # one segment: faster queries
@@ -687,6 +714,7 @@ class SearchIndex:
                 old = recorded.get(name)
                 if old != now:
                     total += self._refresh_site(conn, store, name, old, now)
+                    self._check_layout(store, name, now)
                     self._record(conn, name, now)
             return total
 

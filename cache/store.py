@@ -58,7 +58,17 @@ from tinydb import TinyDB
 
 from . import paths
 from .errors import NotFound, StoreError
-from .layout import COMMENTS_PER_SHARD, POSTS_PER_SHARD, Layout, infer_layout, read_layout, shard_count, shard_file
+from .layout import (
+    COMMENTS_PER_SHARD,
+    NEW,
+    POSTS_PER_SHARD,
+    Layout,
+    infer_layout,
+    read_layout,
+    shard_count,
+    shard_counts,
+    shard_file,
+)
 from .models import Article, Category, Comment, Post, Site, breadcrumb, field_defaults, name_key
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
@@ -151,7 +161,7 @@ class Store:
     def layout(self, site: str) -> Layout:
         """How many shards ``site``'s bodies and comments are split into."""
         row = self._raw(self._shard(site, "layout.json"), "layout").get("1")
-        return Layout.from_row(row) if Layout.valid(row) else infer_layout(self._site_dir(site)) or Layout()
+        return Layout.from_row(row) if Layout.valid(row) else infer_layout(self._site_dir(site)) or NEW
 
     def _comments(self, site: str, post_id: int) -> TinyDB:
         return self._shard(site, shard_file("comments", post_id, self.layout(site).comments))
@@ -382,10 +392,15 @@ class Store:
         """A post's body (safe Markdown) alone: reads one cold shard, not the index, and does
         not keep it (a reader moving through posts would otherwise hold every shard)."""
         folder = self._site_dir(site)
-        path = folder / shard_file("bodies", post_id, read_layout(folder).bodies)
-        if not path.exists():  # not synced, or a sync re-sharded the site just now
-            path = folder / shard_file("bodies", post_id, read_layout(folder).bodies)
-        row = self._transient(path).get("bodies", {}).get(str(post_id), {})
+        layout = read_layout(folder)
+        row = self._transient(folder / shard_file("bodies", post_id, layout.bodies)).get("bodies", {}).get(str(post_id))
+        if row is None and (moved := read_layout(folder)) != layout:  # re-sharded meanwhile
+            row = (
+                self._transient(folder / shard_file("bodies", post_id, moved.bodies))
+                .get("bodies", {})
+                .get(str(post_id))
+            )
+        row = row if isinstance(row, dict) else {}
         if "html" in row:  # as synced: converted on the way out (html_to_markdown is safe)
             return html_to_markdown(str(row["html"]))
         return str(row.get("body", ""))
@@ -405,10 +420,10 @@ class Store:
 
     def comments(self, site: str, post_id: int) -> list[Comment]:
         """The post's comments in thread order (see ``thread``)."""
-        db = self._comments(site, post_id)
-        if not storage(db).path.exists():  # not yet written, or just re-sharded: read the layout again
-            db = self._comments(site, post_id)
-        rows = self._raw(db, "comments")
+        layout = self.layout(site)
+        rows = self._raw(self._comments(site, post_id), "comments")
+        if not rows and self.layout(site) != layout:  # re-sharded meanwhile: read the new file
+            rows = self._raw(self._comments(site, post_id), "comments")
         return [c for _, c in thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id)]
 
     def add_comment(self, comment: Comment) -> None:
@@ -581,7 +596,9 @@ class Store:
         gone = 0
         before = self._raw(self._index(site), "posts")
         held = storage(self._shard(site, "layout.json"))
-        with directory_syncs(), held.batch():  # shards' directories fsync'd once, before the index
+        # the shards' directories are fsync'd once when the inner block ends: before the layout
+        # (written when the batch ends) and the index
+        with held.batch(), directory_syncs():
             layout, moved = self._grow(site, before, body_rows, comments)
             for shard, items in _by_shard(body_rows.items(), lambda kv: kv[0], layout.bodies).items():
                 _upsert(self._shard(site, shard_file("bodies", shard, layout.bodies)), "bodies", dict(items))
@@ -621,40 +638,51 @@ class Store:
     def _grow(
         self, site: str, before: dict[str, Any], bodies: dict[int, Any], comments: list[Comment]
     ) -> tuple[Layout, bool]:
-        """The layout a save writes into (under the shard lock), and whether shards moved:
-        the stored one, re-sharded when the site now holds more than its shards should; a
-        site with no shard yet starts at the size it needs. The layout's new row is written
-        when the lock's batch ends, after the shards (its commit point); ``_sweep`` removes
-        the old files then."""
+        """The layout a save writes into (under the site lock), and whether files of another
+        layout are left to sweep: the stored one, re-sharded when the site now holds more than
+        its shards should; a site with no shard yet starts at the size it needs. The layout's
+        new row is written when the lock's batch ends, after the shards and their directories
+        are on disk (its commit point); ``_sweep`` removes the other files then.
+
+        With no valid ``layout.json`` (lost, or a cache from before layouts) the files say:
+        when two layouts' files are there (a re-shard killed between its steps) the rows of
+        both are merged, the larger layout's last (it was written after the other)."""
         held = self._shard(site, "layout.json")
+        folder = self._site_dir(site)
         stored = self._raw(held, "layout").get("1")
-        found = Layout.from_row(stored) if Layout.valid(stored) else infer_layout(self._site_dir(site))
-        # no layout.json: lost (a corrupt file moved aside) or never written (a cache from
-        # before layouts): the files say; none, a new site
-        current = found or Layout(1, 1)
+        present = {kind: shard_counts(folder, kind) for kind in ("bodies", "comments")}
+        if Layout.valid(stored):
+            current = Layout.from_row(stored)
+            sources = {"bodies": [current.bodies], "comments": [current.comments]}
+        else:
+            current = infer_layout(folder) or NEW
+            sources = present
         posts = len(before) + sum(1 for pid in bodies if str(pid) not in before)
         count = sum(int(row.get("comment_count") or 0) for row in before.values()) + len(comments)
         want = Layout(
             max(current.bodies, shard_count(posts, POSTS_PER_SHARD)),
             max(current.comments, shard_count(count, COMMENTS_PER_SHARD)),
         )
-        self._reshard(site, "bodies", current.bodies, want.bodies)
-        self._reshard(site, "comments", current.comments, want.comments)
+        self._reshard(site, "bodies", sources["bodies"], want.bodies)
+        self._reshard(site, "comments", sources["comments"], want.comments)
         if stored != want.to_row():
             storage(held).write({"layout": {"1": want.to_row()}})
-        return want, found is not None and found != want
+        leftover = any(present[kind] not in ([], [getattr(want, kind)]) for kind in present)
+        return want, leftover
 
-    def _reshard(self, site: str, kind: str, old: int, new: int) -> None:
-        """Copy ``kind``'s rows from ``old`` shards into ``new`` ones (new names: the old
-        files stay in force until the layout changes)."""
-        if old == new:
+    def _reshard(self, site: str, kind: str, old: list[int], new: int) -> None:
+        """Copy ``kind``'s rows from the files of the ``old`` shard counts (in order: a later
+        one's rows win) into ``new`` shards (new names: the old files stay in force until the
+        layout changes)."""
+        if old in ([], [new]):
             return
         folder = self._site_dir(site)
         rows: dict[str, Any] = {}
-        for shard in range(old):
-            name = shard_file(kind, shard, old)
-            if (folder / name).exists():
-                rows.update(self._raw(self._shard(site, name), kind))
+        for count in old:
+            for shard in range(count):
+                name = shard_file(kind, shard, count)
+                if (folder / name).exists():
+                    rows.update(self._raw(self._shard(site, name), kind))
         parts: dict[int, dict[str, Any]] = {}
         for key, row in rows.items():
             owner = int(row.get("post", 0)) if kind == "comments" else int(key)
@@ -728,7 +756,8 @@ class Store:
 
     def _save_comments(self, site: str, comments: list[Comment], shards: int) -> tuple[int, dict[int, int]]:
         """Upsert comments into ``shards`` shards; returns (how many were new, approved count
-        per touched post). Under the shard lock."""
+        of each post they belong to, changed or not: an index rebuilt after a loss gets its
+        counts back). Under the shard lock."""
         new = 0
         counts: dict[int, int] = {}
         for shard, items in _by_shard(comments, lambda c: c.post, shards).items():
@@ -737,11 +766,9 @@ class Store:
                 existing = (storage(db).read() or {}).get("comments", {})
                 rows = {c.id: c.to_row() for c in items}
                 rows = {cid: row for cid, row in rows.items() if existing.get(str(cid)) != row}
-                if not rows:
-                    continue  # nothing changed: no write
-                new += sum(1 for cid in rows if str(cid) not in existing)
-                items = [c for c in items if c.id in rows]
-                _upsert(db, "comments", rows)
+                if rows:  # else nothing changed: no write
+                    new += sum(1 for cid in rows if str(cid) not in existing)
+                    _upsert(db, "comments", rows)
                 touched = {c.post for c in items}
                 for row in (storage(db).read() or {}).get("comments", {}).values():
                     if row.get("post") in touched:

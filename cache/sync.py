@@ -277,8 +277,10 @@ async def sync_sites(
     limit = asyncio.Semaphore(concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
     # one client for the sites that go to the network (or to the caller's transport): its
-    # connections are kept alive from one site to the next on the same host
-    shared = make_client(transport, connections=concurrency * 4)
+    # connections are kept alive from one site to the next on the same host. Its pool is not
+    # bounded: each site bounds its own requests, and a shared bound would make one site's
+    # requests wait for another's (a slow host's time-outs reported on a fast one)
+    shared = make_client(transport, connections=None)
 
     async def one(site: Site) -> SyncResult:
         host = _host(site)

@@ -90,7 +90,7 @@ def test_read_prints_the_post_before_marking_it(demo, capsys, monkeypatch):
     assert line.startswith("broadsheet: warning: ") and f"post {post.id} not marked read" in line
     assert "No space left" in line
     monkeypatch.undo()
-    assert post.id not in Store().read_ids("demo")
+    assert post.id not in Store(demo.directory).read_ids("demo")  # undo() also undid the isolated dirs
 
 
 def test_a_read_only_cache_is_named_in_one_line(demo, capsys, monkeypatch):
