@@ -261,10 +261,10 @@ def test_comment_counts_come_back_when_a_lost_index_is_rebuilt(store):
     """Found by a new user: after a corrupt index.json, a sync stored the posts again but
     their comment counts stayed 0 (the comments themselves had not changed)."""
     ids = range(1, 11)
-    store.save_sync("news", posts=posts(ids), bodies={i: "b" for i in ids}, comments=comments(ids, 3))
+    store.save_sync("news", posts=posts(ids), bodies=dict.fromkeys(ids, "b"), comments=comments(ids, 3))
     assert {p.comment_count for p in store.posts("news")} == {3}
     (store.site_dir("news") / "index.json").write_bytes(b"\x00garbage")
     again = Store(store.directory)
     assert again.posts("news") == []  # set aside: the next sync rebuilds it
-    again.save_sync("news", posts=posts(ids), bodies={i: "b" for i in ids}, comments=comments(ids, 3))
+    again.save_sync("news", posts=posts(ids), bodies=dict.fromkeys(ids, "b"), comments=comments(ids, 3))
     assert {p.comment_count for p in again.posts("news")} == {3}
