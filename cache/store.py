@@ -206,7 +206,7 @@ class Store:
         if not sites:
             raise NotFound("no site is subscribed; add one with `broadsheet add URL`")
         names = ", ".join(s.name for s in sites)
-        raise NotFound(f"several sites are subscribed ({names}); choose one with --site")
+        raise NotFound(f"several sites are subscribed ({names}); choose one with --site or write SITE:ID")
 
     def add_site(self, site: Site) -> Site:
         """Subscribe to ``site`` (its name must be new)."""

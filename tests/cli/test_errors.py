@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cache.errors import StoreError
+from cache.models import Site
 from cache.store import Store
 from tui.cli import main
 
@@ -221,3 +222,15 @@ def test_unread_leaves_the_demo_out_once_a_real_site_is_subscribed(capsys, tmp_p
     assert main(["unread", "--json"]) == 0  # the fast path
     assert json.loads(capsys.readouterr().out) == {"total": 2, "sites": {"real": 2}}
     assert store.unread_counts() == {"real": 2}  # the store's own path agrees
+
+
+def test_small_things_a_new_user_met(demo, capsys):
+    """Adding the demo twice says so; a search for nothing is a usage error; several sites
+    and a bare id name the SITE:ID form."""
+    code, out, _ = run(capsys, "add", "demo")
+    assert code == 0 and "already subscribed" in out
+    code, out, err = run(capsys, "search", "  ")
+    assert code == 2 and out == "" and err.startswith("broadsheet: error: search: give a word")
+    Store(demo.directory).add_site(Site(name="other", url="https://o.test"))
+    code, _, err = run(capsys, "read", "110")
+    assert code == 1 and "SITE:ID" in one_error_line(err)

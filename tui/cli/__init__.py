@@ -63,6 +63,13 @@ class Parser(argparse.ArgumentParser):
         )
 
 
+def usage_error(command: str, message: str) -> int:
+    """Say what is wrong with a command's arguments (one line, as ``Parser.error`` does)."""
+    print(f"broadsheet: error: {command}: {one_line(message)}", file=sys.stderr)
+    print(f"  (`broadsheet {command} --help` shows the usage)", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def positive_int(value: str) -> int:
     """argparse type: a whole number >= 1."""
     try:

@@ -28,6 +28,7 @@ from . import (
     positive_int,
     site_option,
     sites_for,
+    usage_error,
     warn,
 )
 
@@ -257,7 +258,7 @@ def cmd_comments(service: Service, args: argparse.Namespace) -> int:
         pad = "  " * depth
         status = "" if comment.status == "approved" else f" [{comment.status}]"
         print(f"{pad}{comment.author} · {comment.date.replace('T', ' ')[:16]} · #{comment.id}{status}")
-        for line in comment.text.rstrip().splitlines() or [""]:
+        for line in _plain_markdown(comment.text).rstrip().splitlines() or [""]:
             print(f"{pad}  {line}".rstrip())
         print()
     return EXIT_OK
@@ -292,6 +293,8 @@ def cmd_mark(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
     query = " ".join(args.query)
+    if not service.query_terms(query):
+        return usage_error("search", "give a word or a \"phrase\" to look for (letters or digits)")
     hits = service.search(query, site=args.site, limit=args.limit)
     if args.json:
         emit_json([hit.as_json() for hit in hits])

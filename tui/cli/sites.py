@@ -80,6 +80,9 @@ def cmd_add(service: Service, args: argparse.Namespace) -> int:
     import asyncio
 
     if args.url == "demo":
+        if service.store.has_site("demo"):
+            print("demo is already subscribed (`broadsheet sync demo` refreshes it)")
+            return EXIT_OK
         site = service.add_demo()
     else:
         added = asyncio.run(service.subscribe(args.url, name=args.name, folder=args.folder, kind=args.kind))
