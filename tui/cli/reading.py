@@ -294,7 +294,7 @@ def cmd_mark(service: Service, args: argparse.Namespace) -> int:
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
     query = " ".join(args.query)
     if not service.query_terms(query):
-        return usage_error("search", "give a word or a \"phrase\" to look for (letters or digits)")
+        return usage_error("search", 'give a word or a "phrase" to look for (letters or digits)')
     hits = service.search(query, site=args.site, limit=args.limit)
     if args.json:
         emit_json([hit.as_json() for hit in hits])
