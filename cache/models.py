@@ -92,6 +92,9 @@ class Site(_Row):
     added: str = ""
     last_sync: str | None = None
     last_error: str | None = None
+    #: When a sync last tried the site, whatever came of it (a dead feed is not retried at
+    #: every start of the reader: it waits its refresh interval like any other).
+    last_attempt: str | None = None
     demo: bool = False
     #: The feed read for a ``feed`` site (also kept for WordPress sites that have one).
     feed_url: str = ""

@@ -750,14 +750,10 @@ class SearchIndex:
         """A cache file of ``site``, raw, read once per update. A file the store holds open
         (it just wrote it, e.g. during a sync) comes from the store's own parsed copy, which
         its storage re-validates against the file's stamp."""
-        from .storage import AtomicJSONStorage
-
         path = Path(store.directory) / "sites" / site / name
         data = self._files.get(path)
         if data is None:
-            held = getattr(store, "_dbs", {}).get(path)
-            reader = held.storage if held is not None else AtomicJSONStorage(path)
-            data = self._files[path] = reader.read() or {}
+            data = self._files[path] = store.read_raw(path)
         return data
 
     def _post_rows(self, store: Store, site: str) -> dict[int, _PostRow]:

@@ -336,21 +336,23 @@ class Service:
         )
 
     def due(self, site: Site, now: float | None = None) -> bool:
-        """Whether ``site``'s refresh interval has passed since its last sync (or its index is
-        missing, or it was never synced)."""
+        """Whether ``site``'s refresh interval has passed since a sync last tried it (or its
+        index is missing, or no sync ever tried it). A site whose syncs fail waits its
+        interval too (a dead feed is not asked again at every start of the reader)."""
         import time
         from datetime import datetime
 
         minutes = self.config.refresh_minutes(site.name)
-        if site.last_sync is None or minutes <= 0:
+        tried = max(site.last_sync or "", site.last_attempt or "")
+        if not tried or minutes <= 0:
             return True
         try:
-            if not self.store.cursors(site.name):
+            if site.last_sync is not None and not self.store.has_index(site.name):
                 return True  # its index was lost (corrupt, deleted): rebuild it now
         except BroadsheetError:
             return True
         try:
-            last = datetime.fromisoformat(site.last_sync).replace(tzinfo=UTC).timestamp()
+            last = datetime.fromisoformat(tried).replace(tzinfo=UTC).timestamp()
         except ValueError:
             return True
         return (now if now is not None else time.time()) - last >= minutes * 60

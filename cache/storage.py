@@ -55,8 +55,12 @@ class AtomicJSONStorage(Storage):
         lock_path: str | os.PathLike[str] | None = None,
         *,
         durable: bool = True,
+        keep_previous: bool = False,
     ) -> None:
         self.path = Path(path)
+        # True: each write keeps the version it replaces as ``<file>.prev`` (a hard link: no
+        # copy), and a corrupt file is replaced by it (a site's index, the subscriptions)
+        self._keep_previous = keep_previous
         # False: a file derived from others and checked against them (a summary): replaced
         # atomically, but not fsync'd (after a power cut it may be empty, and is rebuilt)
         self._durable = durable
@@ -180,12 +184,12 @@ class AtomicJSONStorage(Storage):
             data = None
         if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
             return data
-        self._quarantine()
-        return None
+        return self._quarantine()
 
-    def _quarantine(self) -> None:
+    def _quarantine(self) -> dict[str, Any] | None:
         """Move a corrupt file aside — under the lock, and only if it is still corrupt (another
-        process may have replaced it with a good one since we read it)."""
+        process may have replaced it with a good one since we read it); then put the version
+        before it back when one was kept (``keep_previous``) and returns what it holds."""
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
@@ -195,24 +199,41 @@ class AtomicJSONStorage(Storage):
                 except orjson.JSONDecodeError:
                     data = None
                 if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-                    return
+                    return data
                 os.replace(self.path, target)
+                restored = self._restore_previous()
         except (OSError, StoreError):
-            return
+            return None
         import logging  # rare: not worth importing at start-up
 
         logging.getLogger(__name__).info("cache file %s was corrupt; moved it to %s", self.path, target)
         for listener in list(_corruption_listeners):
             listener(self.path, target)
+        return restored
+
+    def _restore_previous(self) -> dict[str, Any] | None:
+        """(Under the lock, the corrupt file set aside.) The kept previous version, written
+        back in the file's place; None when there is none or it is damaged too."""
+        if not self._keep_previous:
+            return None
+        try:
+            raw = previous_path(self.path).read_bytes()
+            data = orjson.loads(raw)
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
+            return None
+        atomic_write(self.path, raw)
+        return data
 
     def _write(self, data: dict[str, Any]) -> None:
         try:
             payload = orjson.dumps(data)
             try:
-                atomic_write(self.path, payload, durable=self._durable)
+                atomic_write(self.path, payload, durable=self._durable, keep_previous=self._keep_previous)
             except FileNotFoundError:  # the file's directory is made on its first write
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(self.path, payload, durable=self._durable)
+                atomic_write(self.path, payload, durable=self._durable, keep_previous=self._keep_previous)
         except OSError as error:
             self._data = self._stamp = None
             raise StoreError(write_problem(self.path, error)) from None
@@ -249,12 +270,19 @@ STALE_TEMP = 60.0
 """Seconds after which a temporary file of ``atomic_write`` belongs to a killed process."""
 
 
-def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> None:
+def previous_path(path: Path) -> Path:
+    """Where ``atomic_write(keep_previous=True)`` keeps the version it replaced."""
+    return path.with_name(path.name + ".prev")
+
+
+def atomic_write(path: Path, payload: bytes, *, durable: bool = True, keep_previous: bool = False) -> None:
     """Replace ``path`` with ``payload``: a temporary file in the same directory (created
     0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
     half; a crash leaves the old file. ``durable=False`` skips both fsyncs (a derived file:
-    after a power cut it may be empty). Temporary files that a killed writer left behind
-    (older than ``STALE_TEMP``) are removed by the next write into the same directory."""
+    after a power cut it may be empty). ``keep_previous``: the version replaced stays as
+    ``previous_path(path)`` (a hard link, made before the rename). Temporary files that a
+    killed writer left behind (older than ``STALE_TEMP``) are removed by the next write into
+    the same directory."""
     import tempfile  # imported on the first write: reads (`broadsheet unread`) stay light
 
     pending = _PENDING_DIRS.get()
@@ -267,6 +295,8 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> None:
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+        if keep_previous:
+            _link_previous(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -278,6 +308,19 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> None:
         pending.add(path.parent)
     elif durable:
         _fsync_dir(path.parent)
+
+
+def _link_previous(path: Path, tmp: str) -> None:
+    """Make ``previous_path(path)`` the file ``path`` is now (a hard link through a temporary
+    name beside ``tmp``, so a killed writer leaves only a stale temporary file)."""
+    link = tmp + "p"  # mkstemp's name plus one character: swept as a stale temporary file
+    try:
+        os.link(path, link)
+    except FileNotFoundError:
+        return  # the first version: nothing to keep
+    except OSError:
+        return  # no hard links here (some file systems): the file is still written
+    os.replace(link, previous_path(path))
 
 
 _PENDING_DIRS: ContextVar[set[Path] | None] = ContextVar("pending_dirs", default=None)
@@ -302,7 +345,7 @@ def directory_syncs() -> Iterator[None]:
 
 
 #: ``atomic_write``'s temporary files: ``.<file name>.<mkstemp's 8 characters>``.
-_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}")
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}p?")
 
 
 def _remove_stale_temps(directory: Path) -> None:
@@ -335,12 +378,16 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def open_db(
-    path: str | os.PathLike[str], lock_path: str | os.PathLike[str] | None = None, *, durable: bool = True
+    path: str | os.PathLike[str],
+    lock_path: str | os.PathLike[str] | None = None,
+    *,
+    durable: bool = True,
+    keep_previous: bool = False,
 ) -> TinyDB:
     """Open a TinyDB file with ``AtomicJSONStorage``; tables must use ``table(name)``.
-    ``lock_path``: a lock shared with other files (default: ``<path>.lock``); ``durable``:
-    see ``AtomicJSONStorage``."""
-    return TinyDB(path, storage=AtomicJSONStorage, lock_path=lock_path, durable=durable)
+    ``lock_path``: a lock shared with other files (default: ``<path>.lock``); ``durable``
+    and ``keep_previous``: see ``AtomicJSONStorage``."""
+    return TinyDB(path, storage=AtomicJSONStorage, lock_path=lock_path, durable=durable, keep_previous=keep_previous)
 
 
 _LOCKS: dict[Path, Any] = {}

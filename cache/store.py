@@ -73,6 +73,8 @@ from .models import Article, Category, Comment, Post, Site, breadcrumb, field_de
 from .safe import html_to_markdown
 from .storage import AtomicJSONStorage, directory_syncs, open_db, storage, table
 
+_KEPT = frozenset({"index.json", "state.json", "sites.json"})
+"""Files whose previous version is kept (``keep_previous``): a corrupt one is replaced by it."""
 RECENT = 100
 """Newest posts kept in each site's summary: ``posts --limit N`` up to this reads no index."""
 SUMMARY_VERSION = 2
@@ -115,10 +117,10 @@ class Store:
 
     # -- files -----------------------------------------------------------------------
 
-    def _db(self, path: Path, *, durable: bool = True) -> TinyDB:
+    def _db(self, path: Path, *, keep_previous: bool = False) -> TinyDB:
         db = self._dbs.get(path)
         if db is None:
-            db = self._dbs[path] = open_db(path, durable=durable)
+            db = self._dbs[path] = open_db(path, keep_previous=keep_previous)
         return db
 
     def database(self, name: str) -> TinyDB:
@@ -135,8 +137,8 @@ class Store:
             raise NotFound(f"invalid site name {site!r}")
         return self.directory / "sites" / site
 
-    def _index(self, site: str) -> TinyDB:
-        return self._shard(site, "index.json")
+    def _index(self, site: str) -> TinyDB:  # a corrupt one: the previous index comes back
+        return self._shard(site, "index.json", keep_previous=True)
 
     def _summary(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
         return self._shard(site, "ids.json", durable=False)
@@ -144,10 +146,10 @@ class Store:
     def _listing(self, site: str) -> TinyDB:  # derived from the index: not fsync'd
         return self._shard(site, "summary.json", durable=False)
 
-    def _state(self, site: str) -> TinyDB:
-        return self._db(self._site_dir(site) / "state.json")
+    def _state(self, site: str) -> TinyDB:  # a corrupt one: the previous read marks come back
+        return self._db(self._site_dir(site) / "state.json", keep_previous=True)
 
-    def _shard(self, site: str, name: str, *, durable: bool = True) -> TinyDB:
+    def _shard(self, site: str, name: str, *, durable: bool = True, keep_previous: bool = False) -> TinyDB:
         """A file of the site under its one lock (``site.lock``): a shard
         (``bodies/03-of-08.json``), ``layout.json``, the index or its summaries. Read state
         (``state.json``) has its own: marking posts read never waits for a sync's save."""
@@ -155,7 +157,9 @@ class Store:
         path = directory / name
         db = self._dbs.get(path)
         if db is None:
-            db = self._dbs[path] = open_db(path, lock_path=directory / "site.lock", durable=durable)
+            db = self._dbs[path] = open_db(
+                path, lock_path=directory / "site.lock", durable=durable, keep_previous=keep_previous
+            )
         return db
 
     def layout(self, site: str) -> Layout:
@@ -167,8 +171,8 @@ class Store:
         return self._shard(site, shard_file("comments", post_id, self.layout(site).comments))
 
     @property
-    def _sites(self) -> TinyDB:
-        return self._db(self.directory / "sites.json")
+    def _sites(self) -> TinyDB:  # a corrupt one: the previous subscriptions come back
+        return self._db(self.directory / "sites.json", keep_previous=True)
 
     def close(self) -> None:
         """Forget every open file (the next call re-opens them)."""
@@ -537,10 +541,17 @@ class Store:
         read = self._transient(folder / "state.json").get("read", {})
         return Summary(site, data, frozenset(read))
 
+    def read_raw(self, path: Path) -> dict[str, Any]:
+        """A cache file's raw contents (the search index reads the store's files with it): see
+        ``_transient``."""
+        return self._transient(path)
+
     def _transient(self, path: Path) -> dict[str, Any]:
         """A file's contents without keeping them (unless this store already holds it open)."""
         cached = self._dbs.get(path)
-        return (storage(cached) if cached else AtomicJSONStorage(path)).read() or {}
+        if cached is not None:
+            return storage(cached).read() or {}
+        return AtomicJSONStorage(path, keep_previous=path.name in _KEPT).read() or {}
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""
@@ -553,6 +564,20 @@ class Store:
         return counts
 
     # -- sync ------------------------------------------------------------------------
+
+    def has_index(self, site: str) -> bool:
+        """Whether ``site``'s index is there and sound: a stat and its small ``ids.json`` when
+        they agree (200 sites: no index parsed), else the index itself is read (a corrupt one
+        is set aside: False)."""
+        folder = self._site_dir(site)
+        try:
+            stat = os.stat(folder / "index.json")
+        except OSError:
+            return False
+        summary = self._transient(folder / "ids.json").get("summary", {}).get("1")
+        if isinstance(summary, dict) and summary.get("index") == [stat.st_ino, stat.st_size, stat.st_mtime_ns]:
+            return True
+        return bool(self._raw(self._index(site), "meta").get("1"))
 
     def cursors(self, site: str) -> dict[str, Any]:
         """The incremental-sync cursors committed with the index."""

@@ -181,6 +181,7 @@ async def sync_site(
             result.skipped = source.skipped
         if own:
             await client.aclose()
+    fields["last_attempt"] = now_iso()
     for key, value in fields.items():
         setattr(site, key, value)
     if record is not None:  # many sites: written together, once (sync_sites)

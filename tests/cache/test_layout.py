@@ -268,3 +268,27 @@ def test_comment_counts_come_back_when_a_lost_index_is_rebuilt(store):
     assert again.posts("news") == []  # set aside: the next sync rebuilds it
     again.save_sync("news", posts=posts(ids), bodies=dict.fromkeys(ids, "b"), comments=comments(ids, 3))
     assert {p.comment_count for p in again.posts("news")} == {3}
+
+
+def test_a_corrupt_index_or_subscription_list_is_replaced_by_its_previous_version(store, capsys):
+    """Found by a new user: a corrupt index.json hid every stored post until a sync (and a
+    corrupt sites.json every subscription). Each write keeps the version it replaces
+    (``.prev``, a hard link); a corrupt file is set aside and that version put back."""
+    from cache.storage import on_corruption
+
+    moved = []
+    on_corruption(lambda path, target: moved.append(path.name))
+    save(store, range(1, 11))
+    save(store, range(11, 21))  # the index before it is kept
+    store.add_site(Site(name="other", url="https://o.test"))
+    folder = store.site_dir("news")
+    assert (folder / "index.json.prev").exists() and (store.directory / "sites.json.prev").exists()
+    (folder / "index.json").write_bytes(b"\x00garbage")
+    (store.directory / "sites.json").write_bytes(b"{not json")
+    again = Store(store.directory)
+    assert [s.name for s in again.sites()] == ["news"]  # the list before "other" was added
+    assert sorted(p.id for p in again.posts("news")) == list(range(1, 11))
+    assert {"index.json", "sites.json"} <= set(moved)
+    assert list(folder.glob("index.json.corrupt-*"))  # the damaged bytes are kept for the user
+    save(again, range(11, 21))  # the next sync brings the rest back
+    assert len(Store(store.directory).posts("news")) == 20

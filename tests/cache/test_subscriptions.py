@@ -249,3 +249,29 @@ async def test_a_404_is_named_when_nothing_is_found(tmp_path):
     )
     with pytest.raises(NotASite, match="it answered 404"):
         await svc.subscribe("https://gone.example/page")
+
+
+def test_a_site_whose_syncs_fail_waits_its_interval_too(tmp_path):
+    """A dead feed was asked again at every start of the reader (a toast each time)."""
+    config = Config(sites={"dead": SiteConfig(refresh_minutes=30)})
+    svc = Service(tmp_path / "c", config=config)
+    now = time.time()
+    minutes_ago = lambda m: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 60 * m))  # noqa: E731
+    dead = Site(name="dead", url=BASE, last_attempt=minutes_ago(5), last_error="connection refused")
+    svc.store.add_sites([dead])
+    assert not svc.due(dead, now)
+    dead.last_attempt = minutes_ago(31)
+    assert svc.due(dead, now)
+    assert svc.due(Site(name="new", url=BASE), now)  # never tried
+
+
+async def test_every_sync_records_its_attempt(tmp_path):
+    def refuse(request):
+        raise httpx.ConnectError("refused", request=request)
+
+    svc = service(tmp_path, refuse)
+    svc.store.add_sites([Site(name="dead", url=BASE, api_root=BASE + "/wp-json/")])
+    [result] = await svc.sync(["dead"])
+    site = svc.store.site("dead")
+    assert not result.ok and site.last_sync is None and site.last_attempt and site.last_error
+    assert not svc.due(site)

@@ -375,7 +375,14 @@ def warn_corrupt(path: Any, moved: Any) -> None:
 
     path, moved = Path(path), Path(moved)
     site = path.parent.name if path.parent.parent.name == "sites" else path.parent.parent.name
-    if path.name == "sites.json":
+    restored = path.exists()  # its previous version was put back (``keep_previous``)
+    if restored and path.name == "sites.json":
+        advice = "the subscriptions before the last change were put back (re-add a site added last, if any)"
+    elif restored and path.name == "index.json":
+        advice = f"its previous version was put back; `broadsheet sync {site}` fetches what is newer"
+    elif restored and path.name == "state.json":
+        advice = f"{site}'s read marks before the last change were put back"
+    elif path.name == "sites.json":
         advice = (
             "the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
             "(their cached posts are kept)"
