@@ -52,5 +52,18 @@ async def test_a_feed_posts_comments_are_fetched_when_it_is_opened(tmp_path, mak
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: "First from the comment feed" in screen_text(app))
         assert asked == ["/one/feed/"]
+        assert "Comments (1)  read only" in screen_text(app) and "closed" not in screen_text(app)
         await pilot.press("r")
         await wait_for(pilot, lambda: any("takes no replies" in str(n.message) for n in notifications(app)))
+
+
+async def test_a_feed_without_comments_says_so_not_closed(tmp_path, make):
+    """Found by a new user: every feed item showed "Comments (0) closed"."""
+    store = Store(tmp_path / "cache")
+    store.add_site(Site(name="blog", url="https://blog.example/", kind="feed", last_sync="2099-01-01T00:00:00"))
+    post = Post(8, "blog", "Two", date_gmt="2024-01-02T10:00:00", link="https://blog.example/two/")
+    store.save_sync("blog", posts=[post], html={8: "<p>Hello</p>"}, cursors={"etag": "x"})
+    app = make(store, open_post="8")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "This feed has no comments." in screen_text(app))
+        assert "none in this feed" in screen_text(app) and "Comments are closed" not in screen_text(app)

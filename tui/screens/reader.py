@@ -188,6 +188,7 @@ class ReaderScreen(Screen[None]):
         categories: dict[int, Category]
         unread: bool
         error: str = ""
+        site: Site | None = None
 
     @dataclass
     class CommentsFetched(Message):
@@ -273,6 +274,7 @@ class ReaderScreen(Screen[None]):
         self._seen: tuple[Any, ...] | None = None
         #: The categories of the ``--open`` post's site, until the listing has them.
         self._start_cats: dict[int, Category] = {}
+        self._start_site: Site | None = None  # the start post's site, before the listing is read
         #: Read-state changes made here, numbered: a snapshot read by a worker gets those it
         #: could not have seen applied again (``ListingLoaded.read_seq``).
         self._read_seq = 0
@@ -439,7 +441,7 @@ class ReaderScreen(Screen[None]):
             return
         finally:
             store.close()
-        self.post_message(self.StartPostFound(post, cats, unread))
+        self.post_message(self.StartPostFound(post, cats, unread, site=site))
 
     @on(StartPostFound)
     def _start_post_found(self, event: StartPostFound) -> None:
@@ -451,7 +453,7 @@ class ReaderScreen(Screen[None]):
             self._restoring = False
             self._restore_scroll = 0.0
         elif self.current is None:  # (the user may have opened another meanwhile)
-            self._start_cats = event.categories
+            self._start_cats, self._start_site = event.categories, event.site
             breadcrumb = post_breadcrumb(post, event.categories)
             self._show((post.site, None), Article(post, "", unread=event.unread, breadcrumb=breadcrumb))
         if self._opening is None and not self._listing_started:
@@ -936,18 +938,31 @@ class ReaderScreen(Screen[None]):
         if older is not None:
             self.call_after_refresh(self._prefetch, key, post_id, older)
 
+    def _kind_of(self, name: str) -> str:
+        """A site's kind from what the reader holds (the listing, or the start post's site)."""
+        summary = self.listing.summaries.get(name)
+        if summary is not None:
+            return summary.site.kind
+        return self._start_site.kind if self._start_site is not None and self._start_site.name == name else ""
+
     def _show_comments(self, post: Post, comments: list[tuple[int, Comment]] | None) -> None:
         """Fill the comments pane (``None``: being read); what would look the same is not
         redrawn (``n`` through posts without comments then repaints neither the title nor
         the thread)."""
         self._comments_of = None if comments is None else (post.site, post.id)
         closed = post.comment_status != "open"
+        feed = self._kind_of(post.site) == "feed"  # comments, if any, from a comment feed
         title = Text("Comments" if comments is None else f"Comments ({len(comments)})", style="bold")
-        if closed:
+        if feed:
+            title.append("  read only" if post.comments_feed else "  none in this feed", style="dim")
+        elif closed:
             title.append("  closed", style="dim")
         if self.comments_title.content != title:  # update() re-lays out the screen
             self.comments_title.update(title)
-        empty = "Comments are closed." if closed else "No comments yet."
+        if feed:
+            empty = "No comments in this post's comment feed." if post.comments_feed else "This feed has no comments."
+        else:
+            empty = "Comments are closed." if closed else "No comments yet."
         if comments is None:
             empty = "Loading comments…"
         pane = self.comment_thread
