@@ -15,7 +15,15 @@ changes. ``AtomicJSONStorage`` keeps TinyDB's data model and fixes those three t
   another process could hide behind it ("racy" files are always re-read).
 
 A file that does not parse is moved aside to ``<file>.corrupt-<time>`` (its bytes are kept
-for the user) and treated as empty; a warning is logged. The next sync rebuilds it.
+for the user) and treated as empty; a warning is logged. The next sync rebuilds it. A file
+opened with ``keep_previous`` (a site's index, the subscriptions, read state) keeps the
+version each write replaces as ``<file>.prev`` (a hard link: no copy), and a corrupt one is
+replaced by that version instead. A file opened with ``durable=False`` (summaries checked
+against the index they were made from) is replaced atomically but not fsync'd.
+
+Locks: ``<file>.lock`` by default, or one lock shared by a group of files (a site's files
+but its read state: ``site.lock``); a thread holding it writes any of them without locking
+again (``shared_lock``: one ``FileLock`` per path and process, re-entrant per thread).
 
 Tables must be opened with ``cache_size=0``: TinyDB's per-table query cache would serve
 results another process has since changed. See ``open_db``.

@@ -14,6 +14,9 @@ Layout under the cache directory (every file a TinyDB database on
     sites/<name>/site.lock          the one lock of the files above but state.json
     outbox.json                     replies               (see ``cache.outbox``)
 
+``sites.json``, ``index.json`` and ``state.json`` keep their previous version beside them
+(``.prev``): a corrupt one is replaced by it (``cache.storage``).
+
 Post, category and comment documents use the WordPress id as TinyDB's ``doc_id``.
 
 Invariants:
