@@ -184,12 +184,13 @@ def test_a_reply_stored_while_another_thread_reshards_is_kept(store):
     assert_everything_readable(fresh, range(51, 1000, 37))
 
 
-def test_a_reshard_killed_after_its_commit_is_swept_by_the_next_save(store, monkeypatch):
-    """Killed between layout.json and the sweep: the next save removes the old files, so a
-    layout.json lost later cannot be mistaken for the old layout (found by review)."""
+class Killed(BaseException):
+    """A kill, as far as the cache is concerned."""
 
-    class Killed(BaseException):
-        pass
+
+def kill_between_commit_and_sweep(store, monkeypatch):
+    """Posts 1-60 saved, then 61-99 saved by a save killed after layout.json (1 -> 2 body
+    shards) was written and before the old file was swept."""
 
     def killed(self, site):
         raise Killed
@@ -199,6 +200,13 @@ def test_a_reshard_killed_after_its_commit_is_swept_by_the_next_save(store, monk
     with pytest.raises(Killed):
         save(store, range(61, 100))
     monkeypatch.undo()
+
+
+def test_a_reshard_killed_after_its_commit_is_swept_by_the_next_save(store, monkeypatch):
+    """Killed between layout.json and the sweep: the next save removes the old files, so a
+    layout.json lost later cannot be mistaken for the old layout (found by review)."""
+
+    kill_between_commit_and_sweep(store, monkeypatch)
     again = Store(store.directory)
     assert set(files(again, "bodies")) == {"00-of-01.json", "00-of-02.json", "01-of-02.json"}
     save(again, range(100, 120))
@@ -210,17 +218,7 @@ def test_a_lost_layout_with_two_layouts_on_disk_loses_nothing(store, monkeypatch
     """layout.json lost while both layouts' files are there: reads take the larger (written
     last), and the next save merges both (the larger's rows win)."""
 
-    class Killed(BaseException):
-        pass
-
-    def killed(self, site):
-        raise Killed
-
-    save(store, range(1, 61))
-    monkeypatch.setattr(Store, "_sweep", killed)
-    with pytest.raises(Killed):
-        save(store, range(61, 100))
-    monkeypatch.undo()
+    kill_between_commit_and_sweep(store, monkeypatch)
     folder = store.site_dir("news")
     (folder / "layout.json").write_bytes(b"\x00" * 40)
     lost = Store(store.directory)
