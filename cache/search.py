@@ -639,7 +639,7 @@ class SearchIndex:
         ids = None if post_ids is None else sorted(set(post_ids))
 
         def work(conn: sqlite3.Connection) -> int:
-            stamps = self._stamps(store, site) if ids is None else None
+            stamps = self._stamps(store, site)
             posts = self._post_rows(store, site)
             if ids is None:
                 self._delete_site(conn, site)
@@ -650,8 +650,8 @@ class SearchIndex:
                 wanted = [pid for pid in ids if pid in posts]
             self._index_posts(conn, store, site, [posts[pid] for pid in wanted], indexed=ids is not None)
             self._index_comments(conn, store, site, None if ids is None else set(wanted))
-            if stamps is not None:
-                self._check_layout(store, site, stamps)
+            self._check_layout(store, site, stamps)
+            if ids is None:
                 self._record(conn, site, stamps)
             return len(wanted)
 

@@ -184,32 +184,34 @@ class AtomicJSONStorage(Storage):
             self._lock.release()
 
     def _parse(self, raw: bytes) -> dict[str, Any] | None:
-        if not raw.strip():
-            return None
+        if not raw.strip() and not self._keep_previous:
+            return None  # nothing yet
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             data = None
         if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
             return data
-        return self._quarantine()
+        return self._quarantine()  # (a kept file is never empty: empty is truncated)
 
     def _quarantine(self) -> dict[str, Any] | None:
-        """Move a corrupt file aside — under the lock, and only if it is still corrupt (another
-        process may have replaced it with a good one since we read it); then put the version
-        before it back when one was kept (``keep_previous``) and returns what it holds."""
+        """Set a corrupt file aside — under the lock, and only if it is still corrupt (another
+        process may have replaced it with a good one since we read it) — and put the version
+        before it back when one was kept (``keep_previous``); returns what the file holds now."""
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
             with self._locked():
+                raw = self.path.read_bytes()
                 try:
-                    data = orjson.loads(self.path.read_bytes())
+                    data = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     data = None
                 if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
                     return data
-                os.replace(self.path, target)
-                restored = self._restore_previous()
+                if not raw.strip() and not self._keep_previous:
+                    return None
+                restored = self._restore_previous(target)
         except (OSError, StoreError):
             return None
         import logging  # rare: not worth importing at start-up
@@ -219,18 +221,24 @@ class AtomicJSONStorage(Storage):
             listener(self.path, target)
         return restored
 
-    def _restore_previous(self) -> dict[str, Any] | None:
-        """(Under the lock, the corrupt file set aside.) The kept previous version, written
-        back in the file's place; None when there is none or it is damaged too."""
-        if not self._keep_previous:
+    def _restore_previous(self, target: Path) -> dict[str, Any] | None:
+        """(Under the lock.) Keep the corrupt file's bytes as ``target``; put the kept previous
+        version in its place, in one rename (readers never find the file missing), and return
+        it; without a sound previous version, the corrupt file is only moved aside."""
+        data = None
+        if self._keep_previous:
+            try:
+                raw = previous_path(self.path).read_bytes()
+                data = orjson.loads(raw)
+            except (OSError, orjson.JSONDecodeError):
+                data = None
+        if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
+            os.replace(self.path, target)
             return None
         try:
-            raw = previous_path(self.path).read_bytes()
-            data = orjson.loads(raw)
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
-            return None
+            os.link(self.path, target)
+        except OSError:  # no hard links here: a copy
+            target.write_bytes(self.path.read_bytes())
         atomic_write(self.path, raw)
         return data
 
@@ -323,12 +331,15 @@ def _link_previous(path: Path, tmp: str) -> None:
     name beside ``tmp``, so a killed writer leaves only a stale temporary file)."""
     link = tmp + "p"  # mkstemp's name plus one character: swept as a stale temporary file
     try:
+        if os.stat(path).st_size == 0:
+            return  # truncated: never kept over a sound previous version
         os.link(path, link)
-    except FileNotFoundError:
-        return  # the first version: nothing to keep
-    except OSError:
-        return  # no hard links here (some file systems): the file is still written
-    os.replace(link, previous_path(path))
+        os.replace(link, previous_path(path))
+    except OSError:  # the first version, or no hard links here: the file is still written
+        try:
+            os.unlink(link)
+        except OSError:
+            pass
 
 
 _PENDING_DIRS: ContextVar[set[Path] | None] = ContextVar("pending_dirs", default=None)
@@ -366,7 +377,9 @@ def _remove_stale_temps(directory: Path) -> None:
         for entry in entries:
             if entry.name.startswith(".") and _TEMP.fullmatch(entry.name):
                 try:
-                    if entry.stat(follow_symlinks=False).st_mtime < limit and entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    # ctime too: a hard link (``_link_previous``) keeps its file's old mtime
+                    if max(info.st_mtime, info.st_ctime) < limit and entry.is_file(follow_symlinks=False):
                         os.unlink(entry.path)
                 except OSError:
                     pass

@@ -554,7 +554,16 @@ class Store:
         cached = self._dbs.get(path)
         if cached is not None:
             return storage(cached).read() or {}
-        return AtomicJSONStorage(path, keep_previous=path.name in _KEPT).read() or {}
+        return AtomicJSONStorage(path, lock_path=self._lock_of(path), keep_previous=path.name in _KEPT).read() or {}
+
+    def _lock_of(self, path: Path) -> Path | None:
+        """The lock a file of the cache is written under (a corrupt one is set aside under it):
+        a site's files but its read state share ``site.lock``; others have their own."""
+        sites = self.directory / "sites"
+        if path.name == "state.json" or sites not in path.parents:
+            return None
+        relative = path.relative_to(sites)
+        return sites / relative.parts[0] / "site.lock"
 
     def category_unread(self, site: str) -> dict[int, int]:
         """Unread posts per category id (each post counts in its own categories)."""

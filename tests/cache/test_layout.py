@@ -290,3 +290,44 @@ def test_a_corrupt_index_or_subscription_list_is_replaced_by_its_previous_versio
     assert list(folder.glob("index.json.corrupt-*"))  # the damaged bytes are kept for the user
     save(again, range(11, 21))  # the next sync brings the rest back
     assert len(Store(store.directory).posts("news")) == 20
+
+
+def test_a_truncated_kept_file_is_corrupt_and_its_previous_version_survives(store):
+    """Found by review: an empty (truncated) sites.json read as "no sites", and the next write
+    linked the empty file over the kept previous version."""
+    store.add_site(Site(name="other", url="https://o.test"))
+    (store.directory / "sites.json").write_bytes(b"")
+    again = Store(store.directory)
+    assert [s.name for s in again.sites()] == ["news"]  # put back, not empty
+    again.add_site(Site(name="third", url="https://t.test"))
+    assert [s.name for s in Store(store.directory).sites()] == ["news", "third"]
+    assert b"news" in (store.directory / "sites.json.prev").read_bytes()
+
+
+def test_a_corrupt_index_is_set_aside_under_the_site_lock(store):
+    """Found by review: a lock-free reader (the search index's) set a corrupt index aside and
+    put the previous one back under index.json's own lock while a sync held site.lock."""
+    import time
+
+    from cache.storage import shared_lock
+
+    save(store, range(1, 11))
+    save(store, range(11, 21))
+    index = store.site_dir("news") / "index.json"
+    index.write_bytes(b"{garbage")
+    held = threading.Event()
+
+    def sync_holding_the_lock():
+        lock = shared_lock(store.site_dir("news") / "site.lock")
+        with lock:
+            held.set()
+            time.sleep(0.5)
+
+    other = threading.Thread(target=sync_holding_the_lock)
+    other.start()
+    held.wait()
+    started = time.monotonic()
+    data = Store(store.directory).read_raw(index)
+    waited = time.monotonic() - started
+    other.join()
+    assert waited >= 0.4 and sorted(map(int, data["posts"])) == list(range(1, 11))

@@ -127,8 +127,15 @@ def test_corrupt_sites_json_says_what_recovers_it(demo, capsys):
     code, out, err = run(capsys, "sites")
     [line] = err.splitlines()
     assert line.startswith("broadsheet: warning: ") and "sites.json.corrupt-" in line
-    assert "broadsheet add" in line and "broadsheet sync" not in line
+    assert "were put back" in line and "broadsheet sync" not in line
+    assert "demo" in out  # the previous version came back
     assert any(p.name.startswith("sites.json.corrupt-") for p in demo.directory.iterdir())
+    # with no previous version to put back, it says how to subscribe again
+    (demo.directory / "sites.json.prev").unlink()
+    (demo.directory / "sites.json").write_text("")  # truncated: as corrupt as garbage
+    code, out, err = run(capsys, "sites")
+    [line] = err.splitlines()
+    assert "broadsheet add URL" in line and "kept" not in line.split(":")[-1]
 
 
 def test_corrupt_outbox_json_says_the_copy_holds_the_replies(demo, capsys):

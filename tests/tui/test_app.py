@@ -191,7 +191,7 @@ async def test_refresh_brings_new_posts_and_keeps_the_place(demo_store, make, fa
 
 async def test_stale_cache_refreshes_in_background(demo_store, make, fake):
     site = demo_store.site("demo")
-    site.last_sync = "2000-01-01T00:00:00"
+    site.last_sync = site.last_attempt = "2000-01-01T00:00:00"
     demo_store.update_site(site)
     before = len(fake.requests)
     config = Config(reader=ReaderConfig(refresh_after_minutes=30))

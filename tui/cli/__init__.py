@@ -377,16 +377,13 @@ def warn_corrupt(path: Any, moved: Any) -> None:
     site = path.parent.name if path.parent.parent.name == "sites" else path.parent.parent.name
     restored = path.exists()  # its previous version was put back (``keep_previous``)
     if restored and path.name == "sites.json":
-        advice = "the subscriptions before the last change were put back (re-add a site added last, if any)"
+        advice = "the subscriptions before the last change were put back (a site added just before may be missing)"
     elif restored and path.name == "index.json":
         advice = f"its previous version was put back; `broadsheet sync {site}` fetches what is newer"
     elif restored and path.name == "state.json":
         advice = f"{site}'s read marks before the last change were put back"
     elif path.name == "sites.json":
-        advice = (
-            "the subscriptions are in that copy: re-add your sites with `broadsheet add URL --name NAME` "
-            "(their cached posts are kept)"
-        )
+        advice = "the subscriptions are in that copy: add your sites again with `broadsheet add URL`"
     elif path.name == "outbox.json":
         advice = "it holds the text of your unsent replies (`broadsheet sync` cannot rebuild it)"
     elif path.name == "state.json":

@@ -1552,18 +1552,19 @@ class ReaderScreen(Screen[None]):
         """See ``_catch_up_index``: stats alone when nothing changed; stopped when the
         screen goes away."""
         service = self._thread_service()
+        again = True
         try:
-            while True:
+            while again:
                 service.catch_up_index(stop=lambda: self.jobs.cancelled)
-                with self._index_lock:
-                    if not self._index_again:
-                        break
-                    self._index_again = False
+                with self._index_lock:  # done, unless asked again meanwhile (decided at once)
+                    again, self._index_again = self._index_again, False
+                    self._indexing = again
         except BroadsheetError:
             pass  # stopped, or the index is damaged: ``/`` says so when it is used
         finally:
-            with self._index_lock:
-                self._indexing = self._index_again = False
+            if again:  # ended by an error: the next load of the listing starts one again
+                with self._index_lock:
+                    self._indexing = self._index_again = False
             service.close()
 
     @work(thread=True, exclusive=True, group="search")
