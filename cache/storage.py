@@ -378,8 +378,11 @@ def _remove_stale_temps(directory: Path) -> None:
             if entry.name.startswith(".") and _TEMP.fullmatch(entry.name):
                 try:
                     info = entry.stat(follow_symlinks=False)
-                    # ctime too: a hard link (``_link_previous``) keeps its file's old mtime
-                    if max(info.st_mtime, info.st_ctime) < limit and entry.is_file(follow_symlinks=False):
+                    # a hard link to a previous version (``_link_previous``: 9 characters after
+                    # the dot) keeps its file's old mtime: its ctime says when it was made
+                    link = len(entry.name.rsplit(".", 1)[1]) == 9
+                    made = max(info.st_mtime, info.st_ctime) if link else info.st_mtime
+                    if made < limit and entry.is_file(follow_symlinks=False):
                         os.unlink(entry.path)
                 except OSError:
                     pass

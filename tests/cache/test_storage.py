@@ -158,3 +158,21 @@ def test_write_problems_are_said_in_the_users_terms(tmp_path):
 
     assert "is read-only" in write_problem(tmp_path / "x.json", OSError(errno.EROFS, "Read-only file system"))
     assert "is full" in write_problem(tmp_path / "x.json", OSError(errno.ENOSPC, "No space left on device"))
+
+
+def test_the_link_to_a_previous_version_is_not_swept_while_it_is_being_made(tmp_path):
+    """Found by review: the hard link ``_link_previous`` makes keeps its file's old mtime, so
+    another writer in the directory swept it as a killed writer's temporary file."""
+    import os
+    import time
+
+    from cache.storage import STALE_TEMP, _remove_stale_temps
+
+    old = tmp_path / "index.json"
+    old.write_bytes(b"{}")
+    past = time.time() - STALE_TEMP - 3600
+    os.utime(old, (past, past))
+    link = tmp_path / ".index.json.abcd1234p"
+    os.link(old, link)  # being made right now: its ctime is now
+    _remove_stale_temps(tmp_path)
+    assert link.exists()
