@@ -387,11 +387,13 @@ class Service:
         site: str | None = None,
         limit: int = 50,
         snippets: bool = True,
+        catch_up: bool = True,
         stop: Callable[[], bool] | None = None,
     ) -> list[Hit]:
         """Posts (title, body) and comments matching ``query``, newest first, from an index
-        first brought up to date with the cache (``catch_up_index``); ``snippets=False``
-        leaves the hits' snippets empty (much faster: see ``SearchIndex.search``).
+        first brought up to date with the cache (``catch_up_index``; ``catch_up=False``: the
+        caller keeps it so, as the reader does in the background); ``snippets=False`` leaves
+        the hits' snippets empty (much faster: see ``SearchIndex.search``).
 
         Raises: StoreError when the index is damaged (it is reset; ``reindex`` rebuilds it);
         Stopped when ``stop()`` turned true meanwhile.
@@ -401,7 +403,8 @@ class Service:
         if site is not None:
             self.store.site(site)  # NotFound for a name that is not subscribed
         with SearchIndex(self.store.directory, stop=stop) as index:
-            self._catch_up(index)
+            if catch_up or not index.indexed_sites():  # (never built: build it now)
+                self._catch_up(index)
             return index.search(query, site=site, limit=limit, snippets=snippets)
 
     def catch_up_index(self, stop: Callable[[], bool] | None = None) -> int:

@@ -397,3 +397,15 @@ def test_hits_without_snippets_are_the_same_hits(index):
     assert keys(bare) == keys(full) and len(full) >= 4
     assert all(h.snippet == "" and h.marks == [] for h in bare)
     assert any(h.snippet for h in full)
+
+
+def test_a_search_without_catch_up_answers_from_the_index_as_it_is(store):
+    """The reader keeps the index level in the background and searches without the check;
+    an index never built is built all the same."""
+    from cache.service import Service
+
+    service = Service(store=store)
+    assert service.search("harbour", catch_up=False)  # never built: built now
+    store.save_sync("news", posts=[post(7, "Lighthouse keeper")], html={7: "<p>lamp</p>"})
+    assert service.search("lighthouse", catch_up=False) == []
+    assert [h.id for h in service.search("lighthouse")] == [7]

@@ -1572,7 +1572,8 @@ class ReaderScreen(Screen[None]):
         """Run a full-text search with this thread's own ``Service``."""
         service = self._thread_service()
         try:
-            hits = service.search(query, limit=200, snippets=False, stop=lambda: self.jobs.cancelled)
+            # the index is kept level with the cache in the background (``_catch_up_index``)
+            hits = service.search(query, limit=200, snippets=False, catch_up=False, stop=lambda: self.jobs.cancelled)
             terms = service.query_terms(query)
         except Stopped:
             return  # the screen is going away
