@@ -1201,7 +1201,7 @@ class ReaderScreen(Screen[None]):
             post = view.post
         else:
             return
-        if site is not None and site.site.kind == "feed":
+        if self._kind_of(post.site) == "feed":
             self.notify(
                 "This site takes no replies (it is read through its feed): o opens the post in the browser.",
                 title="No replies here",
