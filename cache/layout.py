@@ -68,6 +68,12 @@ def read_layout(folder: Path) -> Layout:
         row = data.get("layout", {}).get("1") if isinstance(data, dict) else None
     except (OSError, orjson.JSONDecodeError, AttributeError):
         row = None
+    return layout_of(row, folder)
+
+
+def layout_of(row: Any, folder: Path) -> Layout:
+    """The layout ``row`` (``layout.json``'s) stores, else the one the files show, else
+    ``NEW`` (a site with no shard yet)."""
     return Layout.from_row(row) if Layout.valid(row) else infer_layout(folder) or NEW
 
 
@@ -87,10 +93,14 @@ def infer_layout(folder: Path) -> Layout | None:
     None when the site has no shard yet. Names of two layouts (a re-shard killed between
     its steps) give the larger: its files were written from the smaller's and after them,
     so they hold everything either did (``Store._grow`` merges both when it next writes)."""
-    found = {kind: counts[-1] for kind in ("bodies", "comments") if (counts := shard_counts(folder, kind))}
-    if not found:
+    return layout_from_counts({kind: shard_counts(folder, kind) for kind in ("bodies", "comments")})
+
+
+def layout_from_counts(present: dict[str, list[int]]) -> Layout | None:
+    """``infer_layout`` from ``shard_counts`` already taken of each kind."""
+    if not any(present.values()):
         return None
-    return Layout(found.get("bodies", 1), found.get("comments", 1))
+    return Layout(*(present[kind][-1] if present[kind] else 1 for kind in ("bodies", "comments")))
 
 
 NEW = Layout(1, 1)

@@ -36,3 +36,13 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME, appauthor=False)
+
+
+def file_stamp(path: Path) -> list[int] | None:
+    """A file's identity now (inode, size, mtime in ns), or None when it cannot be stat'd:
+    what derived data (summaries, the search index) records to tell it is still current."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]

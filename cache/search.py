@@ -553,20 +553,16 @@ class SearchIndex:
     @staticmethod
     def _stamps(store: Store, site: str) -> dict[str, Any]:
         """The identities of the files the site's index comes from (stats only)."""
-        folder = Path(store.directory) / "sites" / site
+        from .paths import file_stamp
 
-        def stamp(path: Path) -> list[int] | None:
-            try:
-                st = os.stat(path)
-            except OSError:
-                return None
-            return [st.st_ino, st.st_size, st.st_mtime_ns]
-
+        folder = store.site_dir(site)
         layout = read_layout(folder)
         return {
-            "index": stamp(folder / "index.json"),
+            "index": file_stamp(folder / "index.json"),
             "layout": [layout.bodies, layout.comments],
-            "comments": [stamp(folder / shard_file("comments", k, layout.comments)) for k in range(layout.comments)],
+            "comments": [
+                file_stamp(folder / shard_file("comments", k, layout.comments)) for k in range(layout.comments)
+            ],
         }
 
     def _recorded(self, conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
@@ -596,7 +592,7 @@ class SearchIndex:
     def _check_layout(store: Store, site: str, stamps: dict[str, Any]) -> None:
         """Raise ``_Moved`` when ``site`` was re-sharded since ``stamps`` were taken: what was
         read of it may come from files swept meanwhile (read as empty)."""
-        layout = read_layout(Path(store.directory) / "sites" / site)
+        layout = read_layout(store.site_dir(site))
         if [layout.bodies, layout.comments] != stamps["layout"]:
             raise _Moved
 
@@ -750,7 +746,7 @@ class SearchIndex:
         """A cache file of ``site``, raw, read once per update. A file the store holds open
         (it just wrote it, e.g. during a sync) comes from the store's own parsed copy, which
         its storage re-validates against the file's stamp."""
-        path = Path(store.directory) / "sites" / site / name
+        path = store.site_dir(site) / name
         data = self._files.get(path)
         if data is None:
             data = self._files[path] = store.read_raw(path)

@@ -623,11 +623,6 @@ class Service:
 
         return outbox.entries(self.store, site)
 
-    def outbox_entry(self, entry_id: int) -> Entry:
-        from . import outbox
-
-        return outbox.get(self.store, entry_id)
-
     @staticmethod
     def outbox_json(entry: Entry) -> dict[str, Any]:
         """An outbox entry as plain data for scripts (no internal claim fields)."""

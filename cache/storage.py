@@ -46,6 +46,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from .errors import StoreError
+from .paths import file_stamp
 
 #: A file modified less than this many ns ago is re-read even if its stat looks unchanged:
 #: another process could have replaced it within one timestamp tick (Linux file systems
@@ -124,11 +125,7 @@ class AtomicJSONStorage(Storage):
 
     def stamp(self) -> list[int] | None:
         """The file's identity now (inode, size, mtime), to validate derived data."""
-        try:
-            stat = os.stat(self.path)
-        except OSError:
-            return None
-        return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        return file_stamp(self.path)
 
     # -- batching --------------------------------------------------------------------
 
@@ -186,11 +183,8 @@ class AtomicJSONStorage(Storage):
     def _parse(self, raw: bytes) -> dict[str, Any] | None:
         if not raw.strip() and not self._keep_previous:
             return None  # nothing yet
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+        data = _decode(raw)
+        if data is not None:
             return data
         return self._quarantine()  # (a kept file is never empty: empty is truncated)
 
@@ -203,11 +197,8 @@ class AtomicJSONStorage(Storage):
         try:
             with self._locked():
                 raw = self.path.read_bytes()
-                try:
-                    data = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    data = None
-                if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+                data = _decode(raw)
+                if data is not None:
                     return data
                 if not raw.strip() and not self._keep_previous:
                     return None
@@ -229,10 +220,10 @@ class AtomicJSONStorage(Storage):
         if self._keep_previous:
             try:
                 raw = previous_path(self.path).read_bytes()
-                data = orjson.loads(raw)
-            except (OSError, orjson.JSONDecodeError):
-                data = None
-        if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
+            except OSError:
+                raw = b""
+            data = _decode(raw)
+        if data is None:
             os.replace(self.path, target)
             return None
         try:
@@ -284,6 +275,17 @@ def write_problem(path: Path, error: OSError) -> str:
 
 STALE_TEMP = 60.0
 """Seconds after which a temporary file of ``atomic_write`` belongs to a killed process."""
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    """A TinyDB file's tables ({table: {id: row}}), or None when ``raw`` is not one."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+        return data
+    return None
 
 
 def previous_path(path: Path) -> Path:

@@ -66,7 +66,8 @@ from .layout import (
     NEW,
     POSTS_PER_SHARD,
     Layout,
-    infer_layout,
+    layout_from_counts,
+    layout_of,
     read_layout,
     shard_count,
     shard_counts,
@@ -168,10 +169,11 @@ class Store:
     def layout(self, site: str) -> Layout:
         """How many shards ``site``'s bodies and comments are split into."""
         row = self._raw(self._shard(site, "layout.json"), "layout").get("1")
-        return Layout.from_row(row) if Layout.valid(row) else infer_layout(self._site_dir(site)) or NEW
+        return layout_of(row, self._site_dir(site))
 
-    def _comments(self, site: str, post_id: int) -> TinyDB:
-        return self._shard(site, shard_file("comments", post_id, self.layout(site).comments))
+    def _comments(self, site: str, post_id: int, layout: Layout | None = None) -> TinyDB:
+        count = (layout or self.layout(site)).comments
+        return self._shard(site, shard_file("comments", post_id, count))
 
     @property
     def _sites(self) -> TinyDB:  # a corrupt one: the previous subscriptions come back
@@ -427,11 +429,15 @@ class Store:
 
     def comments(self, site: str, post_id: int) -> list[Comment]:
         """The post's comments in thread order (see ``thread``)."""
+        return [c for _, c in self.threaded(site, post_id)]
+
+    def threaded(self, site: str, post_id: int) -> list[tuple[int, Comment]]:
+        """The post's comments as ``(depth, comment)`` in thread order (see ``thread``)."""
         layout = self.layout(site)
-        rows = self._raw(self._comments(site, post_id), "comments")
-        if not rows and self.layout(site) != layout:  # re-sharded meanwhile: read the new file
-            rows = self._raw(self._comments(site, post_id), "comments")
-        return [c for _, c in thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id)]
+        rows = self._raw(self._comments(site, post_id, layout), "comments")
+        if not rows and (moved := self.layout(site)) != layout:  # re-sharded meanwhile: read the new file
+            rows = self._raw(self._comments(site, post_id, moved), "comments")
+        return list(thread(Comment.from_row(r, site) for r in rows.values() if r.get("post") == post_id))
 
     def add_comment(self, comment: Comment) -> None:
         """Store one comment (a reply of ours, or one confirmed by the site) and keep the
@@ -531,11 +537,7 @@ class Store:
         when that does not match it. Nothing read here is kept in memory by the store."""
         folder = self._site_dir(site)
         index = folder / "index.json"
-        try:
-            stat = os.stat(index)
-            stamp: list[int] | None = [stat.st_ino, stat.st_size, stat.st_mtime_ns]
-        except OSError:
-            stamp = None
+        stamp = paths.file_stamp(index)
         data = self._transient(folder / "summary.json").get("summary", {}).get("1")
         if not (
             stamp and isinstance(data, dict) and data.get("index") == stamp and data.get("version") == SUMMARY_VERSION
@@ -582,12 +584,11 @@ class Store:
         they agree (200 sites: no index parsed), else the index itself is read (a corrupt one
         is set aside: False)."""
         folder = self._site_dir(site)
-        try:
-            stat = os.stat(folder / "index.json")
-        except OSError:
+        stamp = paths.file_stamp(folder / "index.json")
+        if stamp is None:
             return False
         summary = self._transient(folder / "ids.json").get("summary", {}).get("1")
-        if isinstance(summary, dict) and summary.get("index") == [stat.st_ino, stat.st_size, stat.st_mtime_ns]:
+        if isinstance(summary, dict) and summary.get("index") == stamp:
             return True
         return bool(self._raw(self._index(site), "meta").get("1"))
 
@@ -692,7 +693,7 @@ class Store:
             current = Layout.from_row(stored)
             sources = {"bodies": [current.bodies], "comments": [current.comments]}
         else:
-            current = infer_layout(folder) or NEW
+            current = layout_from_counts(present) or NEW
             sources = present
         posts = len(before) + sum(1 for pid in bodies if str(pid) not in before)
         count = sum(int(row.get("comment_count") or 0) for row in before.values()) + len(comments)

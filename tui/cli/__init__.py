@@ -146,18 +146,6 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress_printer() -> Callable[[str, str], None] | None:
-    """A progress callback writing to stderr, or None when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(site: str, message: str) -> None:
-        sys.stderr.write(f"\r\x1b[K{site}: {message}")
-        sys.stderr.flush()
-
-    return show
-
-
 def warn(message: str) -> None:
     print(f"broadsheet: warning: {message}", file=sys.stderr)
 
@@ -198,17 +186,6 @@ def _site_and_id(key: str) -> tuple[str, str] | None:
     if colon and site and "/" not in site and number.isascii() and number.isdigit():
         return site, number
     return None
-
-
-def find_in(store: Store, site: str, key: str) -> Post:
-    """A post of ``site`` by id, ``SITE:ID`` or URL."""
-    key = check_post_key(key)
-    pair = _site_and_id(key) if "://" not in key else None
-    if pair is not None:
-        if pair[0] != site:
-            raise NotFound(f"{one_line(key)!r} names site {pair[0]!r}, not {site!r}")
-        key = pair[1]
-    return store.find_post(site, key)
 
 
 def find_post(store: Store, site_name: str | None, key: str) -> tuple[str, Post]:

@@ -231,11 +231,10 @@ def _print_article(site: str, post: Post, article: Any, names: dict[int, str]) -
 
 
 def cmd_comments(service: Service, args: argparse.Namespace) -> int:
-    from cache.store import thread
 
     store = service.store
     site, post = find_post(store, args.site, args.post)
-    pairs = list(thread(store.comments(site, post.id)))
+    pairs = store.threaded(site, post.id)
     if args.json:
         emit_json(
             [

@@ -59,7 +59,7 @@ from cache.config import Config, save_reply_identity
 from cache.errors import BroadsheetError, Stopped
 from cache.models import Article, Category, Comment, Post, Site
 from cache.service import Service
-from cache.store import Store, thread
+from cache.store import Store
 
 from ..background import CancellableJob, Cancelled
 from ..listing import Listing, ListKey, SiteListing
@@ -856,7 +856,7 @@ class ReaderScreen(Screen[None]):
         try:
             stamps = reader.stamps(site, post_id)
             text = reader.body(site, post_id) if body else None
-            comments = list(thread(reader.comments(site, post_id)))
+            comments = reader.threaded(site, post_id)
         except BroadsheetError as error:
             return self.PostLoaded(site, post_id, None, None, error=str(error))
         finally:

@@ -427,19 +427,10 @@ EXCERPT = 300
 def _excerpt(fragment: str) -> str:
     """The first ``EXCERPT`` characters of an item's text: from a short prefix of its HTML
     when that holds enough text (10,000 items), else from the first 4,000 characters."""
-    text = html_to_line(_prefix(fragment, 2 * EXCERPT))
+    text = html_to_line(fulltext.prefix(fragment, 2 * EXCERPT))
     if len(text) < EXCERPT and len(fragment) > 2 * EXCERPT:
-        text = html_to_line(_prefix(fragment, 4000))
+        text = html_to_line(fulltext.prefix(fragment, 4000))
     return text[:EXCERPT]
-
-
-def _prefix(fragment: str, size: int) -> str:
-    """``fragment``'s first ``size`` characters, without a tag cut in two at the end."""
-    if len(fragment) <= size:
-        return fragment
-    head = fragment[:size]
-    cut = head.rfind("<")
-    return head[:cut] if cut > head.rfind(">") else head
 
 
 def to_comments(site: str, post: Post, feed: parse.Feed) -> list[Comment]:

@@ -53,16 +53,21 @@ def summary_only(content: str, summary: str) -> bool:
     return teaser and not has_text(content, 600)
 
 
+def prefix(fragment: str, size: int) -> str:
+    """``fragment``'s first ``size`` characters, without a tag cut in two at the end."""
+    if len(fragment) <= size:
+        return fragment
+    head = fragment[:size]
+    cut = head.rfind("<")
+    return head[:cut] if cut > head.rfind(">") else head
+
+
 def has_text(fragment: str, least: int) -> bool:
     """Whether an HTML fragment holds at least ``least`` characters of text (``text_length``
     of its first 20,000 characters), reading no more of it than it takes."""
     size = least + least // 4
     while True:
-        head = fragment[:size]
-        cut = head.rfind("<")
-        if cut > head.rfind(">"):  # a tag cut in two is not text
-            head = head[:cut]
-        if text_length(head) >= least:
+        if text_length(prefix(fragment, size)) >= least:
             return True
         if size >= min(len(fragment), 20_000):
             return False
