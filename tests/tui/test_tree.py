@@ -11,6 +11,8 @@ import httpx
 from cache import Category, Post, Site, Store
 from cache.config import load_config, save_reader_setting
 from tui.listing import Listing, sort_key
+from tui.screens.reader import FULL_GC_EVERY
+from tui.widgets.site_tree import SCROLL_MARGIN, PostItem
 
 from .conftest import notifications, screen_text, wait_for
 
@@ -114,6 +116,46 @@ async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make
         assert any("No older post" in str(n.message) for n in notifications(app))
         await pilot.press("P")  # back across, to the previous site's oldest unread… none: all read
         assert reader.current[1] == 1 and reader.current[0][0] == "s7"
+
+
+async def test_n_into_another_site_folds_what_it_opened_and_keeps_the_cursor_off_the_edges(tmp_path, make):
+    store = Store(tmp_path / "c")
+    build(store, [(f"s{n}", "", 40) for n in range(4)])
+    app = make(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        reader, tree = app.reader, app.reader.site_tree
+        tree._sites["s3"].expand()  # opened by the user: stays open
+        await wait_for(pilot, lambda: "s3" in reader.listing.sites)
+        reader.open_post(("s0", None), 2)
+        await wait_for(
+            pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == PostItem(("s0", None), 2)
+        )
+        for _ in range(2):
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not reader.opening)
+        assert reader.current == (("s1", None), 40)
+        # the article first, the tree's cursor a few frames later
+        await wait_for(
+            pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == PostItem(("s1", None), 40)
+        )
+        assert not tree._sites["s0"].is_expanded and not tree._lists[("s0", None)].is_expanded
+        assert tree._sites["s1"].is_expanded and tree._sites["s3"].is_expanded
+        height = tree.scrollable_content_region.height
+        for _ in range(height):  # down s1's list: the cursor never sits on the tree's edge
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not reader.opening and tree.cursor_node.data.post_id == reader.current[1])
+            line = tree.cursor_node.line - int(tree.scroll_y)
+            assert SCROLL_MARGIN <= line < height - SCROLL_MARGIN, (line, height)
+
+
+async def test_the_reader_makes_full_collections_rare_and_puts_them_back(demo_store, make):
+    before = gc.get_threshold()
+    app = make(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        assert gc.get_threshold() == (*before[:2], FULL_GC_EVERY)
+    assert gc.get_threshold() == before
 
 
 async def test_another_process_sync_updates_the_sidebar_with_no_post_open(tmp_path, make):

@@ -25,6 +25,10 @@ Design and invariants:
 - Long-lived snapshots are kept out of the cyclic GC's full passes with ``gc.freeze()``,
   refrozen when the reader is idle after a load (``unfreeze``, ``collect``, ``freeze``), so
   what a reload dropped is collected instead of leaking into the permanent generation.
+  "Idle" is ``GC_IDLE`` seconds without a post opened (a full pass takes 50–150 ms). While
+  the screen is up the automatic full passes are ten times rarer (``FULL_GC_EVERY``): each
+  walks everything allocated since the last freeze (10–20 ms, one every ~5 ``n`` with
+  Python's default); the young generations, where nearly all garbage dies, are untouched.
 - ``/`` filters the tree's titles as you type; ``enter`` also runs the full-text search
   (``Service.search``, in a thread) and lists the matching posts in a "Search: QUERY" node
   above the filtered tree; ``escape`` clears both.
@@ -81,7 +85,12 @@ WATCH_SECONDS = 2.0
 """How often the reader looks for changes another process (a shell sync or reply) made."""
 
 GC_IDLE = 1.0
-"""Seconds after the last load before the snapshot is refrozen out of the cyclic GC."""
+"""Seconds after the last load, and after the last post opened, before the snapshot is
+refrozen out of the cyclic GC."""
+
+FULL_GC_EVERY = 100
+"""Young-generation collections between automatic full ones while the reader is up
+(Python's default: 10)."""
 
 STATE_DELAY = 2.0
 """Seconds after opening a post before the reader's state (last post) is saved."""
@@ -98,6 +107,11 @@ LOADING_DELAY = 0.15
 the notice at once would compete with the read for the GIL, and most reads take a few ms
 (the previous article stays on screen meanwhile)."""
 
+
+REVEAL_DELAY = 0.05
+"""Seconds between drawing an article and moving the tree's cursor to it, when that move
+expands the tree or fills a page (stepping into another site: ~20 ms of redrawing the whole
+sidebar, which would otherwise hold the article back)."""
 
 READ_LOG = 2000
 """Read-state changes remembered for replay onto snapshots read meanwhile."""
@@ -301,6 +315,9 @@ class ReaderScreen(Screen[None]):
         self._site_loading: set[str] = set()
         self._pending: tuple[str, Callable[[], Any]] | None = None
         self._gc_timer: Timer | None = None
+        self._reveal_timer: Timer | None = None
+        self._opened_at = 0.0
+        self._gc_threshold = gc.get_threshold()
         self._state_timer: Timer | None = None
         #: ``sites.json`` as the last listing load saw it (what the watcher compares).
         self._sites_seen: Any = None
@@ -368,6 +385,8 @@ class ReaderScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch_show_comments(self.show_comments)
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(*self._gc_threshold[:2], FULL_GC_EVERY)
         try:
             self.service.ensure_first_run()
         except BroadsheetError as error:
@@ -398,6 +417,7 @@ class ReaderScreen(Screen[None]):
         self.jobs.cancel()
         if self._comments_job is not None:
             self._comments_job.cancel()
+        gc.set_threshold(*self._gc_threshold)
         if self.current is not None:
             try:
                 self.service.save_reader_state(self._reader_state())
@@ -590,7 +610,15 @@ class ReaderScreen(Screen[None]):
         """Refreeze the snapshot once the reader is idle (see the module docstring)."""
         if self._gc_timer is not None:
             self._gc_timer.stop()
-        self._gc_timer = self.set_timer(GC_IDLE, self._refreeze)
+        self._gc_timer = self.set_timer(GC_IDLE, self._refreeze_when_idle)
+
+    def _refreeze_when_idle(self) -> None:
+        """Refreeze once no post has been opened for ``GC_IDLE`` seconds."""
+        wait = self._opened_at + GC_IDLE - time.monotonic()
+        if wait > 0:  # the reader is paging through posts: not in the middle of that
+            self._gc_timer = self.set_timer(wait, self._refreeze_when_idle)
+            return
+        self._refreeze()
 
     def _refreeze(self) -> None:
         """Collect what the last loads dropped, then keep the long-lived snapshot out of the
@@ -721,16 +749,21 @@ class ReaderScreen(Screen[None]):
             self.notify(f"post {post_id} is not in the cache", title="Cannot open the post", severity="error")
             return False
         self.listing.touch(key[0])
+        self._opened_at = time.monotonic()
         post = site.by_id[post_id]
         crumbs = post_breadcrumb(post, site.categories, key[1])
         article = Article(post, "", unread=post_id not in site.read, breadcrumb=crumbs)
         self._show(key, article, mark_read=mark_read)
         self._schedule_state()
         if reveal and self.loaded:
-            if self._opening is None:
-                self.site_tree.reveal(key, post_id)
-            else:  # with the article: redrawing the tree now would slow the read down
+            if self._opening is None and self.site_tree.showing(key, post_id):
+                self.site_tree.reveal(key, post_id)  # a cursor move
+            else:  # after the article: redrawing the tree now would slow the read down
                 self._reveal = (key, post_id)
+                if self._opening is None:  # the article is drawn now: the tree a few frames on
+                    if self._reveal_timer is not None:
+                        self._reveal_timer.stop()
+                    self._reveal_timer = self.set_timer(REVEAL_DELAY, self._reveal_now)
         return True
 
     @property
@@ -903,16 +936,21 @@ class ReaderScreen(Screen[None]):
     def _after_open(self) -> None:
         """What waited for the article to be on screen: the tree's cursor, and at start
         the listing."""
-        if self._reveal is not None:
-            key, post_id = self._reveal
-            self._reveal = None
-            if self.current == (key, post_id):
-                self.site_tree.reveal(key, post_id)
+        self._reveal_now()
         if not self._listing_started:
             self.load_listing()
         if self._restore_scroll:
             target, self._restore_scroll = self._restore_scroll, 0.0
             self._scroll_article_to(target, 20)
+
+    def _reveal_now(self) -> None:
+        """Move the tree's cursor to the open post, if that waited for the article."""
+        self._reveal_timer = None
+        if self._reveal is not None:
+            key, post_id = self._reveal
+            self._reveal = None
+            if self.current == (key, post_id):
+                self.site_tree.reveal(key, post_id)
 
     def _scroll_article_to(self, y: float, tries: int) -> None:
         """Where the last session left the article, once it is laid out that long."""
@@ -957,8 +995,10 @@ class ReaderScreen(Screen[None]):
             title.append("  read only" if post.comments_feed else "  none in this feed", style="dim")
         elif closed:
             title.append("  closed", style="dim")
-        if self.comments_title.content != title:  # update() re-lays out the screen
-            self.comments_title.update(title)
+        if self.comments_title.content != title:
+            # one line high, as wide as the pane: its size never depends on the text, so no
+            # re-layout of the screen (that redraws every pane whose geometry it touches)
+            self.comments_title.update(title, layout=False)
         if feed:
             empty = "No comments in this post's comment feed." if post.comments_feed else "This feed has no comments."
         else:

@@ -305,7 +305,7 @@ class CommentThread(LineView):
         for _ in range(3):
             if not self._render_rows(self._rows_on_screen()):
                 break
-        self.virtual_size = Size(width, max(self._total, 1))
+        set_virtual_size_quietly(self, Size(width, max(self._total, 1)))  # no screen re-layout
         self.refresh()
         self._continue_later()
 
