@@ -117,7 +117,7 @@ class AtomicJSONStorage(Storage):
         if self._depth:
             self._pending = data
             return
-        with self._locked():
+        with self.locked():
             self._write(data)
 
     def close(self) -> None:
@@ -132,7 +132,7 @@ class AtomicJSONStorage(Storage):
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the lock, read fresh, and write once when the block ends without error."""
-        with self._locked():
+        with self.locked():
             outer = self._depth == 0
             if outer:
                 self._pending = None
@@ -157,7 +157,9 @@ class AtomicJSONStorage(Storage):
     # -- internals -------------------------------------------------------------------
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
+        """Hold the file's lock (shared with the other files under it) for the block;
+        re-entrant within a thread."""
         from filelock import Timeout
 
         if self._lock is None:
@@ -195,7 +197,7 @@ class AtomicJSONStorage(Storage):
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
-            with self._locked():
+            with self.locked():
                 raw = self.path.read_bytes()
                 data = _decode(raw)
                 if data is not None:

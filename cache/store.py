@@ -632,45 +632,46 @@ class Store:
         body_rows.update({pid: {"html": text} for pid, text in (html or {}).items()})
         comments = list(comments)
         gone = 0
-        before = self._raw(self._index(site), "posts")
         held = storage(self._shard(site, "layout.json"))
-        # the shards' directories are fsync'd once when the inner block ends: before the layout
-        # (written when the batch ends) and the index
-        with held.batch(), directory_syncs():
-            layout, moved = self._grow(site, before, body_rows, comments)
-            for shard, items in _by_shard(body_rows.items(), lambda kv: kv[0], layout.bodies).items():
-                _upsert(self._shard(site, shard_file("bodies", shard, layout.bodies)), "bodies", dict(items))
-            new_comments, counts = self._save_comments(site, comments, layout.comments)
-            if comments_complete_since is not None:
-                gone, dropped_counts = self._drop_missing_comments(
-                    site, comments, comments_complete_since, layout.comments
-                )
-                counts.update(dropped_counts)
-        if moved:
-            self._sweep(site)
+        with held.locked():  # one hold of the site's lock for the whole commit
+            before = self._raw(self._index(site), "posts")
+            # the shards' directories are fsync'd once when the inner block ends: before the layout
+            # (written when the batch ends) and the index
+            with held.batch(), directory_syncs():
+                layout, moved = self._grow(site, before, body_rows, comments)
+                for shard, items in _by_shard(body_rows.items(), lambda kv: kv[0], layout.bodies).items():
+                    _upsert(self._shard(site, shard_file("bodies", shard, layout.bodies)), "bodies", dict(items))
+                new_comments, counts = self._save_comments(site, comments, layout.comments)
+                if comments_complete_since is not None:
+                    gone, dropped_counts = self._drop_missing_comments(
+                        site, comments, comments_complete_since, layout.comments
+                    )
+                    counts.update(dropped_counts)
+            if moved:
+                self._sweep(site)
 
-        db = self._index(site)
-        with storage(db).batch():
-            old_rows = self._raw(db, "posts")
-            rows: dict[int, dict[str, Any]] = {p.id: p.to_row() for p in posts}
-            new = sum(1 for pid in rows if str(pid) not in old_rows)
-            updated = len(rows) - new
-            for pid, row in rows.items():
-                old = old_rows.get(str(pid))
-                if pid in counts:
-                    row["comment_count"] = counts[pid]
-                elif not row.get("comment_count"):  # a feed's slash:comments is kept as sent
-                    row["comment_count"] = (old or {}).get("comment_count", 0)
-            for pid, count in counts.items():
-                old = old_rows.get(str(pid))
-                if pid not in rows and old is not None and old.get("comment_count", 0) != count:
-                    rows[pid] = {**old, "comment_count": count}
-            _upsert(db, "posts", rows, remove=[pid for pid in removed if str(pid) in old_rows])
-            if categories is not None:
-                _upsert(db, "categories", {c.id: c.to_row() for c in categories}, replace=categories_complete)
-            if cursors is not None:
-                _upsert(db, "meta", {1: cursors})
-        self._write_summary(site)
+            db = self._index(site)
+            with storage(db).batch():
+                old_rows = self._raw(db, "posts")
+                rows: dict[int, dict[str, Any]] = {p.id: p.to_row() for p in posts}
+                new = sum(1 for pid in rows if str(pid) not in old_rows)
+                updated = len(rows) - new
+                for pid, row in rows.items():
+                    old = old_rows.get(str(pid))
+                    if pid in counts:
+                        row["comment_count"] = counts[pid]
+                    elif not row.get("comment_count"):  # a feed's slash:comments is kept as sent
+                        row["comment_count"] = (old or {}).get("comment_count", 0)
+                for pid, count in counts.items():
+                    old = old_rows.get(str(pid))
+                    if pid not in rows and old is not None and old.get("comment_count", 0) != count:
+                        rows[pid] = {**old, "comment_count": count}
+                _upsert(db, "posts", rows, remove=[pid for pid in removed if str(pid) in old_rows])
+                if categories is not None:
+                    _upsert(db, "categories", {c.id: c.to_row() for c in categories}, replace=categories_complete)
+                if cursors is not None:
+                    _upsert(db, "meta", {1: cursors})
+            self._write_summary(site)
         return new, updated, new_comments, gone
 
     def _grow(
