@@ -14,10 +14,12 @@ Design and invariants:
 
 from __future__ import annotations
 
+import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -60,6 +62,14 @@ class BroadsheetApp(App[int]):
         #: The ``[keys]`` keymap in force (binding id → keys), as given to ``set_keymap``.
         self.keymap: dict[str, str] = {}
         self.reader = ReaderScreen(service, config, site=site, open_post=open_post)
+        #: When the user last pressed a key or a mouse button (``time.monotonic``): work that
+        #: would stall the screen for a moment (a full GC pass) waits until they pause.
+        self.last_input = 0.0
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.reader

@@ -144,9 +144,19 @@ async def test_n_into_another_site_folds_what_it_opened_and_keeps_the_cursor_off
         height = tree.scrollable_content_region.height
         for _ in range(height):  # down s1's list: the cursor never sits on the tree's edge
             await pilot.press("n")
-            await wait_for(pilot, lambda: not reader.opening and tree.cursor_node.data.post_id == reader.current[1])
+            await wait_for(
+                pilot,
+                lambda: not reader.opening and getattr(tree.cursor_node.data, "post_id", None) == reader.current[1],
+            )
             line = tree.cursor_node.line - int(tree.scroll_y)
             assert SCROLL_MARGIN <= line < height - SCROLL_MARGIN, (line, height)
+        # the tree rebuilt (a sync, a filter, U): what n opened in s1 still folds on leaving it
+        tree.refill()
+        reader.open_post(("s1", None), 1)
+        await wait_for(pilot, lambda: not reader.opening)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: getattr(tree.cursor_node.data, "key", None) == ("s2", None))
+        assert not tree._sites["s1"].is_expanded and tree._sites["s2"].is_expanded and tree._sites["s3"].is_expanded
 
 
 async def test_the_reader_makes_full_collections_rare_and_puts_them_back(demo_store, make):

@@ -25,7 +25,7 @@ Design and invariants:
 - Long-lived snapshots are kept out of the cyclic GC's full passes with ``gc.freeze()``,
   refrozen when the reader is idle after a load (``unfreeze``, ``collect``, ``freeze``), so
   what a reload dropped is collected instead of leaking into the permanent generation.
-  "Idle" is ``GC_IDLE`` seconds without a post opened (a full pass takes 50–150 ms). While
+  "Idle" is ``GC_IDLE`` seconds without a key press (a full pass takes 50–150 ms). While
   the screen is up the automatic full passes are ten times rarer (``FULL_GC_EVERY``): each
   walks everything allocated since the last freeze (10–20 ms, one every ~5 ``n`` with
   Python's default); the young generations, where nearly all garbage dies, are untouched.
@@ -85,7 +85,7 @@ WATCH_SECONDS = 2.0
 """How often the reader looks for changes another process (a shell sync or reply) made."""
 
 GC_IDLE = 1.0
-"""Seconds after the last load, and after the last post opened, before the snapshot is
+"""Seconds after the last load, and after the last key press, before the snapshot is
 refrozen out of the cyclic GC."""
 
 FULL_GC_EVERY = 100
@@ -316,8 +316,7 @@ class ReaderScreen(Screen[None]):
         self._pending: tuple[str, Callable[[], Any]] | None = None
         self._gc_timer: Timer | None = None
         self._reveal_timer: Timer | None = None
-        self._opened_at = 0.0
-        self._gc_threshold = gc.get_threshold()
+        self._gc_threshold = self._gc_set = gc.get_threshold()
         self._state_timer: Timer | None = None
         #: ``sites.json`` as the last listing load saw it (what the watcher compares).
         self._sites_seen: Any = None
@@ -386,7 +385,8 @@ class ReaderScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch_show_comments(self.show_comments)
         self._gc_threshold = gc.get_threshold()
-        gc.set_threshold(*self._gc_threshold[:2], FULL_GC_EVERY)
+        self._gc_set = (*self._gc_threshold[:2], FULL_GC_EVERY)
+        gc.set_threshold(*self._gc_set)
         try:
             self.service.ensure_first_run()
         except BroadsheetError as error:
@@ -414,10 +414,11 @@ class ReaderScreen(Screen[None]):
     def on_unmount(self) -> None:
         """Stop network work now: a refresh or a send waiting on a silent server; keep the
         open post and its scroll for next time (a few bytes, once)."""
+        if gc.get_threshold() == self._gc_set:  # as this screen left it: put it back
+            gc.set_threshold(*self._gc_threshold)
         self.jobs.cancel()
         if self._comments_job is not None:
             self._comments_job.cancel()
-        gc.set_threshold(*self._gc_threshold)
         if self.current is not None:
             try:
                 self.service.save_reader_state(self._reader_state())
@@ -613,8 +614,8 @@ class ReaderScreen(Screen[None]):
         self._gc_timer = self.set_timer(GC_IDLE, self._refreeze_when_idle)
 
     def _refreeze_when_idle(self) -> None:
-        """Refreeze once no post has been opened for ``GC_IDLE`` seconds."""
-        wait = self._opened_at + GC_IDLE - time.monotonic()
+        """Refreeze once no key has been pressed for ``GC_IDLE`` seconds."""
+        wait = self.reader_app.last_input + GC_IDLE - time.monotonic()
         if wait > 0:  # the reader is paging through posts: not in the middle of that
             self._gc_timer = self.set_timer(wait, self._refreeze_when_idle)
             return
@@ -749,7 +750,6 @@ class ReaderScreen(Screen[None]):
             self.notify(f"post {post_id} is not in the cache", title="Cannot open the post", severity="error")
             return False
         self.listing.touch(key[0])
-        self._opened_at = time.monotonic()
         post = site.by_id[post_id]
         crumbs = post_breadcrumb(post, site.categories, key[1])
         article = Article(post, "", unread=post_id not in site.read, breadcrumb=crumbs)
@@ -777,6 +777,9 @@ class ReaderScreen(Screen[None]):
         post = article.post
         self._opening = None
         self._reveal = None
+        if self._reveal_timer is not None:
+            self._reveal_timer.stop()
+            self._reveal_timer = None
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None
@@ -945,7 +948,9 @@ class ReaderScreen(Screen[None]):
 
     def _reveal_now(self) -> None:
         """Move the tree's cursor to the open post, if that waited for the article."""
-        self._reveal_timer = None
+        if self._reveal_timer is not None:
+            self._reveal_timer.stop()
+            self._reveal_timer = None
         if self._reveal is not None:
             key, post_id = self._reveal
             self._reveal = None

@@ -178,8 +178,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         self._search: tuple[str, list[Found]] | None = None
         self._search_node: TreeNode[NodeData] | None = None
         self.show_dates = False
-        #: The nodes ``reveal`` expanded (not the user), and the site they belong to.
-        self._revealed: tuple[str, list[TreeNode[NodeData]]] = ("", [])
+        #: What ``reveal`` expanded (not the user), and the site it belongs to (as data:
+        #: ``load`` makes new nodes).
+        self._revealed: tuple[str, list[NodeData]] = ("", [])
 
     # -- the lists -------------------------------------------------------------------
 
@@ -384,9 +385,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         opened = self._fold_revealed(key[0])
         parent: TreeNode[NodeData] | None = node
         while parent is not None and not parent.is_root:
-            if not parent.is_expanded:  # expand() re-lays out and redraws the whole tree
+            if not parent.is_expanded and parent.data is not None:  # expanding redraws the whole tree
                 parent.expand()
-                opened.append(parent)
+                opened.append(parent.data)
             parent = parent.parent
         ids = self.ids(key)
         if post_id in ids:
@@ -397,11 +398,14 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
                 self._fill(key, (index // PAGE) * PAGE)
         target = self._find(PostItem(key, post_id))
         if target is not None:
-            self._move_to(target)
+            self._move_to(target, margin=True)
 
     def showing(self, key: ListKey, post_id: int) -> bool:
-        """Whether the post's row is in the tree and unfolded: ``reveal`` then only moves
-        the cursor (else it expands, fills a page and redraws the whole tree)."""
+        """Whether the post's row is in the tree and unfolded, and nothing ``reveal`` opened
+        in another site is left to fold: ``reveal`` then only moves the cursor (else it
+        expands or folds, fills a page and redraws the whole tree)."""
+        if self._revealed[0] != key[0] and self._revealed[1]:
+            return False
         node = self._find(PostItem(key, post_id))
         if node is None or not isinstance(node.data, PostItem):
             return False
@@ -412,14 +416,15 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
             parent = parent.parent
         return True
 
-    def _fold_revealed(self, site: str) -> list[TreeNode[NodeData]]:
+    def _fold_revealed(self, site: str) -> list[NodeData]:
         """Moving into another site: fold what ``reveal`` opened in the last one (what the
         user opened stays open), so the tree does not grow with every site ``n`` passes
         through. The list to add the nodes ``reveal`` opens for ``site`` to."""
         name, opened = self._revealed
         if name != site:
-            for node in reversed(opened):
-                if node.is_expanded:
+            for data in reversed(opened):
+                node = self._find(data)
+                if node is not None and node.data == data and node.is_expanded:
                     node.collapse()
             opened = []
             self._revealed = (site, opened)
@@ -436,14 +441,16 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         node.expand()
         self._move_to(node)
 
-    def _move_to(self, node: TreeNode[NodeData]) -> None:
-        """Put the cursor on ``node``, at least ``SCROLL_MARGIN`` rows from either edge
-        (else in the middle)."""
+    def _move_to(self, node: TreeNode[NodeData], *, margin: bool = False) -> None:
+        """Put the cursor on ``node`` (``margin``: at least ``SCROLL_MARGIN`` rows from either
+        edge, else in the middle)."""
         self.last_line  # noqa: B018 - rebuilds the line index, so the node's line is current
         self.move_cursor(node)
+        if not margin:
+            return
         line, top, height = node.line, int(self.scroll_y), self.scrollable_content_region.height
-        margin = min(SCROLL_MARGIN, height // 4)
-        if line >= 0 and height > 0 and not top + margin <= line < top + height - margin:
+        rows = min(SCROLL_MARGIN, height // 4)
+        if line >= 0 and height > 0 and not top + rows <= line < top + height - rows:
             self.scroll_to(y=max(line - height // 2, 0), animate=False, immediate=True)
 
     # -- search ------------------------------------------------------------------------
@@ -509,8 +516,9 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         """The label's width without rendering it. The tree asks for every visible line's
         each time it rebuilds its lines (every expand or collapse), and ``render_label``
         costs ~0.1 ms a line: 40+ ms with a few sites open. The tree never scrolls sideways
-        (``overflow-x: hidden``), so the width only sizes the padding; the expand icon and
-        margin are ``render_label``'s two cells."""
+        (``overflow-x: hidden``), so the width only sizes the padding, and this one is never
+        less than the drawn one (2 cells for the expand icon, which leaves do not have;
+        labels ``render_label`` shortens counted whole)."""
         label = node.label
         return (label.cell_len if isinstance(label, Text) else cell_len(label)) + 2
 
