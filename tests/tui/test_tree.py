@@ -159,6 +159,22 @@ async def test_n_into_another_site_folds_what_it_opened_and_keeps_the_cursor_off
         assert not tree._sites["s1"].is_expanded and tree._sites["s2"].is_expanded and tree._sites["s3"].is_expanded
 
 
+async def test_the_cursor_returns_to_the_open_post_after_u_or_a_filter_hid_it(demo_store, make):
+    app = make(demo_store, open_post="110")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+        tree = app.reader.site_tree
+
+        def on_post() -> bool:
+            return tree.cursor_node is not None and tree.cursor_node.data == PostItem(app.reader.current[0], 110)
+
+        await wait_for(pilot, on_post)
+        for keys in (["U"], ["U"], ["slash", *"zzzz"], ["escape"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+        assert on_post()  # not left on "All posts", where the rebuilds without it put it
+
+
 async def test_the_reader_makes_full_collections_rare_and_puts_them_back(demo_store, make):
     before = gc.get_threshold()
     app = make(demo_store)

@@ -87,7 +87,7 @@ def build_parser() -> Parser:
 
     parser = Parser(
         prog="broadsheet",
-        description="A keyboard-driven terminal newsreader for WordPress news sites. "
+        description="A keyboard-driven terminal newsreader for news sites: WordPress sites and any site with a feed. "
         "With no command, opens the reader.",
     )
     parser.add_argument(

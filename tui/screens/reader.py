@@ -367,7 +367,7 @@ class ReaderScreen(Screen[None]):
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="sidebar"):
-                yield Input(placeholder="Filter posts by title…", id="filter")
+                yield Input(placeholder="Filter titles as you type; enter searches the full text…", id="filter")
                 yield SiteTree(self.lists, id="tree")
             with Horizontal(id="reading"):
                 yield ArticleView(id="article")
@@ -1571,8 +1571,16 @@ class ReaderScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.lists.filter_text = event.value.strip()
         self.site_tree.load(self.listing)
+        self._cursor_to_open_post()
         self._lists_changed()
         self._update_subtitle()
+
+    def _cursor_to_open_post(self) -> None:
+        """After the tree is rebuilt with other lists (a filter, ``U``): the cursor back on
+        the open post when its list shows it (the rebuild kept the row it was on, which may
+        have been the list while the post was filtered out)."""
+        if self.current is not None and self.current[1] in self.lists.ids(self.current[0]):
+            self.site_tree.reveal(*self.current)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -1653,6 +1661,7 @@ class ReaderScreen(Screen[None]):
         """``U``: show only unread posts in the tree (and in ``n``/``p``)."""
         self.lists.unread_only = not self.lists.unread_only
         self.site_tree.refill()
+        self._cursor_to_open_post()
         self._update_subtitle()
         self.notify("Showing unread posts only." if self.lists.unread_only else "Showing every post.", timeout=2)
 

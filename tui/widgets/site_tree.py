@@ -525,14 +525,18 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
     def render_label(self, node: TreeNode[NodeData], base_style: Style, style: Style) -> Text:
         """The label, with a long name shortened ("…") so its unread count stays in view."""
         label = super().render_label(node, base_style, style)
-        # indentation: guides (``guide_depth`` cells a level), the expand icon and a margin
+        # indentation: ``guide_depth`` cells a level below the (hidden) root; the expand
+        # icon, when there is one, is part of ``label``
         depth, parent = 0, node.parent
         while parent is not None:
             depth, parent = depth + 1, parent.parent
-        room = self.scrollable_content_region.width - depth * self.guide_depth - 2  # "▼ "
+        room = self.scrollable_content_region.width - (depth - 1) * self.guide_depth
         plain = label.plain
+        if room <= 8 or label.cell_len <= room:
+            return label
         cut = plain.rfind("  ")
-        if room <= 8 or label.cell_len <= room or cut < 1 or not plain[cut + 2 :].replace(",", "").isdigit():
+        if cut < 1 or not plain[cut + 2 :].replace(",", "").isdigit():  # no count: cut the end
+            label.truncate(room, overflow="ellipsis")
             return label
         tail = label[cut:]
         head = label[:cut]
