@@ -7,6 +7,7 @@ import gc
 import tomllib
 
 import httpx
+from textual import events
 
 from cache import Category, Post, Site, Store
 from cache.config import load_config, save_reader_setting
@@ -116,6 +117,20 @@ async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make
         assert any("No older post" in str(n.message) for n in notifications(app))
         await pilot.press("P")  # back across, to the previous site's oldest unread… none: all read
         assert reader.current[1] == 1 and reader.current[0][0] == "s7"
+
+
+async def test_a_held_n_loses_no_press_while_the_next_site_is_read(tmp_path, make):
+    store = Store(tmp_path / "c")
+    build(store, [(f"s{n}", "", 3) for n in range(6)])
+    app = make(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        for _ in range(15):  # key repeat: all queued before the first is handled
+            app.post_message(events.Key("n", "n"))
+        await wait_for(pilot, lambda: app.reader.current is not None and app.reader.current[0][0] == "s4")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert app.reader.current == (("s4", None), 1)
 
 
 async def test_n_into_another_site_folds_what_it_opened_and_keeps_the_cursor_off_the_edges(tmp_path, make):

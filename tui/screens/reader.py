@@ -314,6 +314,9 @@ class ReaderScreen(Screen[None]):
         #: Sites whose posts are being read, and what waits for one (the latest wins).
         self._site_loading: set[str] = set()
         self._pending: tuple[str, Callable[[], Any]] | None = None
+        #: While ``_pending`` is a step (``n``, ``p``…) waiting for a site: its direction and
+        #: the presses of the same key since, taken once it lands (a held key loses none).
+        self._queued_steps: tuple[tuple[int, bool], int, Callable[[], Any]] | None = None
         self._gc_timer: Timer | None = None
         self._reveal_timer: Timer | None = None
         self._gc_threshold = self._gc_set = gc.get_threshold()
@@ -1039,14 +1042,40 @@ class ReaderScreen(Screen[None]):
         return (key, None) if key else None
 
     def _step(self, delta: int, *, unread: bool) -> None:
+        queued = self._queued_steps
+        waiting = queued is not None and self._pending is not None and self._pending[1] is queued[2]
+        if queued is not None and waiting and queued[0] == (delta, unread):
+            self._queued_steps = (queued[0], queued[1] + 1, queued[2])  # taken when the site is read
+            return
         where = self._current_list()
         if where is None or not self.loaded:
             return
         key, post_id = where
         if key[0] not in self.listing.sites:  # read its posts first, then step
-            self.want_site(key[0], lambda: self._step(delta, unread=unread))
+            self._wait_to_step(key[0], delta, unread, lambda: self._step(delta, unread=unread))
             return
         self._follow(self.lists.step(key, post_id, delta, unread=unread), key, delta, unread)
+
+    def _wait_to_step(self, name: str, delta: int, unread: bool, step: Callable[[], Any]) -> None:
+        """Take ``step`` once ``name``'s posts are read, then as many more steps as the same
+        key was pressed meanwhile."""
+
+        def resume() -> None:
+            queued = self._queued_steps
+            more = queued[1] if queued is not None and queued[2] is resume else 0
+            if more:
+                self._queued_steps = None
+            step()
+            for left in range(more, 0, -1):
+                waiting = self._queued_steps
+                if waiting is not None and self._pending is not None and self._pending[1] is waiting[2]:
+                    self._queued_steps = (waiting[0], waiting[1] + left, waiting[2])  # another site
+                    return
+                self._step(delta, unread=unread)
+
+        self.want_site(name, resume)
+        if self._pending is not None and self._pending[1] is resume:
+            self._queued_steps = ((delta, unread), 0, resume)
 
     def _follow(self, step: Step, key: ListKey, delta: int, unread: bool) -> None:
         """Open where a step landed; off the end of a site, go on into the next one (read
@@ -1057,7 +1086,7 @@ class ReaderScreen(Screen[None]):
             def enter() -> None:
                 self._follow(self.lists.enter(name, delta, unread=unread), (name, None), delta, unread)
 
-            self.want_site(name, enter)
+            self._wait_to_step(name, delta, unread, enter)
         elif step.post_id is None:
             self.notify(step.message, timeout=2)
         else:
@@ -1078,6 +1107,7 @@ class ReaderScreen(Screen[None]):
             return
         if then is not None:
             self._pending = (name, then)
+            self._queued_steps = None  # what waited before is replaced
         if name not in self._site_loading:
             self._site_loading.add(name)
             self._load_site(summary.site)
