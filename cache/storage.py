@@ -300,7 +300,9 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True, keep_previ
     0600 by mkstemp), fsync, rename, fsync of the directory. Readers see old or new, never
     half; a crash leaves the old file. ``durable=False`` skips both fsyncs (a derived file:
     after a power cut it may be empty). ``keep_previous``: the version replaced stays as
-    ``previous_path(path)`` (a hard link, made before the rename). Temporary files that a
+    ``previous_path(path)`` (a hard link, made before the rename); the first version is
+    kept as a copy (a link would share its inode: damage in place would reach both), so a
+    file written once can be put back too. Temporary files that a
     killed writer left behind (older than ``STALE_TEMP``) are removed by the next write into
     the same directory."""
     import tempfile  # imported on the first write: reads (`broadsheet unread`) stay light
@@ -315,9 +317,10 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True, keep_previ
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        if keep_previous:
-            _link_previous(path, tmp)
+        first = keep_previous and not _link_previous(path, tmp)
         os.replace(tmp, path)
+        if first:  # not fsync'd: a spare (an empty one after a power cut counts as none)
+            atomic_write(previous_path(path), payload, durable=False)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -330,20 +333,24 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True, keep_previ
         _fsync_dir(path.parent)
 
 
-def _link_previous(path: Path, tmp: str) -> None:
+def _link_previous(path: Path, tmp: str) -> bool:
     """Make ``previous_path(path)`` the file ``path`` is now (a hard link through a temporary
-    name beside ``tmp``, so a killed writer leaves only a stale temporary file)."""
+    name beside ``tmp``, so a killed writer leaves only a stale temporary file). False when
+    there is no ``path`` yet (its first version)."""
     link = tmp + "p"  # mkstemp's name plus one character: swept as a stale temporary file
     try:
         if os.stat(path).st_size == 0:
-            return  # truncated: never kept over a sound previous version
+            return True  # truncated: never kept over a sound previous version
         os.link(path, link)
         os.replace(link, previous_path(path))
-    except OSError:  # the first version, or no hard links here: the file is still written
+    except FileNotFoundError:
+        return False
+    except OSError:  # no hard links here: the file is still written
         try:
             os.unlink(link)
         except OSError:
             pass
+    return True
 
 
 _PENDING_DIRS: ContextVar[set[Path] | None] = ContextVar("pending_dirs", default=None)

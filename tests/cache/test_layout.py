@@ -262,6 +262,7 @@ def test_comment_counts_come_back_when_a_lost_index_is_rebuilt(store):
     store.save_sync("news", posts=posts(ids), bodies=dict.fromkeys(ids, "b"), comments=comments(ids, 3))
     assert {p.comment_count for p in store.posts("news")} == {3}
     (store.site_dir("news") / "index.json").write_bytes(b"\x00garbage")
+    (store.site_dir("news") / "index.json.prev").write_bytes(b"\x00garbage")  # nothing to put back
     again = Store(store.directory)
     assert again.posts("news") == []  # set aside: the next sync rebuilds it
     again.save_sync("news", posts=posts(ids), bodies=dict.fromkeys(ids, "b"), comments=comments(ids, 3))
@@ -290,6 +291,19 @@ def test_a_corrupt_index_or_subscription_list_is_replaced_by_its_previous_versio
     assert list(folder.glob("index.json.corrupt-*"))  # the damaged bytes are kept for the user
     save(again, range(11, 21))  # the next sync brings the rest back
     assert len(Store(store.directory).posts("news")) == 20
+
+
+def test_a_file_written_once_is_put_back_when_damaged_in_place(store):
+    """Found by a new user: after a site's first sync there was no previous index to put
+    back, so truncating it in place lost every post until a sync (silently, after the first
+    warning). The first version is kept as a copy (a hard link would be truncated with it)."""
+    save(store, range(1, 11))
+    index = store.site_dir("news") / "index.json"
+    kept = store.site_dir("news") / "index.json.prev"
+    assert kept.read_bytes() == index.read_bytes() and kept.stat().st_ino != index.stat().st_ino
+    with open(index, "r+b") as damaged:
+        damaged.truncate(100)
+    assert sorted(p.id for p in Store(store.directory).posts("news")) == list(range(1, 11))
 
 
 def test_a_truncated_kept_file_is_corrupt_and_its_previous_version_survives(store):

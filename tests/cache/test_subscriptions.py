@@ -185,6 +185,10 @@ def test_only_due_sites_are_synced_without_names(tmp_path):
     assert svc.due(fast, now) and not svc.due(slow, now) and svc.due(never, now)
     (svc.store.directory / "sites" / "slow" / "index.json").write_text("{ corrupt")
     svc.store.close()
+    assert not svc.due(slow, now), "a damaged index is put back from its kept version"
+    for name in ("index.json", "index.json.prev"):
+        (svc.store.directory / "sites" / "slow" / name).write_text("{ corrupt")
+    svc.store.close()
     assert svc.due(slow, now), "a lost index is rebuilt by the next plain sync"
 
 
