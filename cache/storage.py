@@ -320,7 +320,10 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True, keep_previ
         first = keep_previous and not _link_previous(path, tmp)
         os.replace(tmp, path)
         if first:  # not fsync'd: a spare (an empty one after a power cut counts as none)
-            atomic_write(previous_path(path), payload, durable=False)
+            try:
+                atomic_write(previous_path(path), payload, durable=False)
+            except OSError:
+                pass  # the file itself is written: only its spare is missing
     except BaseException:
         try:
             os.unlink(tmp)

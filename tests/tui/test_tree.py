@@ -127,10 +127,19 @@ async def test_a_held_n_loses_no_press_while_the_next_site_is_read(tmp_path, mak
         await wait_for(pilot, lambda: app.reader.loaded)
         for _ in range(15):  # key repeat: all queued before the first is handled
             app.post_message(events.Key("n", "n"))
-        await wait_for(pilot, lambda: app.reader.current is not None and app.reader.current[0][0] == "s4")
+        await wait_for(pilot, lambda: app.reader.current == (("s4", None), 1))
         await app.workers.wait_for_complete()
         await pilot.pause(0.1)
         assert app.reader.current == (("s4", None), 1)
+        # another key while presses wait: they are void, the new key goes from where the reader is
+        reader = app.reader
+        reader.listing.sites.pop("s5", None)  # s5 must be read again
+        reader._load_site = lambda site: None  # …and is never read: the presses keep waiting
+        for _ in range(3):
+            app.post_message(events.Key("n", "n"))
+        app.post_message(events.Key("p", "p"))
+        await pilot.pause(0.1)
+        assert reader.current == (("s4", None), 2) and reader._pending is None
 
 
 async def test_n_into_another_site_folds_what_it_opened_and_keeps_the_cursor_off_the_edges(tmp_path, make):
@@ -187,7 +196,16 @@ async def test_the_cursor_returns_to_the_open_post_after_u_or_a_filter_hid_it(de
         for keys in (["U"], ["U"], ["slash", *"zzzz"], ["escape"]):
             await pilot.press(*keys)
             await pilot.pause()
+            if keys == ["U"] and not app.reader.lists.unread_only:
+                assert on_post()
         assert on_post()  # not left on "All posts", where the rebuilds without it put it
+        # a cursor the user moved elsewhere stays there while a filter is typed
+        tree._move_to(next(node for key, node in tree._lists.items() if key[1] is not None))
+        title = app.reader.article_view.article.post.title
+        await pilot.press("slash", *title[:4].lower())  # the open post matches it
+        await pilot.pause()
+        assert not on_post()
+        await pilot.press("escape")
 
 
 async def test_the_reader_makes_full_collections_rare_and_puts_them_back(demo_store, make):

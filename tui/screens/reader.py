@@ -72,7 +72,7 @@ from ..readstate import ReadStateQueue
 from ..widgets import ArticleView, CommentThread, SiteTree
 from ..widgets.article import filed_under, post_breadcrumb
 from ..widgets.markdown import Link, links_in
-from ..widgets.site_tree import FolderItem, Found, ListItem, SiteItem
+from ..widgets.site_tree import FolderItem, Found, ListItem, PostItem, SiteItem
 
 if TYPE_CHECKING:
     from ..app import BroadsheetApp
@@ -112,6 +112,9 @@ REVEAL_DELAY = 0.05
 """Seconds between drawing an article and moving the tree's cursor to it, when that move
 expands the tree or fills a page (stepping into another site: ~20 ms of redrawing the whole
 sidebar, which would otherwise hold the article back)."""
+
+QUEUED_STEPS = 50
+"""Presses of a held ``n`` (or ``p``…) kept while the next site is read; more are dropped."""
 
 READ_LOG = 2000
 """Read-state changes remembered for replay onto snapshots read meanwhile."""
@@ -317,6 +320,8 @@ class ReaderScreen(Screen[None]):
         #: While ``_pending`` is a step (``n``, ``p``…) waiting for a site: its direction and
         #: the presses of the same key since, taken once it lands (a held key loses none).
         self._queued_steps: tuple[tuple[int, bool], int, Callable[[], Any]] | None = None
+        #: A tree rebuild hid the open post, and the cursor went from it to its list.
+        self._cursor_displaced = False
         self._gc_timer: Timer | None = None
         self._reveal_timer: Timer | None = None
         self._gc_threshold = self._gc_set = gc.get_threshold()
@@ -737,6 +742,7 @@ class ReaderScreen(Screen[None]):
 
     @on(SiteTree.PostSelected)
     def _post_selected(self, event: SiteTree.PostSelected) -> None:
+        self._drop_waiting_steps()  # the user chose: presses still waiting for a site are void
         self.open_post(event.key, event.post_id, reveal=False)
 
     def open_post(self, key: ListKey, post_id: int, *, reveal: bool = True, mark_read: bool = True) -> bool:
@@ -1043,10 +1049,12 @@ class ReaderScreen(Screen[None]):
 
     def _step(self, delta: int, *, unread: bool) -> None:
         queued = self._queued_steps
-        waiting = queued is not None and self._pending is not None and self._pending[1] is queued[2]
-        if queued is not None and waiting and queued[0] == (delta, unread):
-            self._queued_steps = (queued[0], queued[1] + 1, queued[2])  # taken when the site is read
-            return
+        if queued is not None and self._pending is not None and self._pending[1] is queued[2]:
+            if queued[0] != (delta, unread):  # another key: what waited is void, this one goes
+                self._drop_waiting_steps()
+            else:  # taken when the site is read
+                self._queued_steps = (queued[0], min(queued[1] + 1, QUEUED_STEPS), queued[2])
+                return
         where = self._current_list()
         if where is None or not self.loaded:
             return
@@ -1062,20 +1070,30 @@ class ReaderScreen(Screen[None]):
 
         def resume() -> None:
             queued = self._queued_steps
-            more = queued[1] if queued is not None and queued[2] is resume else 0
-            if more:
-                self._queued_steps = None
+            more = 0
+            if queued is not None and queued[2] is resume:
+                more, self._queued_steps = queued[1], None
             step()
             for left in range(more, 0, -1):
                 waiting = self._queued_steps
                 if waiting is not None and self._pending is not None and self._pending[1] is waiting[2]:
-                    self._queued_steps = (waiting[0], waiting[1] + left, waiting[2])  # another site
+                    self._queued_steps = (waiting[0], min(waiting[1] + left, QUEUED_STEPS), waiting[2])
                     return
+                before = self.current
                 self._step(delta, unread=unread)
+                if self.current == before and self._pending is None:  # the end of the list
+                    return
 
         self.want_site(name, resume)
         if self._pending is not None and self._pending[1] is resume:
             self._queued_steps = ((delta, unread), 0, resume)
+
+    def _drop_waiting_steps(self) -> None:
+        """Forget a step (and the presses queued behind it) still waiting for a site."""
+        queued = self._queued_steps
+        if queued is not None and self._pending is not None and self._pending[1] is queued[2]:
+            self._pending = None
+        self._queued_steps = None
 
     def _follow(self, step: Step, key: ListKey, delta: int, unread: bool) -> None:
         """Open where a step landed; off the end of a site, go on into the next one (read
@@ -1600,23 +1618,34 @@ class ReaderScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.lists.filter_text = event.value.strip()
-        self.site_tree.load(self.listing)
-        self._cursor_to_open_post()
+        self._rebuild_tree(lambda: self.site_tree.load(self.listing))
         self._lists_changed()
         self._update_subtitle()
 
-    def _cursor_to_open_post(self) -> None:
-        """After the tree is rebuilt with other lists (a filter, ``U``): the cursor back on
-        the open post when its list shows it (the rebuild kept the row it was on, which may
-        have been the list while the post was filtered out)."""
-        if self.current is not None and self.current[1] in self.lists.ids(self.current[0]):
-            self.site_tree.reveal(*self.current)
+    def _rebuild_tree(self, rebuild: Callable[[], Any]) -> None:
+        """Rebuild the tree with other lists (a filter, ``U``). A cursor that was on the open
+        post stays with it: on the post's row while its list shows it, else on the list (where
+        the rebuild leaves it), and back on the post when it shows again; a cursor the user
+        moved elsewhere stays where it is."""
+        tree, current = self.site_tree, self.current
+        data = tree.cursor_node.data if tree.cursor_node is not None else None
+        follow = current is not None and (
+            data == PostItem(*current) or (self._cursor_displaced and data == ListItem(current[0]))
+        )
+        rebuild()
+        self._cursor_displaced = False
+        if follow and current is not None:
+            if current[1] in self.lists.ids(current[0]):
+                tree.reveal(*current)
+            else:
+                self._cursor_displaced = True
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.site_tree.focus()
         query = event.value.strip()
         if query:
+            self._drop_waiting_steps()
             self._search_request += 1
             self._search_worker(query, self._search_request)
 
@@ -1690,8 +1719,7 @@ class ReaderScreen(Screen[None]):
     def action_unread_only(self) -> None:
         """``U``: show only unread posts in the tree (and in ``n``/``p``)."""
         self.lists.unread_only = not self.lists.unread_only
-        self.site_tree.refill()
-        self._cursor_to_open_post()
+        self._rebuild_tree(self.site_tree.refill)
         self._update_subtitle()
         self.notify("Showing unread posts only." if self.lists.unread_only else "Showing every post.", timeout=2)
 
