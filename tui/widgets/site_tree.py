@@ -16,6 +16,13 @@ in view. A search adds a "Search: QUERY" node at the top with the matching posts
 (``show_search``); ``clear_search`` takes it away. Post rows carry their dates when the
 tree is at least ``DATES_WIDTH`` columns wide. Counts follow ``tui.listing``'s rule.
 
+Following the reader (``reveal``): the cursor goes to the open post, kept ``SCROLL_MARGIN``
+rows from the tree's edges (a scroll redraws every row, so ``n`` scrolls once every half
+screen); what ``reveal`` expanded in one site is folded when it moves into another (what the
+user expanded stays), so the tree does not grow with every site ``n`` passes through; the
+reader calls it after the article is drawn when it has to expand or fill (``showing``).
+Rows too long for the sidebar end in "…" at its edge; a count stays in view.
+
 Labels are ``rich.text.Text`` objects: a title is never parsed as markup.
 """
 
