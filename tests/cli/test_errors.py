@@ -241,3 +241,13 @@ def test_small_things_a_new_user_met(demo, capsys):
     Store(demo.directory).add_site(Site(name="other", url="https://o.test"))
     code, _, err = run(capsys, "read", "110")
     assert code == 1 and "SITE:ID" in one_error_line(err)
+
+
+def test_the_readers_site_option_before_a_command_is_refused(demo, capsys):
+    """Found by a new user: `broadsheet --site nosuch posts` listed every site's posts (the
+    command's own --site silently replaced the reader's)."""
+    code, out, err = run(capsys, "--site", "nosuch", "posts")
+    assert code == 2 and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith("broadsheet: error: posts: --site before the command is the reader's")
+    assert "--help" in hint

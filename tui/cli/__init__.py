@@ -95,7 +95,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--config", metavar="FILE", help="config file (default: config.toml in the user config dir)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    site_option(parser, help="(reader) start on this site")
+    site_option(parser, help="(reader) start on this site", dest="reader_site")
     parser.add_argument("--open", metavar="POST", dest="open_post", help="(reader) open this post: an id or its URL")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -118,12 +118,12 @@ def build_parser() -> Parser:
     return parser
 
 
-def site_option(sub: argparse.ArgumentParser, help: str | None = None) -> None:
+def site_option(sub: argparse.ArgumentParser, help: str | None = None, dest: str = "site") -> None:
     """``--site NAME``, completed with the subscribed sites' names."""
     from .completion import site_names
 
     action = sub.add_argument(
-        "--site", metavar="NAME", help=help or "site name (may be left out when one site is subscribed)"
+        "--site", metavar="NAME", dest=dest, help=help or "site name (may be left out when one site is subscribed)"
     )
     action.completer = site_names  # type: ignore[attr-defined]  # argcomplete's documented hook
 
@@ -263,6 +263,11 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
             return code
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is not None and args.reader_site is not None:  # the command's own --site wins silently
+        return usage_error(
+            args.command,
+            "--site before the command is the reader's; give the site after the command",
+        )
     if args.debug:  # otherwise Python's last-resort handler prints warnings, bare
         import logging  # (not imported by default: `broadsheet unread` starts in status bars)
 
@@ -343,7 +348,7 @@ def run_reader(store: Store, args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from ..app import run_reader as run
 
-    return run(store, config, site=args.site, open_post=args.open_post)
+    return run(store, config, site=args.reader_site, open_post=args.open_post)
 
 
 def warn_corrupt(path: Any, moved: Any) -> None:
