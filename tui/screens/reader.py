@@ -1545,8 +1545,30 @@ class ReaderScreen(Screen[None]):
             self.notify(f"Fetching {link.url}", markup=False, timeout=2)
             self._show_image(article.post.site, link.url, link.text or "image", graphics)
             return
+        found = None if link.image else self._cached_post_at(link.url)
+        if found is not None and self.open_post((found.site, None), found.id):
+            self.notify("Opened from the cache (o opens it in the browser).", timeout=3)
+            return
         self._open_url(link.url)
         self.notify(f"Opening {link.url}", markup=False, timeout=2)
+
+    def _cached_post_at(self, url: str) -> Post | None:
+        """A post of a loaded site whose permalink is ``url`` (a link from one article to
+        another on the same site opens in the reader, not the browser)."""
+
+        def key(address: str) -> str:
+            address = address.split("#", 1)[0].strip().rstrip("/")
+            return address.split("://", 1)[-1].casefold()
+
+        wanted = key(url)
+        if not wanted:
+            return None
+        here = self.current[0][0] if self.current is not None else ""
+        for site in sorted(self.listing.sites.values(), key=lambda listing: listing.site.name != here):
+            for post in site.by_id.values():
+                if post.link and key(post.link) == wanted:
+                    return post
+        return None
 
     @work(thread=True, exclusive=True, group="image")
     def _show_image(self, site: str, url: str, title: str, graphics: str) -> None:
