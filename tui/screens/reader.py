@@ -1546,9 +1546,14 @@ class ReaderScreen(Screen[None]):
             self._show_image(article.post.site, link.url, link.text or "image", graphics)
             return
         found = None if link.image else self._cached_post_at(link.url)
-        if found is not None and self.open_post((found.site, None), found.id):
-            self.notify("Opened from the cache (o opens it in the browser).", timeout=3)
-            return
+        if found is not None:
+            here = self.current is not None and self.current[0][0] == found.site and self.current[1] == found.id
+            if here:
+                self.notify("That link is this post (o opens it in the browser).", timeout=3)
+                return
+            if self.open_post((found.site, None), found.id):
+                self.notify("Opened from the cache (o opens it in the browser).", timeout=3)
+                return
         self._open_url(link.url)
         self.notify(f"Opening {link.url}", markup=False, timeout=2)
 
