@@ -391,9 +391,9 @@ class Store:
         query = parse_qs(parts.query)
         if query.get("p", [""])[0].isascii() and query.get("p", [""])[0].isdigit():
             return self.post(site, int(query["p"][0]))
-        wanted = _normal_url(key)
+        wanted = link_key(key)
         for row in self._raw(self._index(site), "posts").values():
-            if _normal_url(row.get("link", "")) == wanted:
+            if link_key(row.get("link", "")) == wanted:
                 return Post.from_row(row, site)
         raise NotFound(f"no cached post at {key} in {site}; try `broadsheet sync`")
 
@@ -935,7 +935,9 @@ def _summarise(index: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _normal_url(url: str) -> str:
+def link_key(url: str) -> str:
+    """What identifies a post's permalink: host (any case) and path without the trailing
+    slash, and the query; not the scheme or the fragment."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url.strip())

@@ -63,7 +63,7 @@ from cache.config import Config, save_reply_identity
 from cache.errors import BroadsheetError, Stopped
 from cache.models import Article, Category, Comment, Post, Site
 from cache.service import Service
-from cache.store import Store
+from cache.store import Store, link_key
 
 from ..background import CancellableJob, Cancelled
 from ..listing import Listing, ListKey, SiteListing
@@ -1559,19 +1559,13 @@ class ReaderScreen(Screen[None]):
 
     def _cached_post_at(self, url: str) -> Post | None:
         """A post of a loaded site whose permalink is ``url`` (a link from one article to
-        another on the same site opens in the reader, not the browser)."""
-
-        def key(address: str) -> str:
-            address = address.split("#", 1)[0].strip().rstrip("/")
-            return address.split("://", 1)[-1].casefold()
-
-        wanted = key(url)
-        if not wanted:
-            return None
+        another on the same site opens in the reader, not the browser): ``Store.find_post``'s
+        rule, on the posts in memory."""
+        wanted = link_key(url)
         here = self.current[0][0] if self.current is not None else ""
         for site in sorted(self.listing.sites.values(), key=lambda listing: listing.site.name != here):
             for post in site.by_id.values():
-                if post.link and key(post.link) == wanted:
+                if post.link and link_key(post.link) == wanted:
                     return post
         return None
 
