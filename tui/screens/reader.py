@@ -317,9 +317,10 @@ class ReaderScreen(Screen[None]):
         #: Sites whose posts are being read, and what waits for one (the latest wins).
         self._site_loading: set[str] = set()
         self._pending: tuple[str, Callable[[], Any]] | None = None
-        #: While ``_pending`` is a step (``n``, ``p``…) waiting for a site: its direction and
-        #: the presses of the same key since, taken once it lands (a held key loses none).
-        self._queued_steps: tuple[tuple[int, bool], int, Callable[[], Any]] | None = None
+        #: Set exactly while ``_pending`` is a step (``n``, ``p``…) waiting for a site: its
+        #: direction and the presses of the same key since, taken once it lands (a held key
+        #: loses none).
+        self._queued_steps: tuple[tuple[int, bool], int] | None = None
         #: A tree rebuild hid the open post, and the cursor went from it to its list.
         self._cursor_displaced = False
         self._gc_timer: Timer | None = None
@@ -1048,13 +1049,12 @@ class ReaderScreen(Screen[None]):
         return (key, None) if key else None
 
     def _step(self, delta: int, *, unread: bool) -> None:
-        queued = self._queued_steps
-        if queued is not None and self._pending is not None and self._pending[1] is queued[2]:
-            if queued[0] != (delta, unread):  # another key: what waited is void, this one goes
-                self._drop_waiting_steps()
-            else:  # taken when the site is read
-                self._queued_steps = (queued[0], min(queued[1] + 1, QUEUED_STEPS), queued[2])
+        if self._queued_steps is not None:  # a step waits for a site's posts
+            kind, count = self._queued_steps
+            if kind == (delta, unread):  # taken when the site is read
+                self._queued_steps = (kind, min(count + 1, QUEUED_STEPS))
                 return
+            self._drop_waiting_steps()  # another key: what waited is void, this one goes
         where = self._current_list()
         if where is None or not self.loaded:
             return
@@ -1069,31 +1069,27 @@ class ReaderScreen(Screen[None]):
         key was pressed meanwhile."""
 
         def resume() -> None:
-            queued = self._queued_steps
-            more = 0
-            if queued is not None and queued[2] is resume:
-                more, self._queued_steps = queued[1], None
+            more = self._queued_steps[1] if self._queued_steps is not None else 0
+            self._queued_steps = None
             step()
             for left in range(more, 0, -1):
-                waiting = self._queued_steps
-                if waiting is not None and self._pending is not None and self._pending[1] is waiting[2]:
-                    self._queued_steps = (waiting[0], min(waiting[1] + left, QUEUED_STEPS), waiting[2])
+                if self._queued_steps is not None:  # waiting for another site now
+                    kind, count = self._queued_steps
+                    self._queued_steps = (kind, min(count + left, QUEUED_STEPS))
                     return
                 before = self.current
                 self._step(delta, unread=unread)
-                if self.current == before and self._pending is None:  # the end of the list
+                if self.current == before and self._queued_steps is None:  # the end of the list
                     return
 
         self.want_site(name, resume)
         if self._pending is not None and self._pending[1] is resume:
-            self._queued_steps = ((delta, unread), 0, resume)
+            self._queued_steps = ((delta, unread), 0)
 
     def _drop_waiting_steps(self) -> None:
         """Forget a step (and the presses queued behind it) still waiting for a site."""
-        queued = self._queued_steps
-        if queued is not None and self._pending is not None and self._pending[1] is queued[2]:
-            self._pending = None
-        self._queued_steps = None
+        if self._queued_steps is not None:
+            self._pending = self._queued_steps = None
 
     def _follow(self, step: Step, key: ListKey, delta: int, unread: bool) -> None:
         """Open where a step landed; off the end of a site, go on into the next one (read
@@ -1154,6 +1150,8 @@ class ReaderScreen(Screen[None]):
         pending, self._pending = (
             (self._pending, None) if self._pending and self._pending[0] == event.name else (None, self._pending)
         )
+        if pending is not None and (event.listing is None or event.name not in self.listing.summaries):
+            self._queued_steps = None  # what waited will not run
         if event.listing is None:
             self.notify(event.error, title=f"Cannot read {event.name}", severity="error", markup=False)
             return
