@@ -418,8 +418,10 @@ class Service:
 
     def _catch_up(self, index: Any) -> int:
         names = {s.name for s in self.store.sites()}
-        if index.stale_sites(self.store) or set(index.indexed_sites()) - names:
-            return int(index.refresh(self.store))
+        stale = index.stale_sites(self.store)
+        gone = set(index.indexed_sites()) - names
+        if stale or gone:  # (only the stale sites are stat'd again; all when some are gone)
+            return int(index.refresh(self.store, None if gone else stale))
         return 0
 
     @staticmethod
