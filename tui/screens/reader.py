@@ -765,15 +765,13 @@ class ReaderScreen(Screen[None]):
         article = Article(post, "", unread=post_id not in site.read, breadcrumb=crumbs)
         self._show(key, article, mark_read=mark_read)
         self._schedule_state()
-        if reveal and self.loaded:
-            if self._opening is None and self.site_tree.showing(key, post_id):
-                self.site_tree.reveal(key, post_id)  # a cursor move
-            else:  # after the article: redrawing the tree now would slow the read down
-                self._reveal = (key, post_id)
-                if self._opening is None:  # the article is drawn now: the tree a few frames on
-                    if self._reveal_timer is not None:
-                        self._reveal_timer.stop()
-                    self._reveal_timer = self.set_timer(REVEAL_DELAY, self._reveal_now)
+        moved = reveal and self.loaded and self._opening is None and self.site_tree.move_to_shown(key, post_id)
+        if reveal and self.loaded and not moved:  # after the article: redrawing the tree now would slow it
+            self._reveal = (key, post_id)
+            if self._opening is None:  # the article is drawn now: the tree a few frames on
+                if self._reveal_timer is not None:
+                    self._reveal_timer.stop()
+                self._reveal_timer = self.set_timer(REVEAL_DELAY, self._reveal_now)
         return True
 
     @property

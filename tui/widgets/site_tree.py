@@ -19,8 +19,9 @@ tree is at least ``DATES_WIDTH`` columns wide. Counts follow ``tui.listing``'s r
 Following the reader (``reveal``): the cursor goes to the open post, kept ``SCROLL_MARGIN``
 rows from the tree's edges (a scroll redraws every row, so ``n`` scrolls once every half
 screen); what ``reveal`` expanded in one site is folded when it moves into another (what the
-user expanded stays), so the tree does not grow with every site ``n`` passes through; the
-reader calls it after the article is drawn when it has to expand or fill (``showing``).
+user expanded stays), so the tree does not grow with every site ``n`` passes through; when
+it has to expand or fill (``move_to_shown`` cannot just move the cursor), the reader calls
+it after the article is drawn.
 Rows too long for the sidebar end in "…" at its edge; a count stays in view.
 
 Labels are ``rich.text.Text`` objects: a title is never parsed as markup.
@@ -407,10 +408,11 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
         if target is not None:
             self._move_to(target, margin=True)
 
-    def showing(self, key: ListKey, post_id: int) -> bool:
-        """Whether the post's row is in the tree and unfolded, and nothing ``reveal`` opened
-        in another site is left to fold: ``reveal`` then only moves the cursor (else it
-        expands or folds, fills a page and redraws the whole tree)."""
+    def move_to_shown(self, key: ListKey, post_id: int) -> bool:
+        """``reveal`` when it is only a cursor move: the post's row is in the tree and
+        unfolded, and nothing ``reveal`` opened in another site is left to fold. False (and
+        nothing done) when ``reveal`` would expand or fold, fill a page and redraw the whole
+        tree."""
         if self._revealed[0] != key[0] and self._revealed[1]:
             return False
         node = self._find(PostItem(key, post_id))
@@ -421,6 +423,7 @@ class SiteTree(Tree[NodeData], inherit_bindings=False):
             if not parent.is_expanded:
                 return False
             parent = parent.parent
+        self._move_to(node, margin=True)
         return True
 
     def _fold_revealed(self, site: str) -> list[NodeData]:
