@@ -516,11 +516,16 @@ class Store:
         return counts
 
     def _post_keys(self, site: str) -> list[str]:
-        index = self._index(site)
-        summary = self._raw(self._summary(site), "summary").get("1")
-        if summary and summary.get("index") == storage(index).stamp():
-            return list(summary["ids"])
-        return list(self._raw(index, "posts"))
+        ids = self._derived(site, "ids.json")
+        return list(ids["ids"]) if ids is not None else list(self._raw(self._index(site), "posts"))
+
+    def _derived(self, site: str, name: str) -> dict[str, Any] | None:
+        """A file derived from the site's index (``ids.json``, ``summary.json``), while it
+        carries the index's current stamp (inode, size, mtime); else None: read the index."""
+        folder = self._site_dir(site)
+        stamp = paths.file_stamp(folder / "index.json")
+        row = self._transient(folder / name).get("summary", {}).get("1")
+        return row if stamp and isinstance(row, dict) and row.get("index") == stamp else None
 
     def _write_summary(self, site: str) -> None:
         index = self._index(site)
@@ -536,13 +541,9 @@ class Store:
         the newest posts, read state) from its small ``summary.json`` — or from the index
         when that does not match it. Nothing read here is kept in memory by the store."""
         folder = self._site_dir(site)
-        index = folder / "index.json"
-        stamp = paths.file_stamp(index)
-        data = self._transient(folder / "summary.json").get("summary", {}).get("1")
-        if not (
-            stamp and isinstance(data, dict) and data.get("index") == stamp and data.get("version") == SUMMARY_VERSION
-        ):
-            data = _summarise(self._transient(index))
+        data = self._derived(site, "summary.json")
+        if data is None or data.get("version") != SUMMARY_VERSION:
+            data = _summarise(self._transient(folder / "index.json"))
         read = self._transient(folder / "state.json").get("read", {})
         return Summary(site, data, frozenset(read))
 
@@ -583,14 +584,11 @@ class Store:
         """Whether ``site``'s index is there and sound: a stat and its small ``ids.json`` when
         they agree (200 sites: no index parsed), else the index itself is read (a corrupt one
         is set aside: False)."""
-        folder = self._site_dir(site)
-        stamp = paths.file_stamp(folder / "index.json")
-        if stamp is None:
-            return False
-        summary = self._transient(folder / "ids.json").get("summary", {}).get("1")
-        if isinstance(summary, dict) and summary.get("index") == stamp:
+        if self._derived(site, "ids.json") is not None:
             return True
-        return bool(self._raw(self._index(site), "meta").get("1"))
+        return paths.file_stamp(self._site_dir(site) / "index.json") is not None and bool(
+            self._raw(self._index(site), "meta").get("1")
+        )
 
     def cursors(self, site: str) -> dict[str, Any]:
         """The incremental-sync cursors committed with the index."""
