@@ -55,19 +55,19 @@ class Parser(argparse.ArgumentParser):
     """argparse, with usage errors in one line (plus a hint) instead of the usage block."""
 
     def error(self, message: str) -> NoReturn:
-        where = self.prog.removeprefix("broadsheet").strip()
-        self.exit(
-            EXIT_USAGE,
-            f"broadsheet: error: {where + ': ' if where else ''}{one_line(message)}\n"
-            f"  (`{self.prog} --help` shows the usage)\n",
-        )
+        self.exit(EXIT_USAGE, _usage_text(self.prog.removeprefix("broadsheet").strip(), message))
 
 
 def usage_error(command: str, message: str) -> int:
     """Say what is wrong with a command's arguments (one line, as ``Parser.error`` does)."""
-    print(f"broadsheet: error: {command}: {one_line(message)}", file=sys.stderr)
-    print(f"  (`broadsheet {command} --help` shows the usage)", file=sys.stderr)
+    print(_usage_text(command, message), end="", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _usage_text(command: str, message: str) -> str:
+    """A usage error in one line, and where the usage is (``command`` "" for the top level)."""
+    where, prog = (f"{command}: ", f"broadsheet {command}") if command else ("", "broadsheet")
+    return f"broadsheet: error: {where}{one_line(message)}\n  (`{prog} --help` shows the usage)\n"
 
 
 def positive_int(value: str) -> int:
