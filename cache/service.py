@@ -298,6 +298,7 @@ class Service:
         due_only: bool | None = None,
         progress: Progress | None = None,
         on_done: Callable[[SyncResult], None] | None = None,
+        processes: int | None = None,
     ) -> list[SyncResult]:
         """Fetch what is new on the named sites, or on every site that is due (its
         ``refresh_minutes`` have passed since its last sync) when ``names`` is None. ``force``
@@ -305,12 +306,14 @@ class Service:
         ``Retry-After``). ``due_only=False`` fetches every site without names though none is
         due (the reader's ``R``). One failing site never stops the others (its error is in its
         result). ``on_done(result)`` is told of each site as soon as it finishes.
+        ``processes``: how many processes share the work (default: what the number of sites
+        is worth on this machine, ``auto_processes``).
 
         The search index is not updated here: ``search`` (and the reader, in the background,
         after a refresh) brings it up to date with what changed (``catch_up_index``), so a
         sync costs what fetching and storing cost.
         """
-        from .sync import sync_sites
+        from .sync import auto_processes, sync_sites
 
         wanted = list(names) if names is not None else None
         if wanted is not None:
@@ -333,6 +336,7 @@ class Service:
             force=force,
             options={s.name: self._options(s) for s in sites},
             on_done=on_done,
+            processes=auto_processes(sites) if processes is None else processes,
         )
 
     def due(self, site: Site, now: float | None = None) -> bool:

@@ -210,8 +210,7 @@ class AtomicJSONStorage(Storage):
         import logging  # rare: not worth importing at start-up
 
         logging.getLogger(__name__).info("cache file %s was corrupt; moved it to %s", self.path, target)
-        for listener in list(_corruption_listeners):
-            listener(self.path, target)
+        tell_corruption(self.path, target)
         return restored
 
     def _restore_previous(self, target: Path) -> dict[str, Any] | None:
@@ -262,6 +261,13 @@ def on_corruption(listener: Any) -> None:
     """Register ``listener(path, moved_to)`` to be told about quarantined cache files."""
     if listener not in _corruption_listeners:
         _corruption_listeners.append(listener)
+
+
+def tell_corruption(path: Any, moved_to: Any) -> None:
+    """Tell the listeners that ``path`` was corrupt and set aside as ``moved_to`` (here, or
+    in a sync worker process, which reports it to this one)."""
+    for listener in list(_corruption_listeners):
+        listener(path, moved_to)
 
 
 def write_problem(path: Path, error: OSError) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -268,13 +269,78 @@ async def sync_sites(
     force: bool = False,
     options: dict[str, dict[str, Any]] | None = None,
     concurrency: int = 8,
+    processes: int = 1,
     on_done: Callable[[SyncResult], None] | None = None,
 ) -> list[SyncResult]:
-    """Sync several sites concurrently (at most ``concurrency`` at a time, and at most
-    ``PER_HOST`` of them on one host); one failing does not stop the others.
+    """Sync several sites concurrently (at most ``concurrency`` at a time in each process,
+    and at most ``PER_HOST`` of them on one remote host); one failing does not stop the
+    others.
+
+    ``processes`` > 1 shares the sites out among that many processes: this one and
+    ``processes - 1`` workers (``python -m cache.syncworker``; see ``split_sites`` and
+    ``_sync_elsewhere``). Parsing and storing are bound by the GIL, so on a machine with more
+    than one core a sync of many sites ends sooner. Not with ``transport`` (a test's fake
+    lives in this process only).
 
     ``on_done(result)`` is called as each site finishes (in the order they finish), so a
-    face can show it at once; the list returned is in the order of ``sites``."""
+    face can show it at once; the list returned is in the order of ``sites``. The sites'
+    ``last_sync``/``last_error`` are written together at the end, in one write."""
+    sites = list(sites)
+    groups = split_sites(sites, processes) if processes > 1 and transport is None else [sites]
+    record: dict[str, dict[str, Any]] = {}
+    common: dict[str, Any] = {"policy": policy, "full": full, "force": force, "options": options or {}}
+    finished: list[SyncResult] = []
+
+    def done(result: SyncResult) -> None:
+        finished.append(result)
+        if on_done is not None:
+            on_done(result)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(
+                sync_group(
+                    store,
+                    groups[0],
+                    record,
+                    progress=progress,
+                    transport=transport,
+                    concurrency=concurrency,
+                    on_done=done,
+                    **common,
+                )
+            )
+            for others in groups[1:]:
+                group.create_task(
+                    _sync_elsewhere(
+                        store, others, record, progress=progress, concurrency=concurrency, on_done=done, **common
+                    )
+                )
+    finally:
+        try:
+            await asyncio.to_thread(store.update_sites_fields, record)
+        except BroadsheetError as error:
+            log.info("could not record sync times: %s", error)
+    by_name = {result.site: result for result in finished}
+    return [by_name[site.name] for site in sites]
+
+
+async def sync_group(
+    store: Store,
+    sites: list[Site],
+    record: dict[str, dict[str, Any]],
+    *,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+    full: bool = False,
+    force: bool = False,
+    options: dict[str, dict[str, Any]],
+    concurrency: int = 8,
+    on_done: Callable[[SyncResult], None],
+) -> None:
+    """Sync ``sites`` in this process (``sync_sites``'s share, or a worker's); each site's
+    new fields go into ``record`` before ``on_done`` is told of it."""
     limit = asyncio.Semaphore(concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
     # one client for the sites that go to the network (or to the caller's transport): its
@@ -283,7 +349,7 @@ async def sync_sites(
     # requests wait for another's (a slow host's time-outs reported on a fast one)
     shared = make_client(transport, connections=None)
 
-    async def one(site: Site) -> SyncResult:
+    async def one(site: Site) -> None:
         host = _host(site)
         per_host = hosts.setdefault(host, asyncio.Semaphore(concurrency if is_loopback(host) else PER_HOST))
         own = transport is None and sources.transport_for(site) is not None  # the demo: in-process
@@ -297,22 +363,15 @@ async def sync_sites(
                 policy=policy,
                 full=full,
                 force=force,
-                options=(options or {}).get(site.name),
+                options=options.get(site.name),
                 record=record,
             )
-        if on_done is not None:
-            on_done(result)
-        return result
+        on_done(result)
 
-    record: dict[str, dict[str, Any]] = {}
     try:
-        return list(await asyncio.gather(*(one(site) for site in sites)))
+        await asyncio.gather(*(one(site) for site in sites))
     finally:
         await shared.aclose()
-        try:
-            await asyncio.to_thread(store.update_sites_fields, record)
-        except BroadsheetError as error:
-            log.info("could not record sync times: %s", error)
 
 
 PER_HOST = 4
@@ -324,3 +383,182 @@ def _host(site: Site) -> str:
     from urllib.parse import urlsplit
 
     return (urlsplit(site.api_root or site.feed_url or site.url).hostname or site.name).lower()
+
+
+# -- more than one process -----------------------------------------------------------------
+
+SITES_PER_PROCESS = 25
+"""A worker process costs ~0.15 s of start-up (measured): ``auto_processes`` adds one per
+this many sites fetched over the network."""
+MAX_PROCESSES = 4
+WORKER_SILENCE = SYNC_DEADLINE + 60.0
+"""A worker that says nothing for this long is stuck (each of its sites ends within
+``SYNC_DEADLINE``, and it reports each as it ends): it is killed, and its sites still
+running are reported as failed."""
+
+
+_IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""Where ``cache`` is imported from: the worker imports the same code."""
+
+
+def auto_processes(sites: Iterable[Site]) -> int:
+    """How many processes a sync of ``sites`` is worth: one per ``SITES_PER_PROCESS`` sites
+    that go to the network, no more than the cores this process may run on, nor than
+    ``MAX_PROCESSES``."""
+    network = sum(1 for site in sites if sources.transport_for(site) is None)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_PROCESSES, network // SITES_PER_PROCESS))
+
+
+def split_sites(sites: list[Site], processes: int) -> list[list[Site]]:
+    """``sites`` shared out among at most ``processes`` groups of about equal size, this
+    process's first. Sites served in-process (the demo) stay in the first group. The sites
+    of one remote host stay together, so ``PER_HOST`` still bounds what that host gets; the
+    sites of a loopback server (the user's own) are shared out one by one."""
+    units: dict[str, list[Site]] = {}
+    here: list[Site] = []
+    for site in sites:
+        if sources.transport_for(site) is not None:
+            here.append(site)
+            continue
+        host = _host(site)
+        units.setdefault(f"{host}\n{site.name}" if is_loopback(host) else host, []).append(site)
+    groups: list[list[Site]] = [here] + [[] for _ in range(max(1, processes) - 1)]
+    for unit in sorted(units.values(), key=len, reverse=True):
+        min(groups, key=len).extend(unit)
+    return [groups[0], *(group for group in groups[1:] if group)]
+
+
+async def _sync_elsewhere(
+    store: Store,
+    sites: list[Site],
+    record: dict[str, dict[str, Any]],
+    *,
+    progress: Progress | None,
+    policy: RetryPolicy | None,
+    full: bool,
+    force: bool,
+    options: dict[str, dict[str, Any]],
+    concurrency: int,
+    on_done: Callable[[SyncResult], None],
+) -> None:
+    """Sync ``sites`` in a worker process (``cache.syncworker``), relaying what it reports:
+    progress, each site's result and new fields (into ``record``), corrupt files set aside.
+
+    The worker gets its request as one JSON line on stdin, which stays open: the worker ends
+    when it closes (this process died). Cancelling this coroutine (``q``, Ctrl-C) kills the
+    worker at once; a store write it was making is left whole or not made, as after any
+    kill (tests/e2e/test_kill.py). A worker that dies or falls silent costs only its sites
+    still running: each is reported as failed, in one line."""
+    import json
+    import sys
+    from dataclasses import asdict, fields
+
+    from .storage import tell_corruption
+
+    request = {
+        "directory": str(store.directory),
+        "sites": [site.name for site in sites],
+        "policy": asdict(policy) if policy is not None else None,
+        "full": full,
+        "force": force,
+        "options": {site.name: options[site.name] for site in sites if site.name in options},
+        "concurrency": concurrency,
+        "progress": progress is not None,
+    }
+    known = {f.name for f in fields(SyncResult)}
+    pending = {site.name: site for site in sites}
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cache.syncworker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            limit=1 << 20,
+        )
+    except OSError as error:  # no process to be had (too many open files, no memory): here then
+        log.info("could not start a sync worker (%s); syncing its sites in this process", error)
+        await sync_group(
+            store,
+            sites,
+            record,
+            progress=progress,
+            policy=policy,
+            full=full,
+            force=force,
+            options=options,
+            concurrency=concurrency,
+            on_done=on_done,
+        )
+        return
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    complaint = asyncio.create_task(_tail(process.stderr))
+    problem = ""
+    ended = False  # the worker closed its stdout: it is ending by itself
+    try:
+        process.stdin.write(json.dumps(request).encode() + b"\n")
+        await process.stdin.drain()
+        while pending:
+            async with asyncio.timeout(WORKER_SILENCE):
+                line = await process.stdout.readline()
+            if not line:
+                ended = True
+                break
+            try:
+                message = json.loads(line)
+                kind = message["type"]
+            except (ValueError, TypeError, KeyError):
+                continue  # not ours (a library printing): ignored
+            if kind == "progress" and progress is not None and message.get("site") in pending:
+                progress(str(message["site"]), str(message.get("message", "")))
+            elif kind == "corrupt":
+                tell_corruption(message.get("path"), message.get("moved_to"))
+            elif kind == "result" and isinstance(message.get("result"), dict):
+                result = SyncResult(**{k: v for k, v in message["result"].items() if k in known})
+                site = pending.pop(result.site, None)
+                if site is None:
+                    continue
+                changed = message.get("fields") or {}
+                for key, value in changed.items():
+                    setattr(site, key, value)
+                record[site.name] = changed
+                on_done(result)
+    except TimeoutError:
+        problem = f"the sync worker said nothing for {WORKER_SILENCE:.0f} s and was stopped"
+    except (OSError, ValueError) as error:  # a broken pipe, an over-long line
+        problem = f"lost touch with the sync worker: {error}"
+    finally:
+        # cancelled, stuck or broken: stopped now (not one that is ending: killing polls it,
+        # and the poll would take its exit status from asyncio's own wait)
+        if pending and not ended and process.returncode is None:
+            process.kill()
+        process.stdin.close()  # a worker still running ends when its stdin closes
+        try:
+            async with asyncio.timeout(5):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        said = (await complaint).decode("utf-8", "replace").strip().splitlines()
+    if pending:
+        problem = problem or f"the sync worker stopped (exit {process.returncode})" + (f": {said[-1]}" if said else "")
+        problem = clean_line(f"internal error: {problem}")[:300]
+        for name in list(pending):
+            on_done(SyncResult(name, error=problem))
+
+
+async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> bytes:
+    """The last ``keep`` bytes ``stream`` gives before it ends (a worker's stderr, read all
+    along so that it never fills its pipe and blocks)."""
+    tail = b""
+    while chunk := await stream.read(1 << 16):
+        tail = (tail + chunk)[-keep:]
+    return tail

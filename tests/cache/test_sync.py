@@ -329,3 +329,37 @@ async def test_a_corrupt_outbox_never_stops_the_news(store):
     (store.directory / "outbox.json").write_text("{ not json")
     result = await run(store, site, fake)
     assert result.ok and result.new_posts == 3, result.error
+
+
+def _feed(name: str, url: str) -> Site:
+    return Site(name=name, url=url, kind="feed", feed_url=url + "feed.xml")
+
+
+def test_split_sites_keeps_a_remote_hosts_sites_together_and_the_demo_here():
+    from cache.sync import split_sites
+
+    big = [_feed(f"paper-{i}", f"https://paper.example/{i}/") for i in range(5)]
+    small = [_feed(f"blog-{i}", f"https://blog{i}.example/") for i in range(4)]
+    local = [_feed(f"local-{i}", f"http://127.0.0.1:8080/{i}/") for i in range(4)]
+    demo = Site(name="demo", url="https://demo.invalid/", demo=True)
+    groups = split_sites([demo, *big, *small, *local], 3)
+
+    assert groups[0][0] is demo  # served in this process: never sent to a worker
+    assert sorted(s.name for g in groups for s in g) == sorted(s.name for s in [demo, *big, *small, *local])
+    holding = [i for i, g in enumerate(groups) if any(s.name.startswith("paper") for s in g)]
+    assert len(holding) == 1  # PER_HOST still bounds what paper.example gets
+    assert sorted(len(g) for g in groups) == [4, 5, 5]  # loopback sites shared out one by one
+    assert split_sites([demo, *big], 1) == [[demo, *big]]
+    assert split_sites([demo], 4) == [[demo]]  # no empty worker
+
+
+def test_auto_processes_counts_sites_that_go_to_the_network(monkeypatch):
+    from cache import sync
+
+    sites = [_feed(f"f{i}", f"https://f{i}.example/") for i in range(sync.SITES_PER_PROCESS * 3)]
+    monkeypatch.setattr(sync.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert sync.auto_processes(sites) == 2  # no more than the cores
+    assert sync.auto_processes(sites[: sync.SITES_PER_PROCESS * 2 - 1]) == 1
+    monkeypatch.setattr(sync.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert sync.auto_processes(sites) == 3
+    assert sync.auto_processes([Site(name="demo", url="https://demo.invalid/", demo=True)] * 100) == 1
