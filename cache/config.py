@@ -7,7 +7,7 @@ Example::
     theme = "textual-dark"
     comments = true              # show the comments pane at start
     sidebar_width = 0            # columns (0: the layout's default); `<`/`>` in the reader
-    images = false               # show images (kitty or sixel terminals; enter on one in `L`)
+    images = false               # draw images in the article (kitty or sixel terminals, not tmux)
 
     [reply]
     author = "Ada Reader"        # for sites where you are not logged in

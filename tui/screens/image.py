@@ -44,13 +44,13 @@ def decode(path: Path) -> PILImage.Image:
     return image
 
 
-def image_widget(graphics: str, image: PILImage.Image) -> Widget:
+def image_widget(graphics: str, image: PILImage.Image, *, id: str | None = None, classes: str | None = None) -> Widget:
     """A ``textual-image`` widget drawing ``image`` with ``graphics`` (``tgp`` or ``sixel``;
     ``halfcell``, never chosen at start, lets tests draw one without a graphics terminal)."""
     from textual_image.widget import HalfcellImage, SixelImage, TGPImage
 
     kinds: dict[str, Callable[..., Widget]] = {"tgp": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}
-    return kinds[graphics](image, id="image")
+    return kinds[graphics](image, id=id, classes=classes)
 
 
 class ImageScreen(ModalScreen[None]):
@@ -77,7 +77,7 @@ class ImageScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="image-box"):
             yield Static(Text(self.title_text), id="image-title")
-            yield image_widget(self.graphics, self.image)
+            yield image_widget(self.graphics, self.image, id="image")
         yield Footer()
 
     def action_close(self) -> None:

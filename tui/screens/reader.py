@@ -50,7 +50,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
@@ -76,6 +76,7 @@ from ..widgets.site_tree import FolderItem, Found, ListItem, PostItem, SiteItem
 
 if TYPE_CHECKING:
     from ..app import BroadsheetApp
+    from ..widgets.pictures import Pictures
     from .compose import ComposeResult as Composed
 
 SUBTITLE_DELAY = 0.25
@@ -310,6 +311,10 @@ class ReaderScreen(Screen[None]):
         #: The feed-comments fetch in flight (at most one), and the post it is for.
         self._comments_job: CancellableJob | None = None
         self._comments_job_for: tuple[str, int] | None = None
+        #: The article's pictures ([reader] images on a terminal with graphics), and the
+        #: fetch of them in flight.
+        self._pictures: Pictures | None = None
+        self._pictures_job: CancellableJob | None = None
         #: When each feed post's comment feed was last fetched (monotonic seconds).
         self._comments_fetched: dict[tuple[str, int], float] = {}
         #: A comment to put the cursor on once the thread is read again (a reply just sent).
@@ -379,7 +384,8 @@ class ReaderScreen(Screen[None]):
                 yield Input(placeholder="Filter titles as you type; enter searches the full text…", id="filter")
                 yield SiteTree(self.lists, id="tree")
             with Horizontal(id="reading"):
-                yield ArticleView(id="article")
+                with Container(id="article-pane"):  # the pictures' layer is over the article
+                    yield ArticleView(id="article")
                 with Vertical(id="comments-pane"):
                     yield Static(Text("Comments"), id="comments-title")
                     yield CommentThread(id="comments")
@@ -403,6 +409,13 @@ class ReaderScreen(Screen[None]):
             return
         self.site_tree.focus()
         self._article = self.article_view
+        graphics = self.reader_app.graphics
+        if graphics:  # [reader] images, on a terminal that draws them: pictures in the article
+            from ..widgets.pictures import Pictures
+
+            self._pictures = Pictures(self._article, graphics)
+            self._article.laid_out = self._pictures.place
+            self.watch(self._article, "scroll_y", self._pictures.place, init=False)
         if self.config.reader.sidebar_width:
             self._set_sidebar_width(self.config.reader.sidebar_width)
         if self.start_post is None and self.start_site is None:
@@ -426,8 +439,9 @@ class ReaderScreen(Screen[None]):
         if gc.get_threshold() == self._gc_set:  # as this screen left it: put it back
             gc.set_threshold(*self._gc_threshold)
         self.jobs.cancel()
-        if self._comments_job is not None:
-            self._comments_job.cancel()
+        for job in (self._comments_job, self._pictures_job):
+            if job is not None:
+                job.cancel()
         if self.current is not None:
             try:
                 self.service.save_reader_state(self._reader_state())
@@ -832,6 +846,7 @@ class ReaderScreen(Screen[None]):
             self.call_after_refresh(self._prefetch_site, key, post.id)
         if ready or again:
             self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post))
+            self._pictures_for(post)
         else:
             self._opening = article
             self._loading_timer = self.set_timer(LOADING_DELAY, self._show_loading)
@@ -934,6 +949,7 @@ class ReaderScreen(Screen[None]):
             self.article_view.show(
                 dataclasses.replace(view, body=event.body), newer=newer, older=older, filed=self._filed(view.post)
             )
+            self._pictures_for(view.post)
             if older is not None:
                 self.call_after_refresh(self._prefetch, self.current[0], event.post_id, older)
         if event.comments is not None:
@@ -1586,6 +1602,50 @@ class ReaderScreen(Screen[None]):
         finally:
             service.close()
         self.app.call_from_thread(self.app.push_screen, ImageScreen(image, graphics, title))
+
+    def _pictures_for(self, post: Post) -> None:
+        """(The article is on screen with its body.) With pictures on, fetch its images in
+        the background to draw them in it (``tui.widgets.pictures``); at most
+        ``MAX_PICTURES``, each once."""
+        pictures = self._pictures
+        if pictures is None or not pictures.start((post.site, post.id)):
+            return
+        from ..widgets.pictures import MAX_PICTURES
+
+        if self._pictures_job is not None:
+            self._pictures_job.cancel()  # the previous post's: it stops
+        links = self.article_view.links()
+        urls = list(dict.fromkeys(link.url for link in links if link.image and link.url.startswith("http")))
+        if urls:
+            self._pictures_job = CancellableJob()
+            self._fetch_pictures((post.site, post.id), urls[:MAX_PICTURES], self._pictures_job)
+
+    @work(thread=True, exclusive=True, group="pictures")
+    def _fetch_pictures(self, post: tuple[str, int], urls: list[str], job: CancellableJob) -> None:
+        """Fetch and decode each picture, then hand it to the UI thread. One that may not
+        be fetched (another host's), fails or is not an image keeps its label, silently:
+        ``L`` still lists it."""
+        from .image import decode
+
+        service = self._thread_service()
+        try:
+            for url in urls:
+                try:
+                    path = job.run(lambda url=url: service.fetch_image(post[0], url))  # type: ignore[misc]
+                    if path is None:
+                        continue
+                    image = decode(path)
+                except Cancelled:
+                    return
+                except (BroadsheetError, ValueError):
+                    continue
+                self.app.call_from_thread(self._picture_ready, post, url, image)
+        finally:
+            service.close()
+
+    def _picture_ready(self, post: tuple[str, int], url: str, image: Any) -> None:
+        if self._pictures is not None:
+            self._pictures.add(post, url, image)
 
     @work(thread=True, group="browser")
     def _open_url(self, url: str) -> None:

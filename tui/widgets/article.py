@@ -26,6 +26,7 @@ string goes in as ``rich.text.Text`` or as Markdown source, never as markup.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any, ClassVar
 
@@ -183,6 +184,12 @@ class ArticleView(LineView, SizeUpdateHook):
         self._lines: list[_Line] = []
         self._cache: LRUCache[tuple[int, int, str], tuple[list[list[Segment]], list[Link]]] = LRUCache(CACHE_CHUNKS)
         self._styles: dict[str, Style] = {}
+        #: Blank rows kept below an image's label, by its URL, for a picture drawn over them
+        #: (``tui.screens.pictures``); where the first of them is in ``_body``.
+        self._reserved: dict[str, int] = {}
+        self._picture_at: dict[str, int] = {}
+        #: Called whenever the lines are laid out again (the pictures follow them).
+        self.laid_out: Callable[[], None] | None = None
 
     # -- showing ---------------------------------------------------------------------
 
@@ -238,6 +245,8 @@ class ArticleView(LineView, SizeUpdateHook):
         self._head_text = head
         self.nav = self._nav_text(newer, older)
         keep = self.scroll_y if same else 0
+        if not same:
+            self._reserved.clear()
         source = "*Loading…*" if loading else _source(post, article.body)
         self._start(split_markdown(source), keep)
         if not same:
@@ -272,7 +281,29 @@ class ArticleView(LineView, SizeUpdateHook):
         self._head_text = Text(message)
         self.nav = Text()
         self._crumb_text = None
+        self._reserved.clear()
         self._start([], 0)
+
+    def reserve(self, url: str, rows: int) -> None:
+        """Keep ``rows`` blank rows below the label of the image at ``url`` (0: none), for a
+        picture drawn over them; the article is laid out again, at the same scroll."""
+        if self._reserved.get(url, 0) == rows:
+            return
+        if rows > 0:
+            self._reserved[url] = rows
+        else:
+            self._reserved.pop(url, None)
+        self._start(self._chunks, self.scroll_y)
+
+    def reserved(self, url: str) -> int:
+        """The rows kept for the image at ``url`` (0: none)."""
+        return self._reserved.get(url, 0)
+
+    def picture_top(self, url: str) -> int | None:
+        """The line (from the top of the article) of the first row kept for the image at
+        ``url``; None while that part of the body is not laid out yet."""
+        at = self._picture_at.get(url)
+        return None if at is None else len(self._head) + 1 + at
 
     def links(self) -> list[Link]:
         """Every link and image of the article on screen, numbered as in its text (parses
@@ -314,6 +345,7 @@ class ArticleView(LineView, SizeUpdateHook):
         self._chunks = chunks
         self._body = []
         self._links = []
+        self._picture_at = {}
         self._pending = 0
         width = self._content_width
         self._width = width
@@ -344,10 +376,37 @@ class ArticleView(LineView, SizeUpdateHook):
                 self._body.append(_BLANK)
             rendered, links = self._render_markdown(self._chunks[self._pending], self._width, len(self._links) + 1)
             self._links.extend(links)
-            self._body.extend((line, "") for line in rendered)
+            if self._reserved and any(link.image and link.url in self._reserved for link in links):
+                self._body.extend(self._with_pictures(rendered, links))
+            else:
+                self._body.extend((line, "") for line in rendered)
             self._pending += 1
             if deadline is not None and perf_counter() >= deadline:
                 break
+
+    def _with_pictures(self, rendered: list[list[Segment]], links: list[Link]) -> list[_Line]:
+        """A chunk's lines with the rows kept for its pictures, each below its image's label
+        (the line that ends ``][n]``, n its number), at the first place an image appears."""
+        lines: list[_Line] = [(line, "") for line in rendered]
+        texts = ["".join(segment.text for segment in line) for line in rendered]
+        first: dict[str, int] = {}
+        for link in links:
+            if link.image and link.url not in self._picture_at:
+                first.setdefault(link.url, link.number)
+        for link in reversed(links):  # from the end: inserting moves only what follows
+            rows = self._reserved.get(link.url, 0)
+            if not rows or first.get(link.url) != link.number:
+                continue
+            marker = f"][{link.number}]"
+            found = next((i for i, text in enumerate(texts) if marker in text), None)
+            if found is None:
+                continue
+            lines[found + 1 : found + 1] = [_BLANK] * rows
+            self._picture_at[link.url] = len(self._body) + found + 1
+            for url, at in self._picture_at.items():  # pictures of this chunk placed before
+                if url != link.url and at > len(self._body) + found:
+                    self._picture_at[url] = at + rows
+        return lines
 
     def _continue_later(self) -> None:
         if self._pending < len(self._chunks):
@@ -385,6 +444,8 @@ class ArticleView(LineView, SizeUpdateHook):
         set_virtual_size_quietly(self, Size(self._width, len(lines)))
         if repaint:
             self.refresh()
+        if self.laid_out is not None:
+            self.laid_out()
 
     def _render_text(self, text: Text, width: int) -> list[_Line]:
         return [(line, "") for line in self._lines_of(text, width)]
