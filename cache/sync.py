@@ -277,7 +277,7 @@ async def sync_sites(
     others.
 
     ``processes`` > 1 shares the sites out among that many processes: this one and
-    ``processes - 1`` workers (``python -m cache.syncworker``; see ``split_sites`` and
+    ``processes - 1`` workers (``cache.syncworker``, run by this Python; see ``split_sites`` and
     ``_sync_elsewhere``). Parsing and storing are bound by the GIL, so on a machine with more
     than one core a sync of many sites ends sooner. Not with ``transport`` (a test's fake
     lives in this process only).
@@ -399,6 +399,14 @@ running are reported as failed."""
 
 _IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """Where ``cache`` is imported from: the worker imports the same code."""
+_WORKER_MAIN = (
+    "import sys\n"
+    "root = sys.argv[1]\n"
+    "if root not in sys.path:\n"  # a checkout: first (installed, it is there already, in its place)
+    "    sys.path.insert(0, root)\n"
+    "from cache.syncworker import main\n"
+    "main()\n"
+)
 
 
 def auto_processes(sites: Iterable[Site]) -> int:
@@ -429,7 +437,10 @@ def split_sites(sites: list[Site], processes: int) -> list[list[Site]]:
     groups: list[list[Site]] = [here] + [[] for _ in range(max(1, processes) - 1)]
     for unit in sorted(units.values(), key=len, reverse=True):
         min(groups, key=len).extend(unit)
-    return [groups[0], *(group for group in groups[1:] if group)]
+    groups = [groups[0], *(group for group in groups[1:] if group)]
+    if not groups[0] and len(groups) > 1:  # nothing had to stay here: one group fewer to start
+        groups[0] = groups.pop()
+    return groups
 
 
 async def _sync_elsewhere(
@@ -471,17 +482,16 @@ async def _sync_elsewhere(
     }
     known = {f.name for f in fields(SyncResult)}
     pending = {site.name: site for site in sites}
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "cache.syncworker",
+            "-P",  # not the working directory first on sys.path: a ./cache there is not ours
+            "-c",
+            _WORKER_MAIN,
+            _IMPORT_ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
             limit=1 << 20,
         )
     except OSError as error:  # no process to be had (too many open files, no memory): here then

@@ -1,4 +1,5 @@
-"""A sync worker: ``python -m cache.syncworker``, started by ``cache.sync.sync_sites`` when a
+"""A sync worker: ``main`` runs in a process of its own (``sys.executable -P``, with the
+``cache`` that started it first on its path), started by ``cache.sync.sync_sites`` when a
 sync of many sites is shared among processes (``processes`` > 1).
 
 Protocol (one JSON object per line; the parent is ``cache.sync._sync_elsewhere``):

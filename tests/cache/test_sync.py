@@ -351,6 +351,7 @@ def test_split_sites_keeps_a_remote_hosts_sites_together_and_the_demo_here():
     assert sorted(len(g) for g in groups) == [4, 5, 5]  # loopback sites shared out one by one
     assert split_sites([demo, *big], 1) == [[demo, *big]]
     assert split_sites([demo], 4) == [[demo]]  # no empty worker
+    assert split_sites(big, 2) == [big]  # one host: nothing to share, nothing started
 
 
 def test_auto_processes_counts_sites_that_go_to_the_network(monkeypatch):

@@ -269,3 +269,18 @@ def test_the_readers_background_job_runs_and_stops_workers(static_server, silent
     thread.join(2.0)
     assert not thread.is_alive() and isinstance(outcome[0], Cancelled)
     assert _wait_gone(workers[1].pid, 1.0)
+
+
+def test_a_cache_directory_where_the_sync_runs_is_not_imported(static_server, workers, monkeypatch, tmp_path):
+    """The worker imports the ``cache`` that started it, not whatever ``./cache`` is."""
+    trap = tmp_path / "trap" / "cache"
+    trap.mkdir(parents=True)
+    (trap / "__init__.py").write_text("raise SystemExit('the wrong cache package')\n")
+    (trap / "syncworker.py").write_text("")
+    store, sites = _feed_sites(static_server, tmp_path, 4, 2)
+    monkeypatch.chdir(trap.parent)
+
+    results = asyncio.run(sync_sites(store, sites, processes=2))
+
+    assert len(workers) == 1 and workers[0].returncode == 0
+    assert all(r.ok and r.new_posts == 2 for r in results), [r.summary() for r in results]
