@@ -13,10 +13,12 @@ reported beside the result).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,10 +115,15 @@ async def sync_site(
         if progress is not None:
             progress(site.name, message)
 
-    lock = _site_lock(store, site.name)
+    try:
+        lock = _site_lock(store, site.name)
+    except StoreError as error:  # the lock file cannot be written: this site's failure alone
+        lock, result.error = None, clean_line(str(error))
     if lock is None:
-        result.busy = True
+        result.busy = result.error is None
         result.seconds = time.monotonic() - started
+        if record is not None and result.error:
+            record[site.name] = {"last_error": result.error, "last_attempt": now_iso()}
         return result
     own = client is None
     client = client or make_client(transport or sources.transport_for(site))
@@ -297,7 +304,7 @@ async def sync_sites(
             on_done(result)
 
     try:
-        async with asyncio.TaskGroup() as group:
+        async with _one_error(), asyncio.TaskGroup() as group:
             group.create_task(
                 sync_group(
                     store,
@@ -379,6 +386,18 @@ PER_HOST = 4
 a server on this machine is the user's own and gets the full concurrency)."""
 
 
+@contextlib.asynccontextmanager
+async def _one_error() -> AsyncIterator[None]:
+    """A ``TaskGroup`` that failed for one reason raises that reason, as ``gather`` did (the
+    faces catch ``BroadsheetError``, not a group of them)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
 def _host(site: Site) -> str:
     from urllib.parse import urlsplit
 
@@ -413,6 +432,8 @@ def auto_processes(sites: Iterable[Site]) -> int:
     """How many processes a sync of ``sites`` is worth: one per ``SITES_PER_PROCESS`` sites
     that go to the network, no more than the cores this process may run on, nor than
     ``MAX_PROCESSES``."""
+    if getattr(sys, "frozen", False):  # a frozen app: sys.executable is not a Python to run code with
+        return 1
     network = sum(1 for site in sites if sources.transport_for(site) is None)
     try:
         cores = len(os.sched_getaffinity(0))
@@ -465,7 +486,6 @@ async def _sync_elsewhere(
     kill (tests/e2e/test_kill.py). A worker that dies or falls silent costs only its sites
     still running: each is reported as failed, in one line."""
     import json
-    import sys
     from dataclasses import asdict, fields
 
     from .storage import tell_corruption
@@ -479,6 +499,7 @@ async def _sync_elsewhere(
         "options": {site.name: options[site.name] for site in sites if site.name in options},
         "concurrency": concurrency,
         "progress": progress is not None,
+        "log_level": logging.getLogger().getEffectiveLevel(),
     }
     known = {f.name for f in fields(SyncResult)}
     pending = {site.name: site for site in sites}
@@ -515,7 +536,8 @@ async def _sync_elsewhere(
     ended = False  # the worker closed its stdout: it is ending by itself
     try:
         process.stdin.write(json.dumps(request).encode() + b"\n")
-        await process.stdin.drain()
+        async with asyncio.timeout(WORKER_SILENCE):
+            await process.stdin.drain()
         while pending:
             async with asyncio.timeout(WORKER_SILENCE):
                 line = await process.stdout.readline()
@@ -531,6 +553,10 @@ async def _sync_elsewhere(
                 progress(str(message["site"]), str(message.get("message", "")))
             elif kind == "corrupt":
                 tell_corruption(message.get("path"), message.get("moved_to"))
+            elif kind == "log":  # the worker's logging, told here (`--debug` shows it)
+                logging.getLogger(str(message.get("name", __name__))).log(
+                    int(message.get("level", logging.INFO)), "(sync worker) %s", message.get("message", "")
+                )
             elif kind == "result" and isinstance(message.get("result"), dict):
                 result = SyncResult(**{k: v for k, v in message["result"].items() if k in known})
                 site = pending.pop(result.site, None)
@@ -562,6 +588,7 @@ async def _sync_elsewhere(
         problem = problem or f"the sync worker stopped (exit {process.returncode})" + (f": {said[-1]}" if said else "")
         problem = clean_line(f"internal error: {problem}")[:300]
         for name in list(pending):
+            record[name] = {"last_error": problem, "last_attempt": now_iso()}
             on_done(SyncResult(name, error=problem))
 
 

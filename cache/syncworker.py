@@ -8,9 +8,11 @@ Protocol (one JSON object per line; the parent is ``cache.sync._sync_elsewhere``
   ``full``, ``force``, ``options`` (each site's settings), ``concurrency``, ``progress``.
   Nothing secret travels here: a site's credentials are read from their own file, as the
   parent would.
-- stdout: ``{"type": "progress", "site", "message"}`` (when asked), ``{"type": "result",
-  "result": {SyncResult's fields}, "fields": {the site's new last_sync…}}`` as each site
-  ends, ``{"type": "corrupt", "path", "moved_to"}`` when a cache file was set aside.
+- stdout (ASCII JSON): ``{"type": "progress", "site", "message"}`` (when asked), ``{"type":
+  "result", "result": {SyncResult's fields}, "fields": {the site's new last_sync…}}`` as
+  each site ends, ``{"type": "corrupt", "path", "moved_to"}`` when a cache file was set
+  aside, ``{"type": "log", "name", "level", "message"}`` for its logging (at the parent's
+  level, ``log_level`` in the request).
 
 The worker syncs exactly as the parent would (``sync_group``) and writes the sites' posts to
 the store itself, under the same per-site locks; it leaves ``sites.json`` to the parent,
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -31,8 +34,20 @@ from typing import Any
 
 
 def _emit(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    """One line to the parent: ASCII JSON, whatever the locale (paths may not be UTF-8)."""
+    sys.stdout.buffer.write(json.dumps(message).encode("ascii") + b"\n")
+    sys.stdout.buffer.flush()
+
+
+class _ToParent(logging.Handler):
+    """The worker's log records, sent to the parent's logging."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            _emit({"type": "log", "name": record.name, "level": record.levelno, "message": text})
+        except Exception:  # a log line is never worth the sync
+            pass
 
 
 def _end_with_stdin() -> None:
@@ -83,6 +98,9 @@ async def _run(request: dict[str, Any]) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is told of Ctrl-C, and stops us
     request = json.loads(sys.stdin.buffer.readline())
+    handler = _ToParent()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=int(request.get("log_level", logging.WARNING)), handlers=[handler])
     threading.Thread(target=_end_with_stdin, daemon=True).start()
     asyncio.run(_run(request))
 

@@ -364,3 +364,16 @@ def test_auto_processes_counts_sites_that_go_to_the_network(monkeypatch):
     monkeypatch.setattr(sync.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert sync.auto_processes(sites) == 3
     assert sync.auto_processes([Site(name="demo", url="https://demo.invalid/", demo=True)] * 100) == 1
+
+
+async def test_a_site_whose_lock_cannot_be_made_fails_alone(store):
+    fake = FakeWordPress(wp_site(posts=3, comments_per_post=0))
+    good, bad = subscribe(store, "good"), subscribe(store, "bad")
+    store.site_dir("bad").parent.mkdir(parents=True, exist_ok=True)
+    store.site_dir("bad").write_text("a file where the site's folder goes")
+
+    results = await sync_sites(store, [good, bad], transport=httpx.MockTransport(fake), policy=FAST)
+
+    assert results[0].ok and results[0].new_posts == 3
+    assert results[1].error and "cannot" in results[1].error and "\n" not in results[1].error
+    assert store.site("bad").last_error == results[1].error

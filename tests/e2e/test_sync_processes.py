@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cache import storage
 from cache import sync as sync_module
 from cache.http import RetryPolicy
 from cache.models import Site
@@ -84,12 +86,15 @@ def _silent_sites(store: Store, base: str, count: int) -> list[Site]:
     )
 
 
-def _feed_sites(static_server, tmp_path: Path, count: int, items: int, prefix: str = "f") -> tuple[Store, list[Site]]:
-    """A store subscribed to ``count`` feeds of ``items`` items, served by a real nginx."""
+def _feed_sites(
+    static_server, tmp_path: Path, count: int, items: int, prefix: str = "f", cache: str = "cache"
+) -> tuple[Store, list[Site]]:
+    """A store (in ``tmp_path / cache``) subscribed to ``count`` feeds of ``items`` items,
+    served by a real nginx."""
     www = tmp_path / "www"
     www.mkdir()
     feeds = write_feed_set(www, static_server(www).url, feeds=count, items=items)
-    store = Store(tmp_path / "cache")
+    store = Store(tmp_path / cache)
     sites = [Site(name=f"{prefix}{i}", url=f.url, kind="feed", feed_url=f.url) for i, f in enumerate(feeds)]
     return store, store.add_sites(sites)
 
@@ -163,6 +168,9 @@ def test_a_dead_worker_costs_only_its_sites_in_one_line_each(static_server, sile
         else:  # done before it died (then stored), or not
             assert result.ok or (result.error or "").startswith(stopped), result.summary()
             assert len(Store(tmp_path / "cache").posts(name)) == (3 if result.ok else 0)
+    for site in Store(tmp_path / "cache").sites():  # the sites it lost are recorded as failed
+        assert site.last_attempt, site.name
+        assert (site.last_error or "").startswith(stopped) == (site.name in elsewhere and site.name.startswith("quiet"))
 
 
 def test_a_worker_outlives_no_parent(silent_server, tmp_path):
@@ -197,21 +205,30 @@ def test_a_worker_outlives_no_parent(silent_server, tmp_path):
         parent.wait()
 
 
-def test_a_corrupt_file_found_by_the_worker_is_told_here(static_server, workers, tmp_path):
-    store, sites = _feed_sites(static_server, tmp_path, 4, 2)
+def test_a_corrupt_file_found_by_the_worker_is_told_and_logged_here(
+    static_server, workers, monkeypatch, caplog, tmp_path
+):
+    """Whatever the worker's locale: the cache is under a name that is not ASCII."""
+    cache = "新聞 café"
+    store, sites = _feed_sites(static_server, tmp_path, 4, 2, cache=cache)
     asyncio.run(sync_sites(store, sites, processes=1))
     victim = split_sites(sites, 2)[1][0].name
     index = store.site_dir(victim) / "index.json"
     index.write_bytes(b"{not json")
     told: list[tuple[str, str]] = []
+    monkeypatch.setattr(storage, "_corruption_listeners", [])
     on_corruption(lambda path, moved: told.append((str(path), str(moved))))
+    monkeypatch.setenv("PYTHONIOENCODING", "latin-1")
+    caplog.set_level(logging.INFO)
 
-    results = asyncio.run(sync_sites(Store(tmp_path / "cache"), Store(tmp_path / "cache").sites(), processes=2))
+    results = asyncio.run(sync_sites(Store(tmp_path / cache), Store(tmp_path / cache).sites(), processes=2))
 
     assert len(workers) == 1
     assert all(r.ok for r in results), [r.summary() for r in results]
     assert any(path == str(index) and Path(moved).exists() for path, moved in told), told
-    assert len(Store(tmp_path / "cache").posts(victim)) == 2
+    assert len(Store(tmp_path / cache).posts(victim)) == 2
+    logged = [r.getMessage() for r in caplog.records if "(sync worker)" in r.getMessage()]
+    assert any(str(index) in line and "corrupt" in line for line in logged), logged
 
 
 def test_the_worker_reports_a_site_removed_meanwhile(static_server, workers, tmp_path):
