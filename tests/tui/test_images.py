@@ -197,6 +197,22 @@ def _label_row(app, label: str) -> int:
     return rows[0]
 
 
+def _rows_with(app, mark: str) -> list[int]:
+    return [i for i, line in enumerate(screen_text(app).splitlines()) if mark in line]
+
+
+async def _open_at_the_gull(app, pilot):
+    """Wait for the gull's picture, then scroll its label near the top."""
+    view = app.reader.article_view
+    await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+    view.focus()
+    await wait_for(pilot, lambda: view.picture_top(GULL) is not None)
+    await app.workers.wait_for_complete()
+    view.scroll_to(y=view.picture_top(GULL) - 3, animate=False)
+    await pilot.pause()
+    return view
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 async def test_pictures_are_drawn_in_the_article_below_their_labels(long_picture, make, served_pictures, size):
     handler, asked = served_pictures
@@ -205,37 +221,84 @@ async def test_pictures_are_drawn_in_the_article_below_their_labels(long_picture
         long_picture, open_post="9003", config=config, graphics="halfcell", transport=httpx.MockTransport(handler)
     )
     async with app.run_test(size=size) as pilot:
+        view = await _open_at_the_gull(app, pilot)
+        assert asked[0] == GULL and BROKEN in asked and OTHER_HOST not in asked
+        label = _label_row(app, "[image: A gull on the quay]")
+        drawn = _rows_with(app, "▀")  # only the gull: the boat is another host's, the other is broken
+        assert drawn and drawn[0] == label + 1 and drawn == list(range(drawn[0], drawn[0] + len(drawn)))
+        assert len(drawn) == 5  # 200 × 100 pixels at 10 × 20 a cell (no terminal to ask)
+        assert _label_row(app, "[image: A boat]") == drawn[-1] + 2  # the text after it moved down
+
+        await pilot.press("j", "j")
+        await pilot.pause()
+        assert _rows_with(app, "▀")[0] == drawn[0] - 2  # it scrolls with the text
+        await pilot.resize_terminal(size[0] - 10, size[1])  # the text wraps again: it follows its label
+        await pilot.pause()
+        await pilot.pause()
+        assert _rows_with(app, "▀")[0] == _label_row(app, "[image: A gull on the quay]") + 1
+        await pilot.press("end")
+        await pilot.pause()
+        assert not _rows_with(app, "▀")
+
+        await pilot.press("n")  # the next post: its pictures are not this one's
+        await wait_for(pilot, lambda: app.reader.article_view.article.post.id == 9004)
+        await pilot.pause()
+        assert view.picture_top(GULL) is None and not _rows_with(app, "▀")
+        await pilot.press("p")  # back: drawn again (from the image cache)
+        await wait_for(pilot, lambda: view.picture_top(GULL) is not None)
+        assert asked.count(GULL) == 1
+
+
+async def test_a_picture_arriving_above_the_screen_moves_nothing_on_it(long_picture, make, served_pictures):
+    handler, _ = served_pictures
+    config = Config(reader=ReaderConfig(refresh_after_minutes=0, images=True))
+    app = make(
+        long_picture, open_post="9003", config=config, graphics="halfcell", transport=httpx.MockTransport(handler)
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
         view = app.reader.article_view
         await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
-        view.focus()
-        await wait_for(pilot, lambda: view.picture_top(GULL) is not None)
-        view.scroll_to(y=view.picture_top(GULL) - 3, animate=False)  # its label near the top
-        await wait_for(pilot, lambda: bool(app.query(".picture")) and app.query_one(".picture").visible)
-        await app.workers.wait_for_complete()
+        view.set_picture(GULL, [])  # as if it had not arrived yet...
+        view.scroll_to(y=view.max_scroll_y - 5, animate=False)
         await pilot.pause()
-        (picture,) = app.query(".picture")  # only the gull: the boat is another host's, the other is broken
-        assert asked[0] == GULL and BROKEN in asked and OTHER_HOST not in asked
-        text = screen_text(app)
-        assert "[image: A boat][2]" in text or "[image: A boat]" in text.replace("\n", "")
-        label = _label_row(app, "[image: A gull on the quay]")
-        assert picture.region.y == label + 1  # right below its label...
-        assert view.content_region.x <= picture.region.x and picture.region.right <= view.content_region.right
-        lines = text.splitlines()
-        below = lines[picture.region.bottom] if picture.region.bottom < len(lines) else ""
-        assert "▀" in lines[picture.region.y] and "▀" not in below  # ...over rows kept blank for it
-        assert "[image: A boat]" in lines[picture.region.bottom] or "[image: A boat]" in "".join(
-            lines[picture.region.bottom : picture.region.bottom + 2]
-        )
+        region = view.scrollable_content_region
 
+        def text() -> list[str]:  # the article's text (its scrollbar does move)
+            return [line[region.x : region.right] for line in screen_text(app).splitlines()[region.y : region.bottom]]
+
+        before = text()
+        view.set_picture(GULL, [[]] * 6)  # ...and arrives now, far above
+        await pilot.pause()
+        assert text() == before and any(before)
+
+
+async def test_a_sixel_picture_is_laid_over_its_rows_when_it_is_on_screen_whole(long_picture, make, served_pictures):
+    handler, _ = served_pictures
+    config = Config(reader=ReaderConfig(refresh_after_minutes=0, images=True))
+    app = make(long_picture, open_post="9003", config=config, graphics="sixel", transport=httpx.MockTransport(handler))
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await _open_at_the_gull(app, pilot)
+        (picture,) = app.query(".picture")
+        label = _label_row(app, "[image: A gull on the quay]")
+        assert picture.visible and picture.region.y == label + 1
+        assert view.content_region.x <= picture.region.x and picture.region.right <= view.content_region.right
+        assert _label_row(app, "[image: A boat]") == picture.region.bottom + 1  # kept blank for it
         start = picture.region.y
         await pilot.press("j", "j")
         await pilot.pause()
-        assert picture.region.y == start - 2  # it scrolls with the text
-        await pilot.press("end")
+        assert picture.visible and picture.region.y == start - 2
+        await pilot.press("j", "j")  # its first row leaves the screen: hidden, not cut
         await pilot.pause()
-        assert not picture.visible  # scrolled out of the pane: not drawn
-
-        await pilot.press("n")  # the next post: its pictures are not this one's
+        assert not picture.visible
+        await pilot.resize_terminal(90, 40)  # the text wraps again: the picture follows its label
+        await pilot.pause()
+        view.scroll_to(y=view.picture_top(GULL) - 3, animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        label = _label_row(app, "[image: A gull on the quay]")
+        assert picture.visible and picture.region.y == label + 1
+        assert picture.region.right <= view.content_region.right
+        await pilot.press("n")
         await wait_for(pilot, lambda: app.reader.article_view.article.post.id == 9004)
         await pilot.pause()
         assert not app.query(".picture")
@@ -249,3 +312,26 @@ def test_picture_size_keeps_the_proportions_within_the_room_and_the_height_cap()
     assert picture_size((40, 100), 80) == (9, 22)  # tall: narrower, under MAX_ROWS
     assert picture_size((10, 1000), 80)[1] == MAX_ROWS
     assert picture_size((1, 1), 0) == (1, 1)
+
+
+async def test_kitty_pictures_are_placeholder_text_sent_once(long_picture, make, served_pictures, capfd):
+    """Kitty's protocol: the image goes to the terminal once; the article's rows are its
+    Unicode placeholders, so scrolling sends nothing again; another post deletes it."""
+    handler, _ = served_pictures
+    config = Config(reader=ReaderConfig(refresh_after_minutes=0, images=True))
+    app = make(long_picture, open_post="9003", config=config, graphics="tgp", transport=httpx.MockTransport(handler))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_at_the_gull(app, pilot)
+        label = _label_row(app, "[image: A gull on the quay]")
+        placeholder = "\U0010eeee"
+        rows = _rows_with(app, placeholder)
+        assert rows and rows[0] == label + 1 and not app.query(".picture")
+        await pilot.press("j", "j", "j")
+        await pilot.pause()
+        assert _rows_with(app, placeholder)[0] == rows[0] - 3
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.reader.article_view.article.post.id == 9004)
+        await pilot.pause()
+    sent = capfd.readouterr().out
+    assert sent.count("\x1b_Ga=p") == 1  # placed once (scrolling sent nothing)...
+    assert sent.count("\x1b_Ga=d") == 1  # ...and deleted when another post opened

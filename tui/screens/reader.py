@@ -823,6 +823,8 @@ class ReaderScreen(Screen[None]):
         )
         if self.current is None or self.current[1] != post.id or self.current[0][0] != post.site:
             self._select_comment = None
+        if self._pictures is not None and self._pictures.post != (post.site, post.id):
+            self._drop_pictures()
         self.current = (key, post.id)
         if ready:
             assert ahead is not None and ahead.body is not None
@@ -1608,28 +1610,34 @@ class ReaderScreen(Screen[None]):
         the background to draw them in it (``tui.widgets.pictures``); at most
         ``MAX_PICTURES``, each once."""
         pictures = self._pictures
-        if pictures is None or not pictures.start((post.site, post.id)):
+        if pictures is None or not pictures.open((post.site, post.id)):
             return
-        from ..widgets.pictures import MAX_PICTURES
+        self._pictures_job = CancellableJob()
+        room = self.article_view.scrollable_content_region.width
+        self._fetch_pictures((post.site, post.id), self.article_view.links_later(), room, self._pictures_job)
 
+    def _drop_pictures(self) -> None:
+        """Another post opens: the pictures go, and their fetch stops."""
+        if self._pictures is not None:
+            self._pictures.clear()
         if self._pictures_job is not None:
-            self._pictures_job.cancel()  # the previous post's: it stops
-        links = self.article_view.links()
-        urls = list(dict.fromkeys(link.url for link in links if link.image and link.url.startswith("http")))
-        if urls:
-            self._pictures_job = CancellableJob()
-            self._fetch_pictures((post.site, post.id), urls[:MAX_PICTURES], self._pictures_job)
+            self._pictures_job.cancel()
+            self._pictures_job = None
 
     @work(thread=True, exclusive=True, group="pictures")
-    def _fetch_pictures(self, post: tuple[str, int], urls: list[str], job: CancellableJob) -> None:
-        """Fetch and decode each picture, then hand it to the UI thread. One that may not
-        be fetched (another host's), fails or is not an image keeps its label, silently:
-        ``L`` still lists it."""
+    def _fetch_pictures(
+        self, post: tuple[str, int], links: Callable[[], list[Link]], room: int, job: CancellableJob
+    ) -> None:
+        """Find the article's images, fetch and decode each (shrunk to what the pane can
+        show), then hand it to the UI thread. One that may not be fetched (another host's),
+        fails or is not an image keeps its label, silently: ``L`` still lists it."""
+        from ..widgets.pictures import MAX_PICTURES, largest
         from .image import decode
 
+        urls = list(dict.fromkeys(link.url for link in links() if link.image and link.url.startswith("http")))
         service = self._thread_service()
         try:
-            for url in urls:
+            for url in urls[:MAX_PICTURES]:
                 try:
                     path = job.run(lambda url=url: service.fetch_image(post[0], url))  # type: ignore[misc]
                     if path is None:
@@ -1639,6 +1647,7 @@ class ReaderScreen(Screen[None]):
                     return
                 except (BroadsheetError, ValueError):
                     continue
+                image.thumbnail(largest(room))
                 self.app.call_from_thread(self._picture_ready, post, url, image)
         finally:
             service.close()

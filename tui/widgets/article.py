@@ -184,9 +184,11 @@ class ArticleView(LineView, SizeUpdateHook):
         self._lines: list[_Line] = []
         self._cache: LRUCache[tuple[int, int, str], tuple[list[list[Segment]], list[Link]]] = LRUCache(CACHE_CHUNKS)
         self._styles: dict[str, Style] = {}
-        #: Blank rows kept below an image's label, by its URL, for a picture drawn over them
-        #: (``tui.screens.pictures``); where the first of them is in ``_body``.
-        self._reserved: dict[str, int] = {}
+        #: Pictures (``tui.widgets.pictures``), by their image's URL: the lines drawn below
+        #: the image's label (the picture itself, or blank rows a widget is laid over); where
+        #: each label is in ``_body`` (its first appearance), and where each picture starts.
+        self._pictures: dict[str, list[list[Segment]]] = {}
+        self._labels: dict[str, int] = {}
         self._picture_at: dict[str, int] = {}
         #: Called whenever the lines are laid out again (the pictures follow them).
         self.laid_out: Callable[[], None] | None = None
@@ -246,7 +248,7 @@ class ArticleView(LineView, SizeUpdateHook):
         self.nav = self._nav_text(newer, older)
         keep = self.scroll_y if same else 0
         if not same:
-            self._reserved.clear()
+            self._pictures.clear()
         source = "*Loading…*" if loading else _source(post, article.body)
         self._start(split_markdown(source), keep)
         if not same:
@@ -281,36 +283,64 @@ class ArticleView(LineView, SizeUpdateHook):
         self._head_text = Text(message)
         self.nav = Text()
         self._crumb_text = None
-        self._reserved.clear()
+        self._pictures.clear()
         self._start([], 0)
 
-    def reserve(self, url: str, rows: int) -> None:
-        """Keep ``rows`` blank rows below the label of the image at ``url`` (0: none), for a
-        picture drawn over them; the article is laid out again, at the same scroll."""
-        if self._reserved.get(url, 0) == rows:
+    def set_picture(self, url: str, lines: list[list[Segment]]) -> None:
+        """Draw ``lines`` below the label of the image at ``url`` (a picture, or blank rows a
+        picture widget is laid over; none: take it away). Only those lines move: the article
+        is not laid out again, and what is being read stays where it is on screen."""
+        old = self._pictures.pop(url, None)
+        if lines:
+            self._pictures[url] = lines
+        at = self._picture_at.pop(url, None)
+        removed = len(old) if old is not None and at is not None else 0
+        if at is not None:
+            del self._body[at : at + removed]
+        label = self._labels.get(url)
+        added = 0
+        if label is not None and lines:
+            at = label + 1
+            self._body[at:at] = [(line, "") for line in lines]
+            self._picture_at[url] = at
+            added = len(lines)
+        if at is None or added == removed:
+            if at is not None:
+                self._assemble()
             return
-        if rows > 0:
-            self._reserved[url] = rows
-        else:
-            self._reserved.pop(url, None)
-        self._start(self._chunks, self.scroll_y)
-
-    def reserved(self, url: str) -> int:
-        """The rows kept for the image at ``url`` (0: none)."""
-        return self._reserved.get(url, 0)
+        for other, where in self._picture_at.items():  # what follows moves
+            if other != url and where >= at:
+                self._picture_at[other] = where + added - removed
+        for other, where in self._labels.items():
+            if where >= at:
+                self._labels[other] = where + added - removed
+        above = len(self._head) + 1 + at <= self.scroll_y  # it changes above the screen:
+        self._assemble()
+        if above:  # the text being read stays put
+            self.scroll_to(y=self.scroll_y + added - removed, animate=False, immediate=True)
 
     def picture_top(self, url: str) -> int | None:
-        """The line (from the top of the article) of the first row kept for the image at
-        ``url``; None while that part of the body is not laid out yet."""
+        """The line (from the top of the article) where the picture of the image at ``url``
+        starts; None while it is not drawn (its label not laid out yet, or no picture)."""
         at = self._picture_at.get(url)
         return None if at is None else len(self._head) + 1 + at
 
     def links(self) -> list[Link]:
         """Every link and image of the article on screen, numbered as in its text (parses
         the chunks not drawn yet; no rendering)."""
-        links = list(self._links)
-        for chunk in self._chunks[self._pending :]:
-            links.extend(NumberedMarkdown(chunk, start=len(links) + 1).links)
+        return self.links_later()()
+
+    def links_later(self) -> Callable[[], list[Link]]:
+        """``links``, to be called in any thread (it holds copies of what it needs: a long
+        article's parse is not the UI thread's work)."""
+        drawn, rest = list(self._links), self._chunks[self._pending :]
+
+        def links() -> list[Link]:
+            found = list(drawn)
+            for chunk in rest:
+                found.extend(NumberedMarkdown(chunk, start=len(found) + 1).links)
+            return found
+
         return links
 
     def _nav_text(self, newer: Post | None, older: Post | None) -> Text:
@@ -345,6 +375,7 @@ class ArticleView(LineView, SizeUpdateHook):
         self._chunks = chunks
         self._body = []
         self._links = []
+        self._labels = {}
         self._picture_at = {}
         self._pending = 0
         width = self._content_width
@@ -376,37 +407,39 @@ class ArticleView(LineView, SizeUpdateHook):
                 self._body.append(_BLANK)
             rendered, links = self._render_markdown(self._chunks[self._pending], self._width, len(self._links) + 1)
             self._links.extend(links)
-            if self._reserved and any(link.image and link.url in self._reserved for link in links):
-                self._body.extend(self._with_pictures(rendered, links))
-            else:
-                self._body.extend((line, "") for line in rendered)
+            first = len(self._body)
+            self._body.extend((line, "") for line in rendered)
+            if any(link.image for link in links):
+                self._find_labels(rendered, links, first)
             self._pending += 1
             if deadline is not None and perf_counter() >= deadline:
                 break
 
-    def _with_pictures(self, rendered: list[list[Segment]], links: list[Link]) -> list[_Line]:
-        """A chunk's lines with the rows kept for its pictures, each below its image's label
-        (the line that ends ``][n]``, n its number), at the first place an image appears."""
-        lines: list[_Line] = [(line, "") for line in rendered]
+    def _find_labels(self, rendered: list[list[Segment]], links: list[Link], first: int) -> None:
+        """Note where this chunk's image labels are (its lines start at ``first`` in
+        ``_body``: the line ending ``][n]``, n the image's number), and draw the pictures
+        already known below them, last first (inserting moves only what follows)."""
         texts = ["".join(segment.text for segment in line) for line in rendered]
-        first: dict[str, int] = {}
+        found: list[tuple[int, str]] = []
         for link in links:
-            if link.image and link.url not in self._picture_at:
-                first.setdefault(link.url, link.number)
-        for link in reversed(links):  # from the end: inserting moves only what follows
-            rows = self._reserved.get(link.url, 0)
-            if not rows or first.get(link.url) != link.number:
+            if not link.image or link.url in self._labels:
                 continue
-            marker = f"][{link.number}]"
-            found = next((i for i, text in enumerate(texts) if marker in text), None)
-            if found is None:
-                continue
-            lines[found + 1 : found + 1] = [_BLANK] * rows
-            self._picture_at[link.url] = len(self._body) + found + 1
-            for url, at in self._picture_at.items():  # pictures of this chunk placed before
-                if url != link.url and at > len(self._body) + found:
-                    self._picture_at[url] = at + rows
-        return lines
+            end = f"{link.text.split()[-1] if link.text.split() else '[image'}][{link.number}]"
+            line = next((i for i, text in enumerate(texts) if end in text), None)
+            if line is not None:
+                self._labels[link.url] = first + line
+                found.append((first + line, link.url))
+        for line, url in sorted(found, reverse=True):
+            picture = self._pictures.get(url)
+            if picture:
+                self._body[line + 1 : line + 1] = [(row, "") for row in picture]
+                for other, where in self._picture_at.items():
+                    if where > line:
+                        self._picture_at[other] = where + len(picture)
+                for other, where in self._labels.items():
+                    if where > line:
+                        self._labels[other] = where + len(picture)
+                self._picture_at[url] = line + 1
 
     def _continue_later(self) -> None:
         if self._pending < len(self._chunks):
@@ -460,6 +493,10 @@ class ArticleView(LineView, SizeUpdateHook):
             found = (self._lines_of(markdown, width), markdown.links)
             self._cache.set(key, found)
         return found
+
+    def draw(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+        """``renderable``'s lines at ``width``, as this view draws its text (for pictures)."""
+        return self._lines_of(renderable, width)
 
     def _lines_of(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
         options = self.app.console_options.update(highlight=False, width=width, height=None)

@@ -1,23 +1,27 @@
-"""Pictures: an article's images drawn in the article, where its text has their labels.
+"""Pictures: an article's images drawn in the article, below their labels.
 
 Shown only with ``[reader] images = true`` on a terminal that answered for kitty's graphics
 protocol or sixel at start (``tui.images``); everywhere else the labels (``[image: alt]``,
 the link in ``L``) are all there is, and nothing here runs.
 
-Design: ``ArticleView`` draws text through the line API, and a line cannot hold a sixel
-image, so each picture is a ``textual-image`` widget of its own, laid over the article in
-the article's pane (a layer above it, ``position: absolute``). Its size in cells is the
-image's own (the widget measures it with the terminal's real cell size), scaled down to the
-pane's width and ``MAX_ROWS`` in the image's proportions (``picture_size``); the article
-keeps that many blank rows below the image's label (``ArticleView.reserve``), and ``place``
-moves each widget over its rows whenever the article is laid out or scrolled; the pane clips
-what is scrolled out of it. A picture stays hidden until it is placed, so it never covers
-text.
+Design: a picture is as many rows of the article as it is tall (``ArticleView.set_picture``
+puts them below the image's label, moving only what follows). Its size in cells is the
+image's own (``textual-image`` measures it with the terminal's real cell size), scaled down
+to the pane's width and ``MAX_ROWS`` in the image's proportions (``picture_size``).
 
-The files come from ``Service.fetch_image`` (the site's own host only, size-bounded, cached)
-and are decoded in a thread (``tui.screens.image.decode``); the reader fetches at most
-``MAX_PICTURES`` per article, after the article is on screen. Opening another post removes
-the widgets (``clear``).
+- Kitty's protocol (``tgp``) and half cells (``halfcell``, for tests) are text: the rows are
+  the picture itself, drawn by the line API like any text, scrolled and clipped for free.
+  Kitty's image is sent to the terminal once, when its rows are made (``textual-image``'s
+  renderable), and deleted when another post opens (``clear``).
+- A sixel image cannot be part of a line, so its rows are blank and a ``textual-image``
+  widget is laid over them, in a layer of the article's pane (``position: absolute``).
+  ``place`` moves it as the article scrolls, only when it changes, and shows it only while
+  it is on screen whole: a partly visible sixel would be encoded again for every step.
+
+The files come from ``Service.fetch_image`` (the site's own host only, size-bounded, cached),
+are decoded and shrunk in a thread (``tui.screens.image.decode``); the reader fetches at
+most ``MAX_PICTURES`` per article, after the article is on screen, and ``open`` of another
+post drops them all.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from PIL import Image as PILImage
+from rich.segment import Segment
 from textual.geometry import Size
 from textual.widget import Widget
 
@@ -34,6 +39,13 @@ MAX_PICTURES = 8
 """Images fetched and drawn per article (the rest keep their labels)."""
 MAX_ROWS = 24
 """No picture is taller than this many rows (a tall one is drawn narrower)."""
+
+
+def largest(room: int) -> tuple[int, int]:
+    """The pixel size no picture in ``room`` columns needs more than (cells up to 16 × 32
+    pixels): images are shrunk to it as they are decoded, so 8 large photos do not hold
+    100 MB."""
+    return max(1, room) * 16, MAX_ROWS * 32
 
 
 def picture_size(natural: tuple[int, int], room: int) -> tuple[int, int]:
@@ -46,20 +58,20 @@ def picture_size(natural: tuple[int, int], room: int) -> tuple[int, int]:
 
 
 class Pictures:
-    """The picture widgets over one ``ArticleView`` (in its parent, the pane)."""
+    """The pictures of the post open in one ``ArticleView``."""
 
     def __init__(self, view: ArticleView, graphics: str) -> None:
         self.view = view
         self.graphics = graphics
         #: The post whose pictures these are: (site, post id).
         self.post: tuple[str, int] | None = None
-        #: Each picture's widget and its image's size in cells (at one image pixel a screen
-        #: pixel: the widget knows the terminal's cell size).
-        self._widgets: dict[str, tuple[Widget, tuple[int, int]]] = {}
+        #: Each picture: its image, its size in cells at one image pixel a screen pixel,
+        #: and what draws it (a sixel widget, or kitty's renderable to delete later).
+        self._shown: dict[str, _Picture] = {}
         self._room = 0
 
-    def start(self, post: tuple[str, int]) -> bool:
-        """Begin with ``post``'s pictures; False when they are already this post's."""
+    def open(self, post: tuple[str, int]) -> bool:
+        """``post`` is the open one now; False when its pictures are already these."""
         if post == self.post:
             return False
         self.clear()
@@ -67,42 +79,55 @@ class Pictures:
         return True
 
     def clear(self) -> None:
-        """Remove every picture (another post is open, or none)."""
+        """Drop every picture (another post is open, or none)."""
         self.post = None
-        widgets = [widget for widget, _ in self._widgets.values()]
-        self._widgets.clear()
-        for widget in widgets:
-            widget.remove()
+        shown = list(self._shown.values())
+        self._shown.clear()
+        for picture in shown:
+            picture.drop()
 
     def add(self, post: tuple[str, int], url: str, image: PILImage.Image) -> None:
         """Draw ``image`` (decoded) below the label of the image at ``url``, if ``post`` is
-        still the open one and the article shows that image."""
-        if post != self.post or url in self._widgets:
+        still the open one."""
+        if post != self.post or url in self._shown:
             return
         from ..screens.image import image_widget
 
-        widget = image_widget(self.graphics, image, classes="picture")
-        nothing = Size(0, 0)  # the widget's sizes before any style is set: the image's own
-        natural = widget.get_content_width(nothing, nothing), widget.get_content_height(nothing, nothing, 0)
-        widget.styles.visibility = "hidden"  # until it is placed over its rows
-        self._widgets[url] = (widget, natural)
-        parent = self.view.parent
-        assert isinstance(parent, Widget)
-        parent.mount(widget)
-        self._size(url)
+        measure = image_widget(self.graphics, image)  # never mounted: it knows the cell size
+        nothing = Size(0, 0)  # before any style is set, its size is the image's own
+        natural = measure.get_content_width(nothing, nothing), measure.get_content_height(nothing, nothing, 0)
+        picture = _Picture(image, natural)
+        self._shown[url] = picture
+        if self.graphics == "sixel":
+            picture.widget = image_widget(self.graphics, image, classes="picture")
+            picture.widget.styles.visibility = "hidden"  # until it is placed over its rows
+            parent = self.view.parent
+            assert isinstance(parent, Widget)
+            parent.mount(picture.widget)
+        self._draw(url, picture)
 
-    def _size(self, url: str) -> None:
-        """Size the picture at ``url`` for the view's width and keep that many rows for it."""
-        widget, natural = self._widgets[url]
+    def _draw(self, url: str, picture: _Picture) -> None:
+        """Size the picture for the view's width and give the article its rows."""
         self._room = self.view.scrollable_content_region.width
-        columns, rows = picture_size(natural, max(1, self._room))
-        widget.styles.width, widget.styles.height = columns, rows
-        self.view.reserve(url, rows)  # lays the article out again: ``place`` follows
+        columns, rows = picture_size(picture.natural, max(1, self._room))
+        if picture.widget is not None:
+            picture.widget.styles.width, picture.widget.styles.height = columns, rows
+            lines: list[list[Segment]] = [[] for _ in range(rows)]
+        else:
+            from textual_image.renderable import halfcell, tgp
+
+            picture.forget()  # kitty: the image at its old size goes from the terminal
+            kind = tgp.Image if self.graphics == "tgp" else halfcell.Image
+            renderable = kind(picture.image, width=columns, height=rows)
+            lines = self.view.draw(renderable, columns)[:rows]
+            picture.renderable = renderable
+        picture.placed = None
+        self.view.set_picture(url, lines)  # place follows (the view is laid out)
 
     def place(self, *_changed: Any) -> None:
-        """Put each picture over its rows, as the article is now laid out and scrolled (the
-        pane clips what is scrolled out of it); a new width sizes them again first."""
-        if not self._widgets:
+        """Put each sixel widget over its rows as the article is now laid out and scrolled,
+        when that changed; a new width sizes every picture again first."""
+        if not self._shown:
             return
         article = self.view.article
         if article is None or (article.post.site, article.post.id) != self.post:
@@ -110,20 +135,56 @@ class Pictures:
             return
         room = self.view.scrollable_content_region.width
         if room != self._room and room > 0:
-            for url in list(self._widgets):
-                self._size(url)
+            for url, picture in list(self._shown.items()):
+                self._draw(url, picture)
             return
         parent = self.view.parent
         assert isinstance(parent, Widget)
         left = self.view.content_region.x - parent.content_region.x
-        top = self.view.content_region.y - parent.content_region.y - round(self.view.scroll_y)
+        top = self.view.content_region.y - parent.content_region.y
+        scroll = round(self.view.scroll_y)
         height = self.view.scrollable_content_region.height
-        for url, (widget, _) in self._widgets.items():
+        for url, picture in self._shown.items():
+            widget = picture.widget
             row = self.view.picture_top(url)
-            rows = self.view.reserved(url)
-            if row is None or rows == 0:
-                widget.styles.visibility = "hidden"
+            if widget is None:
                 continue
-            shown = row - round(self.view.scroll_y)  # its first row, from the view's top
-            widget.styles.offset = (left, top + row)
-            widget.styles.visibility = "visible" if -rows < shown < height else "hidden"
+            rows = int(widget.styles.height.value) if widget.styles.height is not None else 0
+            shown = None if row is None else row - scroll  # its first row, from the view's top
+            whole = shown is not None and shown >= 0 and shown + rows <= height
+            where = (left, top + shown) if whole and shown is not None else None
+            if where == picture.placed:
+                continue  # nothing to move: no layout, no new sixel
+            picture.placed = where
+            if where is None:
+                widget.styles.visibility = "hidden"
+            else:
+                widget.styles.offset = where
+                widget.styles.visibility = "visible"
+
+
+class _Picture:
+    """One picture: its image, its natural size in cells, and what draws it."""
+
+    def __init__(self, image: PILImage.Image, natural: tuple[int, int]) -> None:
+        self.image = image
+        self.natural = natural
+        self.widget: Widget | None = None
+        self.renderable: Any = None
+        #: Where its widget is now (None: hidden).
+        self.placed: tuple[int, int] | None = None
+
+    def forget(self) -> None:
+        """Take kitty's copy of the image off the terminal (a no-op for the others)."""
+        if self.renderable is not None:
+            try:
+                self.renderable.cleanup()
+            except Exception:  # the terminal is gone: nothing to free
+                pass
+            self.renderable = None
+
+    def drop(self) -> None:
+        self.forget()
+        if self.widget is not None:
+            self.widget.remove()
+            self.widget = None
