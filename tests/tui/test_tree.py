@@ -318,7 +318,10 @@ async def test_a_marks_the_selected_category_site_and_folder_read(tmp_path, make
         await app.workers.wait_for_complete()
         tree._move_to(tree._lists[("alpha", 2)])  # Sport: the odd posts
         await pilot.press("A")
-        assert "Sport" in screen_text(app)  # the question names it
+        await pilot.pause()
+        question = [line for line in screen_text(app).splitlines() if "Mark every" in line]
+        assert question and "Sport" in question[0]  # the question names it, in the box
+        assert "y / enter: yes" in screen_text(app)
         await pilot.press("n")  # no: nothing happens
         await app.workers.wait_for_complete()
         assert Store(tmp_path / "c").read_ids("alpha") == set()

@@ -25,6 +25,7 @@ class ConfirmScreen(ModalScreen[bool]):
         width: auto; max-width: 70%; height: auto;
         border: round $primary; background: $surface; padding: 1 2;
     }
+    ConfirmScreen Static { width: auto; max-width: 100%; }
     ConfirmScreen #confirm-keys { color: $text-muted; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
