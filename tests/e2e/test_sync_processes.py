@@ -301,3 +301,56 @@ def test_a_cache_directory_where_the_sync_runs_is_not_imported(static_server, wo
 
     assert len(workers) == 1 and workers[0].returncode == 0
     assert all(r.ok and r.new_posts == 2 for r in results), [r.summary() for r in results]
+
+
+@pytest.fixture
+def slow_feeds(tmp_path) -> Iterator[tuple[str, int]]:
+    """Four feeds of two items on a loopback server that answers the first at once and the
+    others a second later: (its URL, the feeds' count)."""
+    import http.server
+    import threading
+
+    www = tmp_path / "slow"
+    www.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(www), **kwargs)
+
+        def do_GET(self):
+            if not self.path.endswith("feed-000.xml"):
+                time.sleep(1.0)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    write_feed_set(www, url, feeds=4, items=2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url, 4
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sync_and_unread_into_a_pipe_nobody_reads(slow_feeds, tmp_path):
+    """`broadsheet sync | head -1`: whatever reads the output leaves after the first site's
+    line; the sync goes on and stores every site, with no error and no traceback."""
+    url, count = slow_feeds
+    cache = str(tmp_path / "cache")
+    store = Store(cache)
+    store.add_sites(
+        [Site(name=f"s{i}", url=url, kind="feed", feed_url=f"{url}feeds/feed-{i:03d}.xml") for i in range(count)]
+    )
+    command = [sys.executable, "-m", "tui", "--cache-dir", cache]
+    for argv in (["sync"], ["unread", "--json"]):
+        read, write = os.pipe()
+        os.close(read)  # nobody will ever read it: the first write fails with EPIPE
+        with os.fdopen(write, "w") as gone:
+            done = subprocess.run([*command, *argv], stdout=gone, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        assert done.returncode == 0 and done.stderr == "", (argv, done.stderr)
+    assert [len(Store(cache).posts(f"s{i}")) for i in range(count)] == [2] * count

@@ -30,7 +30,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from cache.errors import BroadsheetError, NotFound
 
@@ -258,7 +258,10 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
     argv = sys.argv[1:] if argv is None else list(argv)
     quick = _quick_argv(argv)
     if quick is not None:
-        code = _quick_unread(*quick)
+        try:
+            code = _quick_unread(*quick)
+        except BrokenPipeError:  # `broadsheet unread | head -c 1`: the reader left
+            return stdout_gone()
         if code is not None:
             return code
     parser = build_parser()
@@ -286,8 +289,7 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
         print("broadsheet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return stdout_gone()
     except Exception as raised:
         if args.debug:
             raise
@@ -302,6 +304,13 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def stdout_gone(stream: TextIO | None = None) -> int:
+    """Whatever reads our output (``stream``, default stdout) has gone (``| head``): nothing
+    more is written to it, and Python's own flush at exit does not complain either."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
+    return EXIT_OK
 
 
 def _quick_argv(argv: Sequence[str]) -> tuple[str | None, bool] | None:

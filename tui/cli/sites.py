@@ -16,7 +16,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument
+from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, stdout_gone
 
 if TYPE_CHECKING:
     from cache.service import Service, SyncResult
@@ -240,7 +240,11 @@ class SyncDisplay:
         self.running.discard(result.site)
         self.finished += 1
         self.clear()
-        print(result.summary(), file=sys.stdout if result.ok else sys.stderr, flush=True)
+        stream = sys.stdout if result.ok else sys.stderr
+        try:
+            print(result.summary(), file=stream, flush=True)
+        except BrokenPipeError:  # `sync | head -1`: the sync goes on, quietly (nothing is lost)
+            stdout_gone(stream)
         self._draw()
 
     def clear(self) -> None:
