@@ -257,6 +257,18 @@ async def test_open_in_browser_uses_the_injected_opener(demo_store, make):
         await pilot.press("o")
         await app.workers.wait_for_complete()
         assert opened == [demo_store.post("demo", 110).link]
+        assert not any("No web browser" in str(n.message) for n in notifications(app))
+
+
+async def test_without_a_browser_o_says_so(demo_store, make):
+    app = make(demo_store, open_post="110")
+    app.open_in_browser = lambda url: False  # what webbrowser.open answers on an SSH host
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+        app.reader.article_view.focus()
+        await pilot.press("o")
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: any("No web browser" in str(n.message) for n in notifications(app)))
 
 
 async def test_filter_by_title(demo_store, make):

@@ -1593,7 +1593,7 @@ class ReaderScreen(Screen[None]):
         try:
             path = self.jobs.run(lambda: service.fetch_image(site, url))
             if path is None:
-                self.reader_app.open_in_browser(url)
+                self._browse(url)
                 return
             image = decode(path)
         except Cancelled:
@@ -1658,7 +1658,18 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, group="browser")
     def _open_url(self, url: str) -> None:
-        self.reader_app.open_in_browser(url)
+        self._browse(url)
+
+    def _browse(self, url: str) -> None:
+        """(A worker thread.) Open ``url`` in the browser; say so when there is none (an SSH
+        session): ``webbrowser`` returns False then, and nothing would happen."""
+        if self.reader_app.open_in_browser(url) is False:
+            self.app.call_from_thread(
+                self.notify,
+                "No web browser to open it with (set $BROWSER); in L, y copies a link.",
+                severity="warning",
+                timeout=6,
+            )
 
     def _target_post(self) -> Post | None:
         """The post under the tree cursor when the tree has focus, else the open one."""
