@@ -104,13 +104,18 @@ async def test_n_crosses_into_the_next_site_and_memory_is_bounded(tmp_path, make
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.reader.loaded)
         reader = app.reader
-        seen = []
+        seen, navs = [], []
         for _ in range(16):
             await pilot.press("n")
             await wait_for(pilot, lambda: reader.current is not None and reader.current[0][0] in reader.listing.sites)
             seen.append((reader.current[0][0], reader.current[1]))
             await wait_for(pilot, lambda: not reader.opening)
+            navs.append(reader.article_view.nav.plain)
         assert seen == [(f"s{n}", pid) for n in range(8) for pid in (2, 1)]
+        s1 = reader.listing.summaries["s1"].site
+        assert f"n  On to the next site: {s1.title or s1.name}" in navs[1]  # what n does there
+        assert "p  On to the previous site: " in navs[2] and "Newer: " in navs[3]
+        assert "n  (no older post in this list)" in navs[-1]  # the very end
         await app.workers.wait_for_complete()
         assert len(reader.listing.sites) <= 4 + 1  # the LRU, plus the open post's site
         await pilot.press("n")  # the very end

@@ -847,7 +847,8 @@ class ReaderScreen(Screen[None]):
         if key[1] is None:  # near the end of a site: read the next one ahead
             self.call_after_refresh(self._prefetch_site, key, post.id)
         if ready or again:
-            self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post))
+            shown_newer, shown_older = self._beside(key, newer, older)
+            self.article_view.show(article, newer=shown_newer, older=shown_older, filed=self._filed(article.post))
             self._pictures_for(post)
         else:
             self._opening = article
@@ -860,6 +861,18 @@ class ReaderScreen(Screen[None]):
         if article.unread and mark_read:
             self._set_read(post.site, post.id, True)
 
+    def _beside(self, key: ListKey, newer: Post | None, older: Post | None) -> tuple[Post | str, Post | str]:
+        """What "Post navigation" names for ``n`` and ``p``: the posts beside the open one
+        or, at either end of a site's whole list, the site they go on into (its title)."""
+        shown: list[Post | str] = []
+        for post, delta in ((newer, -1), (older, 1)):
+            following = None
+            if post is None and key[1] is None:
+                following = self.lists.next_site(key[0], delta, unread=self.lists.unread_only)
+            summary = self.listing.summaries.get(following) if following else None
+            shown.append(post or (summary.site.title or summary.site.name if summary else ""))
+        return shown[0], shown[1]
+
     def _show_loading(self) -> None:
         """The read is slow: show the head, with a notice for the body and comments."""
         self._loading_timer = None
@@ -868,7 +881,10 @@ class ReaderScreen(Screen[None]):
             self._opening = None
             self._after_open()
             newer, older = self.lists.neighbours(self.current[0], article.post.id)
-            self.article_view.show(article, newer=newer, older=older, filed=self._filed(article.post), loading=True)
+            shown_newer, shown_older = self._beside(self.current[0], newer, older)
+            self.article_view.show(
+                article, newer=shown_newer, older=shown_older, filed=self._filed(article.post), loading=True
+            )
             self._show_comments(article.post, None)
 
     @work(thread=True, exclusive=True, group="post")
@@ -948,8 +964,12 @@ class ReaderScreen(Screen[None]):
         self._seen = (self.current, *event.stamps)
         if event.body is not None:
             newer, older = self.lists.neighbours(self.current[0], event.post_id)
+            shown_newer, shown_older = self._beside(self.current[0], newer, older)
             self.article_view.show(
-                dataclasses.replace(view, body=event.body), newer=newer, older=older, filed=self._filed(view.post)
+                dataclasses.replace(view, body=event.body),
+                newer=shown_newer,
+                older=shown_older,
+                filed=self._filed(view.post),
             )
             self._pictures_for(view.post)
             if older is not None:
@@ -1003,7 +1023,7 @@ class ReaderScreen(Screen[None]):
             return
         key, post_id = self.current
         newer, older = self.lists.neighbours(key, post_id)
-        self.article_view.set_neighbours(newer, older)
+        self.article_view.set_neighbours(*self._beside(key, newer, older))
         if older is not None:
             self.call_after_refresh(self._prefetch, key, post_id, older)
 

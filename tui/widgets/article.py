@@ -209,8 +209,8 @@ class ArticleView(LineView, SizeUpdateHook):
         self,
         article: Article,
         *,
-        newer: Post | None,
-        older: Post | None,
+        newer: Post | str | None,
+        older: Post | str | None,
         crumbs: list[str] | None = None,
         loading: bool = False,
         filed: list[str] | None = None,
@@ -270,7 +270,7 @@ class ArticleView(LineView, SizeUpdateHook):
             lines += len(rendered) + 1
             start += len(links)
 
-    def set_neighbours(self, newer: Post | None, older: Post | None) -> None:
+    def set_neighbours(self, newer: Post | str | None, older: Post | str | None) -> None:
         """Update the "Post navigation" lines (e.g. once the list is known)."""
         self.nav = self._nav_text(newer, older)
         if self.article is not None:
@@ -343,19 +343,21 @@ class ArticleView(LineView, SizeUpdateHook):
 
         return links
 
-    def _nav_text(self, newer: Post | None, older: Post | None) -> Text:
+    def _nav_text(self, newer: Post | str | None, older: Post | str | None) -> Text:
+        """``n`` and ``p``: the posts beside this one, or (a ``str``) the site they go on
+        into from either end of a site's list."""
         text = Text("Post navigation\n", style="bold")
-        if older is not None:
-            text.append("n  Older: ", style="bold")
-            text.append(older.title)
-        else:
-            text.append("n  (no older post in this list)", style="dim")
-        text.append("\n")
-        if newer is not None:
-            text.append("p  Newer: ", style="bold")
-            text.append(newer.title)
-        else:
-            text.append("p  (no newer post in this list)", style="dim")
+        for key, beside, word in (("n", older, "older"), ("p", newer, "newer")):
+            if isinstance(beside, Post):
+                text.append(f"{key}  {word.capitalize()}: ", style="bold")
+                text.append(beside.title)
+            elif beside:
+                text.append(f"{key}  On to the {'next' if key == 'n' else 'previous'} site: ", style="bold")
+                text.append(beside)
+            else:
+                text.append(f"{key}  (no {word} post in this list)", style="dim")
+            if key == "n":
+                text.append("\n")
         return text
 
     # -- rendering -------------------------------------------------------------------
