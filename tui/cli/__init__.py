@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from cache.store import Store
 
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 75, 130, 143
 
 Handler = Callable[["Service", argparse.Namespace], int]
 Command = Callable[[str, Handler, str], argparse.ArgumentParser]

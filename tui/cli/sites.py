@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import EXIT_ERROR, EXIT_OK, Command, emit_json, one_line, site_argument, stdout_gone
+from . import EXIT_ERROR, EXIT_OK, EXIT_TERMINATED, Command, emit_json, one_line, site_argument, stdout_gone
 
 if TYPE_CHECKING:
     from cache.service import Service, SyncResult
@@ -199,16 +200,26 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
 
     service.config = load_config(args.config)
     display = SyncDisplay(sys.stderr.isatty())
-    try:
-        results = asyncio.run(
-            service.sync(
-                args.names or None,
-                full=args.full,
-                force=args.force,
-                progress=display.progress if display.tty else None,
-                on_done=display.done,
-            )
+
+    async def sync() -> list[SyncResult]:
+        # SIGTERM (`timeout`, a service manager) stops the sync as Ctrl-C does: what finished
+        # is recorded (last_sync) and the workers are stopped, instead of dying mid-way
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await service.sync(
+            args.names or None,
+            full=args.full,
+            force=args.force,
+            progress=display.progress if display.tty else None,
+            on_done=display.done,
         )
+
+    try:
+        results = asyncio.run(sync())
+    except asyncio.CancelledError:
+        print("broadsheet: stopped (SIGTERM); what finished is saved", file=sys.stderr)
+        return EXIT_TERMINATED
     finally:
         display.clear()
     if not results:
