@@ -431,3 +431,25 @@ def test_listing_counts_agree_with_the_categories_command(tmp_path):
     assert loaded.unread == fresh.unread == 3
     names = [loaded.categories[c].name for c in loaded.children[0]]
     assert names == ["Économie", "News", "Sport"]
+
+
+async def test_a_refresh_of_many_failing_sites_is_one_toast(tmp_path, make):
+    from tui.screens.reader import TOASTS
+
+    store = Store(tmp_path / "c")
+    build(store, [(f"s{n}", "", 1) for n in range(8)])
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("network is down", request=request)
+
+    app = make(store, transport=httpx.MockTransport(down))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.reader.loaded)
+        app.reader.article_view.focus()  # not a site under the cursor: every site
+        await pilot.press("R")
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(app)))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n for n in notifications(app) if n.severity == "error"]
+        assert len(errors) == 1 and "…and 6 more (8 sites failed" in str(errors[0].message)
+        assert str(errors[0].message).count("\n") == TOASTS - 1  # two sites' lines, then the count

@@ -79,6 +79,8 @@ if TYPE_CHECKING:
     from ..widgets.pictures import Pictures
     from .compose import ComposeResult as Composed
 
+TOASTS = 3
+"""At most this many toasts for one refresh's errors (and as many for its news)."""
 SUBTITLE_DELAY = 0.25
 """Seconds after the last read-state change before the header's unread count is redrawn."""
 
@@ -591,10 +593,8 @@ class ReaderScreen(Screen[None]):
                     timeout=6,
                 )
         self._restoring = False
-        for error in event.errors:
-            self.notify(error, title="Refresh failed", severity="error", markup=False, timeout=8)
-        for news in event.news:
-            self.notify(news, title="Refreshed", markup=False)
+        self._tell(event.errors, "Refresh failed", "sites failed", severity="error", timeout=8)
+        self._tell(event.news, "Refreshed", "sites have news")
         if self.current is not None:
             key, post_id = self.current
             site = event.listing.sites.get(key[0])
@@ -613,8 +613,19 @@ class ReaderScreen(Screen[None]):
         if first:
             self._refresh_stale_sites()
         elif event.refreshed and event.nothing_new and not event.errors:
-            where = event.names[0] if event.names and len(event.names) == 1 else "every site"
+            where = event.names[0] if event.names and len(event.names) == 1 else "any site"
             self.notify(f"Nothing new on {where}.", title="Refreshed", markup=False, timeout=3)
+
+    def _tell(self, lines: list[str], title: str, many: str, **options: Any) -> None:
+        """One toast per line when there are a few; one for all of them when there are many
+        (a refresh of 60 sites while offline is one toast, not 60)."""
+        if len(lines) <= TOASTS:
+            for line in lines:
+                self.notify(line, title=title, markup=False, **options)
+            return
+        shown = "\n".join(lines[: TOASTS - 1])
+        more = f"{shown}\n…and {len(lines) - TOASTS + 1} more ({len(lines)} {many}; `broadsheet sites` lists them)"
+        self.notify(more, title=title, markup=False, **options)
 
     def _merge(self, new: Listing) -> Listing:
         """The new snapshot, keeping the loaded sites it did not re-read (their read state in
