@@ -653,13 +653,14 @@ class Store:
                 old_rows = self._raw(db, "posts")
                 rows: dict[int, dict[str, Any]] = {p.id: p.to_row() for p in posts}
                 new = sum(1 for pid in rows if str(pid) not in old_rows)
-                updated = len(rows) - new
                 for pid, row in rows.items():
                     old = old_rows.get(str(pid))
                     if pid in counts:
                         row["comment_count"] = counts[pid]
                     elif not row.get("comment_count"):  # a feed's slash:comments is kept as sent
                         row["comment_count"] = (old or {}).get("comment_count", 0)
+                # updated: a post sent again that differs (a full sync sends every post again)
+                updated = sum(1 for pid, row in rows.items() if old_rows.get(str(pid), row) != row)
                 for pid, count in counts.items():
                     old = old_rows.get(str(pid))
                     if pid not in rows and old is not None and old.get("comment_count", 0) != count:

@@ -377,3 +377,15 @@ async def test_a_site_whose_lock_cannot_be_made_fails_alone(store):
     assert results[0].ok and results[0].new_posts == 3
     assert results[1].error and "cannot" in results[1].error and "\n" not in results[1].error
     assert store.site("bad").last_error == results[1].error
+
+
+async def test_a_full_sync_counts_as_updated_only_the_posts_that_changed(store):
+    data = wp_site(posts=5, comments_per_post=1)
+    fake = FakeWordPress(data)
+    site = subscribe(store)
+    await run(store, site, fake)
+    again = await run(store, store.site("news"), fake, full=True)  # every post sent again
+    assert (again.new_posts, again.updated_posts) == (0, 0)
+    data["posts"][0].update(modified=stamp(600), modified_gmt=stamp(600), title={"rendered": "Corrected title"})
+    changed = await run(store, store.site("news"), fake, full=True)
+    assert (changed.new_posts, changed.updated_posts) == (0, 1)
