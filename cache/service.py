@@ -146,7 +146,7 @@ class Service:
             for candidate in (found.url, found.api_root):
                 if candidate:
                     self._refuse_duplicate(candidate, "wordpress")
-        name = name or self._free_name(site_slug(found.url or url))
+        name = name or free_name(site_slug(found.url or url), {s.name for s in self.store.sites()}, found.title)
         site = Site(
             name=name,
             url=url,
@@ -159,15 +159,6 @@ class Service:
             home=found.url,
         )
         return Subscribed(self.store.add_site(site), found.note)
-
-    def _free_name(self, base: str) -> str:
-        taken = {s.name for s in self.store.sites()}
-        if base not in taken:
-            return base
-        for n in range(2, 1000):
-            if f"{base}-{n}" not in taken:
-                return f"{base}-{n}"
-        raise BroadsheetError(f"too many sites called {base!r}: choose a name with --name")
 
     def _refuse_duplicate(self, url: str, kind: str) -> None:
         """Refuse a URL that leads to a site already subscribed: anything on a WordPress
@@ -193,6 +184,8 @@ class Service:
         """Subscribe to every feed of an OPML document or a newsboat ``urls`` file, in one
         write and without fetching anything (the next sync does). Feeds already subscribed
         are skipped."""
+        from collections import Counter
+
         from .models import Site
         from .opml import parse_subscriptions
 
@@ -200,7 +193,9 @@ class Service:
         taken = {s.name for s in self.store.sites()}
         keys = {site_key(u): s.name for s in self.store.sites() for u in (s.url, s.feed_url, s.api_root) if u}
         new: list[Site] = []
-        for sub in parse_subscriptions(text):
+        subscriptions = parse_subscriptions(text)
+        hosts = Counter(site_slug(sub.home or sub.url) for sub in subscriptions)
+        for sub in subscriptions:
             try:
                 url = normalise_url(sub.url)
             except BroadsheetError as error:
@@ -211,10 +206,7 @@ class Service:
                 imported.skipped.append(f"{url} (already subscribed as {keys[key]!r})")
                 continue
             base = site_slug(sub.home or url)
-            name, n = base, 1
-            while name in taken:
-                n += 1
-                name = f"{base}-{n}"
+            name = free_name(base, taken, sub.title, shared=hosts[base] > 1)
             taken.add(name)
             keys[key] = name
             home = _same_site_url(sub.home, url)
@@ -806,6 +798,28 @@ def site_slug(url: str) -> str:
         netloc = netloc[4:]
     slug = re.sub(r"[^a-z0-9.]+", "-", netloc).strip("-.")
     return slug[:60] or "site"
+
+
+def free_name(base: str, taken: set[str], title: str = "", *, shared: bool = False) -> str:
+    """A name for a new site: ``base`` (from its host); when another site of that host has
+    it (or will: ``shared``), the site's title as a slug (``BBC News – UK`` →
+    ``bbc-news-uk``: what the sidebar shows, so the two are easy to match); else ``base-2``,
+    ``base-3``…"""
+    import re
+    import unicodedata
+
+    if base not in taken and not shared:
+        return base
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40].strip("-")
+    if slug and slug not in taken:
+        return slug
+    if base not in taken:
+        return base
+    for n in range(2, 10_000):
+        if f"{base}-{n}" not in taken:
+            return f"{base}-{n}"
+    raise BroadsheetError(f"too many sites called {base!r}: choose a name with --name")
 
 
 __all__ = ["Imported", "Removed", "Service", "Subscribed", "SyncResult", "normalise_url", "site_key", "site_slug"]

@@ -279,3 +279,24 @@ async def test_every_sync_records_its_attempt(tmp_path):
     site = svc.store.site("dead")
     assert not result.ok and site.last_sync is None and site.last_attempt and site.last_error
     assert not svc.due(site)
+
+
+def test_feeds_of_one_host_are_named_after_their_titles(tmp_path):
+    svc = Service(tmp_path / "c")
+    text = """<opml version="2.0"><body>
+    <outline type="rss" text="BBC News – UK" xmlUrl="https://feeds.example.com/news/uk/rss.xml"/>
+    <outline type="rss" text="BBC News – World" xmlUrl="https://feeds.example.com/news/world/rss.xml"/>
+    <outline type="rss" text="Économie &amp; Société" xmlUrl="https://feeds.example.com/eco/rss.xml"/>
+    <outline type="rss" text="" xmlUrl="https://feeds.example.com/untitled/rss.xml"/>
+    <outline type="rss" text="BBC News – World" xmlUrl="https://feeds.example.com/news/world2/rss.xml"/>
+    </body></opml>"""
+    names = [site.name for site in svc.import_subscriptions(text).added]
+    assert names == [
+        "bbc-news-uk",  # one host, several feeds: each by its title
+        "bbc-news-world",
+        "economie-societe",
+        "feeds.example.com",
+        "feeds.example.com-2",  # its title's name is taken
+    ]
+    lone = svc.import_subscriptions('<opml><body><outline xmlUrl="https://lwn.example/rss" text="LWN"/></body></opml>')
+    assert [site.name for site in lone.added] == ["lwn.example"]  # alone on its host: the host
