@@ -95,6 +95,38 @@ async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store,
         assert "Bartholomew Fitzwil" in text and "…" in text
 
 
+async def test_a_narrow_nested_header_shortens_its_date_rather_than_cut_it(demo_store, make):
+    import re
+
+    chain, parent = [], 0
+    for depth in range(12):
+        chain.append(
+            Comment(
+                id=6100 + depth,
+                site="demo",
+                post=112,
+                parent=parent,
+                date=f"2026-11-25T14:{depth:02d}:00",
+                author="Bartholomew Fitzwilliam-Smythe",
+                text=f"Level {depth}.",
+            )
+        )
+        parent = 6100 + depth
+    add_comments(demo_store, 112, *chain)
+    app = make(demo_store, open_post="112")
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread = await opened(app, pilot)
+        app.reader.comment_thread.focus()
+        assert thread.select(6110)
+        await pilot.press("z")  # folded: "[+2 replies]" takes room too
+        await pilot.pause()
+        headers = [line for line in screen_text(app).splitlines() if "Barth" in line]
+        assert len(headers) >= 2
+        for line in headers:
+            assert re.search(r"\d\d-\d\d", line), line  # a date, whole or without its year
+            assert not re.search(r"\d\d:\d?(?!\d)|-\d\d \d?(?![\d:])", line), line  # never a time cut short
+
+
 async def test_thread_navigation_keys(demo_store, make):
     app = make(demo_store, open_post="108")
     async with app.run_test(size=(160, 48)) as pilot:

@@ -387,7 +387,11 @@ class CommentThread(LineView):
         if collapsed:
             count = row.replies
             lead += f"[+{count} {'reply' if count == 1 else 'replies'}] "
-        date = "  " + row.comment.date.replace("T", " ")[:16]
+        stamp = row.comment.date.replace("T", " ")[:16]
+        for shown in (stamp, stamp[5:], stamp[5:10]):  # the year, then the time go first:
+            date = "  " + shown  # never a time cut in the middle
+            if width - cell_len(lead) - cell_len(date) >= MIN_AUTHOR:
+                break
         status = ""
         if row.comment.status != "approved":
             status = "  (awaiting moderation)" if row.comment.status == "hold" else f"  ({row.comment.status})"
