@@ -39,6 +39,10 @@ async def test_r_sends_a_reply_to_the_post(demo_store, make, fake):
         assert len(mine) == 1 and mine[0].status == "approved" and mine[0].id > 0
         assert len(shown_comments(app)) == before + 1
         assert "Lovely news." in screen_text(app)
+        count = before + 1  # the byline counts it too, as the pane's title does
+        region = app.reader.article_view.content_region
+        article = " ".join(line[region.x : region.right].strip() for line in screen_text(app).splitlines())
+        assert f"· {count} comments" in article and f"Comments ({count})" in screen_text(app)
         # the site got exactly one comment, as the demo reader (no identity configured)
         posted = [c for c in fake.data["comments"] if c.get("_raw") == "Lovely news."]
         assert len(posted) == 1 and posted[0]["post"] == post_id and posted[0]["author_name"] == "Demo reader"

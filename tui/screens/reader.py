@@ -1070,6 +1070,9 @@ class ReaderScreen(Screen[None]):
         pane = self.comment_thread
         if comments or pane.comment_count or pane.empty_text != empty:
             pane.set_comments(comments or [], empty_text=empty)
+        shown = self.article_view.article
+        if comments is not None and shown is not None and (shown.post.site, shown.post.id) == (post.site, post.id):
+            self.article_view.set_comment_count(len(comments))  # the byline agrees with the pane
 
     def _update_current(self, post: Post) -> None:
         """After a refresh: redraw the open article if it changed, else its comments."""

@@ -172,6 +172,9 @@ class ArticleView(LineView, SizeUpdateHook):
         #: The "Post navigation" text (drawn after the body).
         self.nav = Text()
         self._head_text = Text("Choose a post in the sidebar (enter), or press N for the next unread one.")
+        self._filed: list[str] = []
+        #: The comment count the byline shows (``set_comment_count``).
+        self._comments = 0
         self._crumb_text: Text | None = None
         #: The links of the body drawn so far, numbered (see ``links`` for all of them).
         self._links: list[Link] = []
@@ -229,22 +232,10 @@ class ArticleView(LineView, SizeUpdateHook):
         self.loading = loading
         post = article.post
         self._crumb_text = Text(" › ".join(crumbs or article.breadcrumb or ["Home"]), style="dim")
-        head = Text()
-        head.append(post.title, style="bold")
-        head.append("\n")
-        meta = []
-        if post.author:
-            meta.append(f"By {post.author}")
-        if post.date:
-            meta.append(post.date.replace("T", " ")[:16])
-        count = post.comment_count
-        meta.append(f"{count} comment{'s' if count != 1 else ''}")
-        head.append(" · ".join(meta), style="italic")
-        names = filed or []
-        if names:
-            head.append("\nIn: ", style="dim")
-            head.append(", ".join(names), style="dim")
-        self._head_text = head
+        self._filed = filed or []
+        if not same:
+            self._comments = post.comment_count
+        self._head_text = self._make_head()
         self.nav = self._nav_text(newer, older)
         keep = self.scroll_y if same else 0
         if not same:
@@ -269,6 +260,37 @@ class ArticleView(LineView, SizeUpdateHook):
             rendered, links = self._render_markdown(chunk, width, start)
             lines += len(rendered) + 1
             start += len(links)
+
+    def set_comment_count(self, count: int) -> None:
+        """The number of comments the comments pane shows for this post (one just sent
+        counts before the site's count says so): the byline says the same."""
+        if self.article is None or count == self._comments:
+            return
+        self._comments = count
+        self._head_text = self._make_head()
+        if self._width > 0:
+            self._head = self._render_head(self._width)
+            self._assemble()
+
+    def _make_head(self) -> Text:
+        """The title, the byline (author, date, comments) and "In:" with every category."""
+        assert self.article is not None
+        post = self.article.post
+        head = Text()
+        head.append(post.title, style="bold")
+        head.append("\n")
+        meta = []
+        if post.author:
+            meta.append(f"By {post.author}")
+        if post.date:
+            meta.append(post.date.replace("T", " ")[:16])
+        count = self._comments
+        meta.append(f"{count} comment{'s' if count != 1 else ''}")
+        head.append(" · ".join(meta), style="italic")
+        if self._filed:
+            head.append("\nIn: ", style="dim")
+            head.append(", ".join(self._filed), style="dim")
+        return head
 
     def set_neighbours(self, newer: Post | str | None, older: Post | str | None) -> None:
         """Update the "Post navigation" lines (e.g. once the list is known)."""
@@ -386,15 +408,20 @@ class ArticleView(LineView, SizeUpdateHook):
             self._head = []
             self._lines = []
             return
-        self._head = self._render_text(self._head_text, width)
+        self._head = self._render_head(width)
+        self._render_until(int(scroll_y) + self._first_screen)
+        self._assemble()
+        self._continue_later()
+
+    def _render_head(self, width: int) -> list[_Line]:
+        """The breadcrumb (one line, cut with an ellipsis) above the head's lines."""
+        head = self._render_text(self._head_text, width)
         if self._crumb_text is not None:
             crumb = self._crumb_text.copy()
             crumb.no_wrap = True
             crumb.truncate(width, overflow="ellipsis")
-            self._head[:0] = self._render_text(crumb, width)
-        self._render_until(int(scroll_y) + self._first_screen)
-        self._assemble()
-        self._continue_later()
+            head[:0] = self._render_text(crumb, width)
+        return head
 
     def _render_until(self, lines: int, seconds: float | None = None) -> None:
         """Render chunks until the body has ``lines`` lines (or the time budget is spent);
