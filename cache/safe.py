@@ -21,8 +21,10 @@ raw control characters, bidirectional overrides, or HTML with scripts. The invar
 
 One link policy (``safe_url``): a link or image keeps its target only if, after decoding
 Markdown backslash escapes and HTML entities, it is an absolute ``http``, ``https`` or
-``mailto`` URL. Relative and protocol-relative links are dropped, not resolved: bodies
-are read offline and a relative target would mean nothing to the terminal. The policy is
+``mailto`` URL. Relative and protocol-relative links are dropped, not resolved here:
+bodies are read offline and a relative target would mean nothing to the terminal (a feed's
+bodies are resolved against their item's link before they are stored:
+``cache.sources.feed.parse.absolute_links``). The policy is
 applied to the final Markdown of every path (paragraph fast path, converter, plain
 fallback) by ``_police_links``; a link with any other target keeps its text and loses
 its target, and a kept target is re-written in one canonical, escaped form so that what

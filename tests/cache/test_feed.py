@@ -773,3 +773,26 @@ def test_excerpt_from_a_prefix_is_the_excerpt_of_the_whole(fragment):
     from cache.sources.feed import EXCERPT, _excerpt
 
     assert _excerpt(fragment) == html_to_line(fragment[:4000])[:EXCERPT]
+
+
+def test_relative_links_and_images_are_resolved_against_the_item():
+    from cache.safe import html_to_markdown
+
+    body = (
+        '<p>See <a href="/about">about us</a>, <a href="../older/">an older post</a> and '
+        '<a href="https://other.example/x">elsewhere</a>.</p>'
+        '<p><img src="//cdn.example.com/red.png" alt="Red"><img src="img/blue.png" alt="Blue"></p>'
+    )
+    data = rss(
+        f"<item><title>t</title><link>https://news.example.com/2026/posts/one/</link>"
+        f"<guid>g1</guid><description><![CDATA[{body}]]></description></item>"
+    )
+    parsed = parse_feed(data, "s", "https://news.example.com/feed.xml")
+    markdown = html_to_markdown(next(iter(parsed.html.values())))
+    assert "[about us](https://news.example.com/about)" in markdown
+    assert "[an older post](https://news.example.com/2026/posts/older/)" in markdown
+    assert "[elsewhere](https://other.example/x)" in markdown
+    assert "![Red](https://cdn.example.com/red.png)" in markdown
+    assert "![Blue](https://news.example.com/2026/posts/one/img/blue.png)" in markdown
+    absolute = '<p><a href="https://a.example/">a</a> &amp; b</p>'
+    assert parse.absolute_links(absolute, "https://b.example/") is absolute  # nothing to do: not parsed
