@@ -32,6 +32,19 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 5.
         await pilot.pause(0.01)
 
 
+async def settle(app: BroadsheetApp) -> None:
+    """Wait for the app's workers; one cancelled meanwhile (an exclusive worker replaced by
+    the next, as a held key does) is done too, not a failure."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(50):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 def screen_text(app: BroadsheetApp) -> str:
     """The screen as plain text, one line per row."""
     return _screen_text(app.screen)

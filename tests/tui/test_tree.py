@@ -15,7 +15,7 @@ from tui.listing import Listing, sort_key
 from tui.screens.reader import FULL_GC_EVERY
 from tui.widgets.site_tree import SCROLL_MARGIN, PostItem
 
-from .conftest import notifications, screen_text, wait_for
+from .conftest import notifications, screen_text, settle, wait_for
 
 
 def build(store: Store, sites: list[tuple[str, str, int]], *, cats: list[str] = ("News",)) -> None:  # type: ignore[assignment]
@@ -133,7 +133,7 @@ async def test_a_held_n_loses_no_press_while_the_next_site_is_read(tmp_path, mak
         for _ in range(15):  # key repeat: all queued before the first is handled
             app.post_message(events.Key("n", "n"))
         await wait_for(pilot, lambda: app.reader.current == (("s4", None), 1))
-        await app.workers.wait_for_complete()
+        await settle(app)
         await pilot.pause(0.1)
         assert app.reader.current == (("s4", None), 1)
         # another key while presses wait: they are void, the new key goes from where the reader is

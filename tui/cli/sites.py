@@ -15,6 +15,7 @@ import argparse
 import shutil
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from . import EXIT_ERROR, EXIT_OK, EXIT_TERMINATED, Command, emit_json, one_line, site_argument, stdout_gone
@@ -206,7 +207,11 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
         # is recorded (last_sync) and the workers are stopped, instead of dying mid-way
         task = asyncio.current_task()
         assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        if threading.current_thread() is threading.main_thread():  # (signals reach only it)
+            try:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+            except (NotImplementedError, RuntimeError):  # no signals here (Windows, nested loops)
+                pass
         return await service.sync(
             args.names or None,
             full=args.full,
