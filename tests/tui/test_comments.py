@@ -66,24 +66,24 @@ async def test_comments_render_markdown(demo_store, make):
         assert "*emphasis*" not in text and "emphasis" in text
 
 
-async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store, make):
-    chain = []
-    parent = 0
-    for depth in range(9):
-        cid = 6000 + depth
-        chain.append(
-            Comment(
-                id=cid,
-                site="demo",
-                post=112,
-                parent=parent,
-                date=f"2026-11-25T14:{depth:02d}:00",
-                author="Bartholomew Fitzwilliam-Smythe of Upper Saltmere Harbour",
-                text=f"Level {depth}.",
-            )
+def chain(first: int, depth: int, author: str) -> list[Comment]:
+    """``depth`` comments on demo post 112, each answering the one before, a minute apart."""
+    return [
+        Comment(
+            id=first + level,
+            site="demo",
+            post=112,
+            parent=first + level - 1 if level else 0,
+            date=f"2026-11-25T14:{level:02d}:00",
+            author=author,
+            text=f"Level {level}.",
         )
-        parent = cid
-    add_comments(demo_store, 112, *chain)
+        for level in range(depth)
+    ]
+
+
+async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store, make):
+    add_comments(demo_store, 112, *chain(6000, 9, "Bartholomew Fitzwilliam-Smythe of Upper Saltmere Harbour"))
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(160, 48)) as pilot:
         thread = await opened(app, pilot)
@@ -98,21 +98,7 @@ async def test_nested_comment_keeps_its_time_and_shortens_the_author(demo_store,
 async def test_a_narrow_nested_header_shortens_its_date_rather_than_cut_it(demo_store, make):
     import re
 
-    chain, parent = [], 0
-    for depth in range(12):
-        chain.append(
-            Comment(
-                id=6100 + depth,
-                site="demo",
-                post=112,
-                parent=parent,
-                date=f"2026-11-25T14:{depth:02d}:00",
-                author="Bartholomew Fitzwilliam-Smythe",
-                text=f"Level {depth}.",
-            )
-        )
-        parent = 6100 + depth
-    add_comments(demo_store, 112, *chain)
+    add_comments(demo_store, 112, *chain(6100, 12, "Bartholomew Fitzwilliam-Smythe"))
     app = make(demo_store, open_post="112")
     async with app.run_test(size=(80, 24)) as pilot:
         thread = await opened(app, pilot)
