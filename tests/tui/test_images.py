@@ -26,17 +26,14 @@ def png(size: tuple[int, int] = (40, 20)) -> bytes:
     return out.getvalue()
 
 
+def demo_post(post_id: int, title: str, hour: int) -> Post:
+    when = f"2026-11-30T{hour:02d}:00:00"
+    return Post(id=post_id, site="demo", title=title, date=when, date_gmt=when, modified_gmt=when, categories=[2])
+
+
 @pytest.fixture
 def picture(demo_store):
-    post = Post(
-        id=9002,
-        site="demo",
-        title="A picture",
-        date="2026-11-30T10:00:00",
-        date_gmt="2026-11-30T10:00:00",
-        modified_gmt="2026-11-30T10:00:00",
-        categories=[2],
-    )
+    post = demo_post(9002, "A picture", 10)
     html = f'<p>Look:</p><p><img src="{GULL}" alt="A gull on the quay"></p>'
     demo_store.save_sync("demo", posts=[post], html={9002: html}, categories=demo_store.categories("demo"))
     return demo_store
@@ -144,26 +141,7 @@ def long_picture(demo_store):
         f'{before}<p><img src="{GULL}" alt="A gull on the quay"></p>'
         f'<p><img src="{OTHER_HOST}" alt="A boat"></p><p><img src="{BROKEN}" alt="Broken"></p>{after}'
     )
-    posts = [
-        Post(
-            id=9003,
-            site="demo",
-            title="Pictures",
-            date="2026-11-30T11:00:00",
-            date_gmt="2026-11-30T11:00:00",
-            modified_gmt="2026-11-30T11:00:00",
-            categories=[2],
-        ),
-        Post(
-            id=9004,
-            site="demo",
-            title="Words only",
-            date="2026-11-30T10:00:00",
-            date_gmt="2026-11-30T10:00:00",
-            modified_gmt="2026-11-30T10:00:00",
-            categories=[2],
-        ),
-    ]
+    posts = [demo_post(9003, "Pictures", 11), demo_post(9004, "Words only", 10)]
     demo_store.save_sync(
         "demo",
         posts=posts,
