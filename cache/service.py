@@ -808,6 +808,7 @@ def free_name(base: str, taken: set[str], title: str = "", *, shared: bool = Fal
     import re
     import unicodedata
 
+    base = base[:56].rstrip("-.")  # room for "-NNNNNN" in a name (at most 63 characters)
     if base not in taken and not shared:
         return base
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
@@ -816,10 +817,10 @@ def free_name(base: str, taken: set[str], title: str = "", *, shared: bool = Fal
         return slug
     if base not in taken:
         return base
-    for n in range(2, 10_000):
-        if f"{base}-{n}" not in taken:
-            return f"{base}-{n}"
-    raise BroadsheetError(f"too many sites called {base!r}: choose a name with --name")
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 __all__ = ["Imported", "Removed", "Service", "Subscribed", "SyncResult", "normalise_url", "site_key", "site_slug"]

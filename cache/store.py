@@ -653,14 +653,15 @@ class Store:
                 old_rows = self._raw(db, "posts")
                 rows: dict[int, dict[str, Any]] = {p.id: p.to_row() for p in posts}
                 new = sum(1 for pid in rows if str(pid) not in old_rows)
+                # updated: a post sent again that differs (a full sync sends every post again;
+                # a new comment count alone is the comments' news, not the post's)
+                updated = sum(1 for pid, row in rows.items() if _differs(old_rows.get(str(pid)), row))
                 for pid, row in rows.items():
                     old = old_rows.get(str(pid))
                     if pid in counts:
                         row["comment_count"] = counts[pid]
                     elif not row.get("comment_count"):  # a feed's slash:comments is kept as sent
                         row["comment_count"] = (old or {}).get("comment_count", 0)
-                # updated: a post sent again that differs (a full sync sends every post again)
-                updated = sum(1 for pid, row in rows.items() if old_rows.get(str(pid), row) != row)
                 for pid, count in counts.items():
                     old = old_rows.get(str(pid))
                     if pid not in rows and old is not None and old.get("comment_count", 0) != count:
@@ -849,6 +850,14 @@ def thread(comments: Iterable[Comment]) -> Iterator[tuple[int, Comment]]:
         if comment.id not in seen:
             seen.add(comment.id)
             yield 0, comment
+
+
+def _differs(old: dict[str, Any] | None, row: dict[str, Any]) -> bool:
+    """Whether a post sent again changed, its comment count aside (None: it is new)."""
+    if old is None:
+        return False
+    keys = (old.keys() | row.keys()) - {"comment_count"}
+    return any(old.get(key) != row.get(key) for key in keys)
 
 
 class Summary:

@@ -418,11 +418,13 @@ running are reported as failed."""
 
 _IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """Where ``cache`` is imported from: the worker imports the same code."""
-_WORKER_MAIN = (
-    "import sys\n"
-    "root = sys.argv[1]\n"
-    "if root not in sys.path:\n"  # a checkout: first (installed, it is there already, in its place)
-    "    sys.path.insert(0, root)\n"
+_WORKER_MAIN = (  # this very `cache` package, by its path: not another one found first on sys.path
+    "import importlib.util, os, sys\n"
+    "package = os.path.join(sys.argv[1], 'cache')\n"
+    "spec = importlib.util.spec_from_file_location(\n"
+    "    'cache', os.path.join(package, '__init__.py'), submodule_search_locations=[package])\n"
+    "sys.modules['cache'] = module = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(module)\n"
     "from cache.syncworker import main\n"
     "main()\n"
 )

@@ -795,4 +795,19 @@ def test_relative_links_and_images_are_resolved_against_the_item():
     assert "![Red](https://cdn.example.com/red.png)" in markdown
     assert "![Blue](https://news.example.com/2026/posts/one/img/blue.png)" in markdown
     absolute = '<p><a href="https://a.example/">a</a> &amp; b</p>'
-    assert parse.absolute_links(absolute, "https://b.example/") is absolute  # nothing to do: not parsed
+    assert parse.absolute_links(absolute, "https://b.example/") is absolute  # nothing to do: not rewritten
+    base = "https://b.example/p/"
+    quoted = '<blockquote cite="https://q.example/">q</blockquote><a href="/about">a</a><img src="x.png" data-u="https://d/">'
+    assert parse.absolute_links(quoted, base) == (
+        '<blockquote cite="https://q.example/">q</blockquote><a href="https://b.example/about">a</a>'
+        '<img src="https://b.example/p/x.png" data-u="https://d/">'
+    )
+    assert (
+        parse.absolute_links("<a href='../x?a=1&amp;b=2'>x</a>", base)
+        == "<a href='https://b.example/x?a=1&amp;b=2'>x</a>"
+    )
+    assert parse.absolute_links('<a href="javascript:go()">j</a><a href="#top">t</a>', base) == (
+        '<a href="javascript:go()">j</a><a href="#top">t</a>'  # not resolved: the link policy drops the first
+    )
+    deep = "<div>" * 400 + '<a href="x.html">x</a> para 399' + "</div>" * 400
+    assert parse.absolute_links(deep, base) == deep.replace("x.html", "https://b.example/p/x.html")

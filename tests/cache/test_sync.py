@@ -389,3 +389,13 @@ async def test_a_full_sync_counts_as_updated_only_the_posts_that_changed(store):
     data["posts"][0].update(modified=stamp(600), modified_gmt=stamp(600), title={"rendered": "Corrected title"})
     changed = await run(store, store.site("news"), fake, full=True)
     assert (changed.new_posts, changed.updated_posts) == (0, 1)
+
+
+async def test_a_new_comment_alone_updates_no_post(store):
+    data = wp_site(posts=3, comments_per_post=1)
+    fake = FakeWordPress(data)
+    site = subscribe(store)
+    await run(store, site, fake)
+    data["comments"].append(wp_comment(5000, 1, minutes=900))
+    full = await run(store, store.site("news"), fake, full=True)
+    assert (full.updated_posts, full.new_comments) == (0, 1)

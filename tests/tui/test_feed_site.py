@@ -67,3 +67,15 @@ async def test_a_feed_without_comments_says_so_not_closed(tmp_path, make):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: "This feed has no comments." in screen_text(app))
         assert "none in this feed" in screen_text(app) and "Comments are closed" not in screen_text(app)
+
+
+async def test_the_byline_keeps_the_feeds_comment_count_without_a_comment_feed(tmp_path, make):
+    store = Store(tmp_path / "cache")
+    store.add_site(Site(name="blog", url="https://blog.example/", kind="feed", last_sync="2099-01-01T00:00:00"))
+    post = Post(8, "blog", "Two", date_gmt="2024-01-02T10:00:00", link="https://blog.example/two/", comment_count=42)
+    store.save_sync("blog", posts=[post], html={8: "<p>Hello</p>"}, cursors={"etag": "x"})
+    app = make(store, open_post="8")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "This feed has no comments." in screen_text(app))
+        await pilot.pause()
+        assert "42 comments" in screen_text(app)  # slash:comments, though none is in the cache

@@ -152,9 +152,14 @@ def long_picture(demo_store):
 
 
 @pytest.fixture
-def served_pictures(fake):
+def gull_size() -> tuple[int, int]:
+    return (200, 100)
+
+
+@pytest.fixture
+def served_pictures(fake, gull_size):
     asked: list[str] = []
-    body = png((200, 100))
+    body = png(gull_size)
 
     def handler(request: httpx.Request) -> httpx.Response:
         url = str(request.url)
@@ -313,3 +318,64 @@ async def test_kitty_pictures_are_placeholder_text_sent_once(long_picture, make,
     sent = capfd.readouterr().out
     assert sent.count("\x1b_Ga=p") == 1  # placed once (scrolling sent nothing)...
     assert sent.count("\x1b_Ga=d") == 1  # ...and deleted when another post opened
+
+
+async def test_pictures_sharing_a_label_line_keep_their_places(demo_store, make):
+    """A gallery: several images in one paragraph, so one line of labels. Drawing them in
+    any order, again at another size, and taking one away keeps each picture's rows right
+    below the labels and every line of text."""
+    from rich.segment import Segment
+
+    first, second = "https://demo.broadsheet.invalid/a.png", "https://demo.broadsheet.invalid/b.png"
+    html = f'<p>Look:</p><p><img src="{first}" alt="first"><img src="{second}" alt="second"></p><p>After.</p>'
+    demo_store.save_sync(
+        "demo", posts=[demo_post(9100, "Gallery", 10)], html={9100: html}, categories=demo_store.categories("demo")
+    )
+    app = make(demo_store, open_post="9100")
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.reader.article_view
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening and not view.rendering)
+
+        def rows(mark: str, count: int) -> list[list[Segment]]:
+            return [[Segment(mark * 6)] for _ in range(count)]
+
+        def text() -> list[str]:
+            region = view.scrollable_content_region
+            lines = screen_text(app).splitlines()[region.y : region.bottom]
+            return [line[region.x : region.right].strip() for line in lines if line[region.x : region.right].strip()]
+
+        def drawn() -> list[str]:
+            shown = text()
+            label = next(i for i, line in enumerate(shown) if "[image: first]" in line)
+            return shown[label + 1 : shown.index("After.") + 1]
+
+        view.set_picture(first, rows("A", 3))
+        view.set_picture(second, rows("B", 2))
+        await pilot.pause()
+        assert drawn() == ["BBBBBB"] * 2 + ["AAAAAA"] * 3 + ["After."] or drawn() == ["AAAAAA"] * 3 + ["BBBBBB"] * 2 + [
+            "After."
+        ]
+        view.set_picture(first, rows("a", 4))  # again, at another size (as a resize does)
+        view.set_picture(second, rows("b", 2))  # again, at the same size
+        await pilot.pause()
+        assert sorted(drawn()[:-1]) == sorted(["aaaaaa"] * 4 + ["bbbbbb"] * 2) and drawn()[-1] == "After."
+        view.set_picture(second, [])
+        await pilot.pause()
+        assert drawn() == ["aaaaaa"] * 4 + ["After."]
+        assert "Look:" in text()
+        assert view.picture_top(second) is None
+
+
+@pytest.mark.parametrize("gull_size", [(800, 600)])
+async def test_a_sixel_picture_taller_than_the_pane_fits_it(long_picture, make, served_pictures, gull_size):
+    handler, _ = served_pictures
+    config = Config(reader=ReaderConfig(refresh_after_minutes=0, images=True))
+    app = make(long_picture, open_post="9003", config=config, graphics="sixel", transport=httpx.MockTransport(handler))
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.reader.article_view
+        await wait_for(pilot, lambda: app.reader.loaded and not app.reader.opening)
+        await wait_for(pilot, lambda: view.picture_top(GULL) is not None)
+        view.scroll_to(y=view.picture_top(GULL), animate=False)
+        await pilot.pause()
+        (picture,) = app.query(".picture")
+        assert picture.visible and picture.region.height <= view.scrollable_content_region.height

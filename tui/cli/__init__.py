@@ -309,7 +309,9 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.AsyncBaseTranspo
 def stdout_gone(stream: TextIO | None = None) -> int:
     """Whatever reads our output (``stream``, default stdout) has gone (``| head``): nothing
     more is written to it, and Python's own flush at exit does not complain either."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, (stream or sys.stdout).fileno())
+    os.close(null)
     return EXIT_OK
 
 

@@ -223,6 +223,7 @@ def cmd_sync(service: Service, args: argparse.Namespace) -> int:
     try:
         results = asyncio.run(sync())
     except asyncio.CancelledError:
+        display.clear()
         print("broadsheet: stopped (SIGTERM); what finished is saved", file=sys.stderr)
         return EXIT_TERMINATED
     finally:

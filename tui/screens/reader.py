@@ -1646,6 +1646,8 @@ class ReaderScreen(Screen[None]):
         pictures = self._pictures
         if pictures is None or not pictures.open((post.site, post.id)):
             return
+        if self._pictures_job is not None:
+            self._pictures_job.cancel()
         self._pictures_job = CancellableJob()
         room = self.article_view.scrollable_content_region.width
         self._fetch_pictures((post.site, post.id), self.article_view.links_later(), room, self._pictures_job)

@@ -262,9 +262,13 @@ class ArticleView(LineView, SizeUpdateHook):
             start += len(links)
 
     def set_comment_count(self, count: int) -> None:
-        """The number of comments the comments pane shows for this post (one just sent
-        counts before the site's count says so): the byline says the same."""
-        if self.article is None or count == self._comments:
+        """The number of comments the comments pane shows for this post: the byline says at
+        least that many (a reply just sent counts before the site's count says so; a comment
+        feed holding only the latest ten does not lower the site's count)."""
+        if self.article is None:
+            return
+        count = max(count, self.article.post.comment_count)
+        if count == self._comments:
             return
         self._comments = count
         self._head_text = self._make_head()
@@ -311,35 +315,35 @@ class ArticleView(LineView, SizeUpdateHook):
     def set_picture(self, url: str, lines: list[list[Segment]]) -> None:
         """Draw ``lines`` below the label of the image at ``url`` (a picture, or blank rows a
         picture widget is laid over; none: take it away). Only those lines move: the article
-        is not laid out again, and what is being read stays where it is on screen."""
+        is not laid out again, and what is being read stays where it is on screen. A picture
+        drawn again keeps its place (beside others under the same label, a gallery)."""
         old = self._pictures.pop(url, None)
         if lines:
             self._pictures[url] = lines
         at = self._picture_at.pop(url, None)
-        removed = len(old) if old is not None and at is not None else 0
-        if at is not None:
-            del self._body[at : at + removed]
         label = self._labels.get(url)
-        added = 0
+        if at is None and (label is None or not lines):
+            return  # not drawn, and not to be drawn now (its label is not laid out yet)
+        where = at if at is not None else label + 1  # type: ignore[operator]
+        if at is not None and old:
+            del self._body[at : at + len(old)]
+            self._shift(at, -len(old))
         if label is not None and lines:
-            at = label + 1
-            self._body[at:at] = [(line, "") for line in lines]
-            self._picture_at[url] = at
-            added = len(lines)
-        if at is None or added == removed:
-            if at is not None:
-                self._assemble()
-            return
-        for other, where in self._picture_at.items():  # what follows moves
-            if other != url and where >= at:
-                self._picture_at[other] = where + added - removed
-        for other, where in self._labels.items():
-            if where >= at:
-                self._labels[other] = where + added - removed
-        above = len(self._head) + 1 + at <= self.scroll_y  # it changes above the screen:
+            self._body[where:where] = [(line, "") for line in lines]
+            self._shift(where, len(lines))
+            self._picture_at[url] = where
+        moved = (len(lines) if label is not None else 0) - (len(old) if at is not None and old else 0)
+        above = moved and len(self._head) + 1 + where <= self.scroll_y  # a change above the screen:
         self._assemble()
         if above:  # the text being read stays put
-            self.scroll_to(y=self.scroll_y + added - removed, animate=False, immediate=True)
+            self.scroll_to(y=self.scroll_y + moved, animate=False, immediate=True)
+
+    def _shift(self, start: int, rows: int) -> None:
+        """Lines from ``start`` on moved by ``rows``: so did the labels and pictures there."""
+        for marks in (self._picture_at, self._labels):
+            for url, where in marks.items():
+                if where >= start:
+                    marks[url] = where + rows
 
     def picture_top(self, url: str) -> int | None:
         """The line (from the top of the article) where the picture of the image at ``url``
@@ -462,12 +466,7 @@ class ArticleView(LineView, SizeUpdateHook):
             picture = self._pictures.get(url)
             if picture:
                 self._body[line + 1 : line + 1] = [(row, "") for row in picture]
-                for other, where in self._picture_at.items():
-                    if where > line:
-                        self._picture_at[other] = where + len(picture)
-                for other, where in self._labels.items():
-                    if where > line:
-                        self._labels[other] = where + len(picture)
+                self._shift(line + 1, len(picture))
                 self._picture_at[url] = line + 1
 
     def _continue_later(self) -> None:

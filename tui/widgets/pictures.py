@@ -48,13 +48,14 @@ def largest(room: int) -> tuple[int, int]:
     return max(1, room) * 16, MAX_ROWS * 32
 
 
-def picture_size(natural: tuple[int, int], room: int) -> tuple[int, int]:
+def picture_size(natural: tuple[int, int], room: int, tallest: int = MAX_ROWS) -> tuple[int, int]:
     """Columns and rows of a picture whose image is ``natural`` cells at one image pixel a
-    screen pixel: no wider than that nor than ``room``, no taller than ``MAX_ROWS``, in the
+    screen pixel: no wider than that nor than ``room``, no taller than ``tallest``, in the
     image's proportions."""
+    tallest = max(1, tallest)
     columns, rows = max(1, natural[0]), max(1, natural[1])
-    width = min(room, columns, max(1, columns * MAX_ROWS // rows))
-    return max(1, width), max(1, min(MAX_ROWS, round(rows * width / columns)))
+    width = min(room, columns, max(1, columns * tallest // rows))
+    return max(1, width), max(1, min(tallest, round(rows * width / columns)))
 
 
 class Pictures:
@@ -68,7 +69,8 @@ class Pictures:
         #: Each picture: its image, its size in cells at one image pixel a screen pixel,
         #: and what draws it (a sixel widget, or kitty's renderable to delete later).
         self._shown: dict[str, _Picture] = {}
-        self._room = 0
+        #: The view's size the pictures were drawn for (width, and height for sixel).
+        self._room: tuple[int, int] = (0, 0)
 
     def open(self, post: tuple[str, int]) -> bool:
         """``post`` is the open one now; False when its pictures are already these."""
@@ -106,10 +108,16 @@ class Pictures:
             parent.mount(picture.widget)
         self._draw(url, picture)
 
+    def _fits(self) -> tuple[int, int]:
+        """The room a picture has: the view's width and, for a sixel picture (drawn only when
+        it is on screen whole), its height; else ``MAX_ROWS``."""
+        region = self.view.scrollable_content_region
+        return region.width, region.height if self.graphics == "sixel" else MAX_ROWS
+
     def _draw(self, url: str, picture: _Picture) -> None:
-        """Size the picture for the view's width and give the article its rows."""
-        self._room = self.view.scrollable_content_region.width
-        columns, rows = picture_size(picture.natural, max(1, self._room))
+        """Size the picture for the view's room and give the article its rows."""
+        self._room = self._fits()
+        columns, rows = picture_size(picture.natural, max(1, self._room[0]), min(MAX_ROWS, self._room[1]))
         if picture.widget is not None:
             picture.widget.styles.width, picture.widget.styles.height = columns, rows
             lines: list[list[Segment]] = [[] for _ in range(rows)]
@@ -124,6 +132,18 @@ class Pictures:
         picture.placed = None
         self.view.set_picture(url, lines)  # place follows (the view is laid out)
 
+    def _redraw(self, post: tuple[str, int] | None, urls: list[str]) -> None:
+        """Draw the pictures at ``urls`` again for a new room, one a frame: kitty's are
+        encoded and sent to the terminal again, tens of milliseconds each."""
+        if post != self.post or not urls:
+            return
+        url, rest = urls[0], urls[1:]
+        picture = self._shown.get(url)
+        if picture is not None:
+            self._draw(url, picture)
+        if rest:
+            self.view.call_after_refresh(self._redraw, post, rest)
+
     def place(self, *_changed: Any) -> None:
         """Put each sixel widget over its rows as the article is now laid out and scrolled,
         when that changed; a new width sizes every picture again first."""
@@ -133,10 +153,9 @@ class Pictures:
         if article is None or (article.post.site, article.post.id) != self.post:
             self.clear()  # another post (or a message) is on screen now
             return
-        room = self.view.scrollable_content_region.width
-        if room != self._room and room > 0:
-            for url, picture in list(self._shown.items()):
-                self._draw(url, picture)
+        room = self._fits()
+        if room != self._room and room[0] > 0 and room[1] > 0:
+            self._redraw(self.post, list(self._shown))
             return
         parent = self.view.parent
         assert isinstance(parent, Widget)
