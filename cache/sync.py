@@ -121,10 +121,10 @@ async def sync_site(
         lock, result.error = None, clean_line(str(error))
     if lock is None:
         result.busy = result.error is None
-        result.seconds = time.monotonic() - started
-        if record is not None and result.error:
-            record[site.name] = {"last_error": result.error, "last_attempt": now_iso()}
-        return result
+        if result.busy:
+            result.seconds = time.monotonic() - started
+            return result
+        return _outcome(store, site, result, {"last_error": result.error}, record, started)
     own = client is None
     client = client or make_client(transport or sources.transport_for(site))
     source = None
@@ -189,19 +189,32 @@ async def sync_site(
             result.skipped = source.skipped
         if own:
             await client.aclose()
+    return _outcome(store, site, result, fields, record, started)
+
+
+def _outcome(
+    store: Store,
+    site: Site,
+    result: SyncResult,
+    fields: dict[str, Any],
+    record: dict[str, dict[str, Any]] | None,
+    started: float,
+) -> SyncResult:
+    """What a sync of ``site`` ends with, whatever happened: its new fields (``last_sync``,
+    ``last_error``, and always ``last_attempt``) on the ``Site``, then in ``record`` (many
+    sites: written together, once, by ``sync_sites``) or in the store now."""
     fields["last_attempt"] = now_iso()
     for key, value in fields.items():
         setattr(site, key, value)
-    if record is not None:  # many sites: written together, once (sync_sites)
+    if record is not None:
         record[site.name] = fields
-        result.seconds = time.monotonic() - started
-        return result
-    try:
-        store.update_site_fields(site.name, **fields)
-    except NotFound:
-        pass  # removed meanwhile: the result says what happened
-    except BroadsheetError as error:
-        result.error = result.error or str(error)
+    else:
+        try:
+            store.update_site_fields(site.name, **fields)
+        except NotFound:
+            pass  # removed meanwhile: the result says what happened
+        except BroadsheetError as error:
+            result.error = result.error or str(error)
     result.seconds = time.monotonic() - started
     return result
 
