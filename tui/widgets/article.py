@@ -498,7 +498,7 @@ class ArticleView(LineView, SizeUpdateHook):
         if self._pending >= len(self._chunks) and self.nav and self._width > 0:
             lines.append(_BLANK)
             lines.append(([Segment("─" * self._width)], "rule"))
-            lines.extend((line, "nav") for line in self._lines_of(self.nav, self._width))
+            lines.extend((line, "nav") for line in self.draw(self.nav, self._width))
         self._lines = lines
         # assigning virtual_size would re-lay out the whole screen: a second screen update
         # per article; only this view's scrollbar depends on it (see textual_compat)
@@ -509,7 +509,7 @@ class ArticleView(LineView, SizeUpdateHook):
             self.laid_out()
 
     def _render_text(self, text: Text, width: int) -> list[_Line]:
-        return [(line, "") for line in self._lines_of(text, width)]
+        return [(line, "") for line in self.draw(text, width)]
 
     def _render_markdown(self, source: str, width: int, start: int = 1) -> tuple[list[list[Segment]], list[Link]]:
         """A chunk's lines at ``width`` and its links (numbered from ``start``), from the
@@ -518,15 +518,12 @@ class ArticleView(LineView, SizeUpdateHook):
         found = self._cache.get(key)
         if found is None:
             markdown = NumberedMarkdown(source, start=start)
-            found = (self._lines_of(markdown, width), markdown.links)
+            found = (self.draw(markdown, width), markdown.links)
             self._cache.set(key, found)
         return found
 
     def draw(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
-        """``renderable``'s lines at ``width``, as this view draws its text (for pictures)."""
-        return self._lines_of(renderable, width)
-
-    def _lines_of(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+        """``renderable``'s lines at ``width``, as this view draws its text (pictures too)."""
         options = self.app.console_options.update(highlight=False, width=width, height=None)
         return self.app.console.render_lines(renderable, options, pad=False)
 
